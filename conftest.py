@@ -1,0 +1,85 @@
+"""Fixtures for every test: the real Kafka broker and the real PostgreSQL server.
+
+The stack is the one ``make up`` started (``deploy/local/stack.sh status`` says where), or
+the one named by ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL``. With a Docker engine and
+``TEST_STACK=testcontainers``, the same tests run against throw-away containers instead.
+Every test gets its own schema and its own topics, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from platform_kit.database import create_pool
+from platform_kit.kafka import ensure_topics, idempotent_producer
+
+REPO = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Stack:
+    bootstrap_servers: str
+    database_url: str
+
+
+def _local_stack() -> Stack:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"):
+        return Stack(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"])
+    status = subprocess.run(
+        [str(REPO / "deploy/local/stack.sh"), "status"], capture_output=True, text=True, check=False
+    )
+    values = dict(line.split("=", 1) for line in status.stdout.splitlines() if "=" in line)
+    if status.returncode != 0:
+        pytest.exit(f"the local stack is not running (make up): {status.stdout}{status.stderr}", returncode=3)
+    return Stack(values["KAFKA_BOOTSTRAP_SERVERS"], values["DATABASE_URL"])
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    if os.environ.get("TEST_STACK") != "testcontainers":
+        yield _local_stack()
+        return
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with KafkaContainer("apache/kafka:4.1.1").with_kraft() as kafka, PostgresContainer("postgres:17") as pg:
+        url = pg.get_connection_url().replace("postgresql+psycopg2://", "postgresql://")
+        yield Stack(kafka.get_bootstrap_server(), url)
+
+
+@pytest.fixture
+async def pool(stack: Stack):
+    pool = await create_pool(stack.database_url, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def schema(pool) -> AsyncIterator[str]:
+    """A schema of this test's own, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield name
+    await pool.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@pytest.fixture
+async def topic(stack: Stack) -> str:
+    """A topic of this test's own, with the platform's partitioning."""
+    name = f"test.{uuid.uuid4().hex[:12]}.events"
+    await ensure_topics(stack.bootstrap_servers, [name], partitions=3)
+    return name
+
+
+@pytest.fixture
+async def producer(stack: Stack):
+    producer = idempotent_producer(stack.bootstrap_servers)
+    await producer.start()
+    yield producer
+    await producer.stop()

@@ -1,0 +1,1 @@
+"""The platform kit: what every service of the migrant-services platform stands on."""

@@ -1,0 +1,215 @@
+"""The event store: each service's own history, in PostgreSQL, in commit order.
+
+Three promises:
+
+1. **No lost update.** Events of one stream carry consecutive ``stream_version`` numbers. An
+   append whose first version is not the stream's current version + 1 is refused with
+   :class:`ConcurrencyConflict`; the primary key ``(stream_id, stream_version)`` would refuse
+   it anyway.
+2. **Commit order without gaps.** Every event gets a ``position`` in the whole store. A reader
+   that tails the store ("everything after position p") must never skip an event that a slower
+   transaction commits later. With a plain sequence that happens: transaction A takes
+   position 10, B takes 11, B commits, a reader reads 11 and moves on, then A commits 10
+   behind its back. We therefore serialise appends with ``LOCK TABLE ... IN EXCLUSIVE MODE``
+   (as the ``eventsourcing`` library does): it blocks other appenders, never readers, and is
+   held to commit, so positions are handed out in commit order and are dense (max + 1, no
+   sequence, no holes even after a rollback). The price is one appender at a time per store;
+   appends are batched, so a transaction holds the lock for milliseconds. We rejected
+   transaction-id snapshots (``pg_snapshot_xmin``) because any long transaction anywhere in
+   the cluster then stalls every reader, and a high-water mark with a timeout because it can
+   still skip a transaction slower than the timeout. See docs/event-store.md.
+3. **Nothing committed is left unpublished.** The outbox row of every event is written in the
+   same transaction (see :mod:`platform_kit.outbox_relay`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from platform_kit.database import apply_ddl, checked_schema
+from platform_kit.envelope import Envelope
+
+COLUMNS = (
+    "position",
+    "event_id",
+    "stream_id",
+    "stream_version",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "unit_code",
+    "source",
+    "correlation_id",
+    "causation_id",
+    "payload",
+)
+ENVELOPE_FIELDS = COLUMNS[1:]
+
+DDL = """
+CREATE TABLE IF NOT EXISTS {schema}.events (
+    position        bigint      PRIMARY KEY,
+    event_id        uuid        NOT NULL UNIQUE,
+    stream_id       text        NOT NULL,
+    stream_version  integer     NOT NULL CHECK (stream_version >= 1),
+    event_type      text        NOT NULL,
+    schema_version  integer     NOT NULL CHECK (schema_version >= 1),
+    occurred_at     timestamptz NOT NULL,
+    recorded_at     timestamptz NOT NULL,
+    unit_code       text        NOT NULL,
+    source          text        NOT NULL,
+    correlation_id  uuid,
+    causation_id    uuid,
+    payload         jsonb       NOT NULL,
+    CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
+);
+CREATE TABLE IF NOT EXISTS {schema}.outbox (
+    position bigint PRIMARY KEY REFERENCES {schema}.events (position)
+);
+"""
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer appended to the stream first: reload it, decide again, retry."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream_version: stream {stream_id} is at version {actual}, "
+            f"the append expected {expected}; reload the stream and retry"
+        )
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+class DuplicateEvent(Exception):
+    """These event ids are stored already: the same fact was sent twice."""
+
+    def __init__(self, event_ids: Iterable[uuid.UUID]) -> None:
+        self.event_ids = sorted(set(event_ids))
+        super().__init__(f"event_id: already stored: {', '.join(map(str, self.event_ids))}")
+
+
+class MalformedAppend(ValueError):
+    """A batch whose versions do not follow each other within a stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    position: int
+    event: Envelope
+
+
+def _row_to_envelope(row: asyncpg.Record) -> Envelope:
+    # The row was validated when it was appended; no need to pay for validation again.
+    return Envelope.model_construct(**{name: row[name] for name in ENVELOPE_FIELDS})
+
+
+def _expected_versions(events: Sequence[Envelope]) -> dict[str, int]:
+    """Stream -> the version the stream must be at before this batch (first version - 1)."""
+    expected: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for event in events:
+        previous = last.get(event.stream_id)
+        if previous is None:
+            expected[event.stream_id] = event.stream_version - 1
+        elif event.stream_version != previous + 1:
+            raise MalformedAppend(
+                f"stream_version: {event.stream_id} jumps from {previous} to {event.stream_version} in one append"
+            )
+        last[event.stream_id] = event.stream_version
+    return expected
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
+        self.pool = pool
+        self.schema = checked_schema(schema)
+        self.table = f"{self.schema}.events"
+        self.notify_channel = f"{self.schema}_events"
+
+    async def setup(self) -> None:
+        await apply_ddl(self.pool, self.schema, DDL)
+
+    async def append(
+        self, events: Sequence[Envelope], *, conn: asyncpg.Connection | None = None
+    ) -> list[RecordedEvent]:
+        """Append ``events`` atomically, with their outbox rows, or raise and append nothing.
+
+        Pass ``conn`` (inside a transaction) to make the append part of a larger unit of work,
+        e.g. a projection that emits events in the same transaction as its read-model change.
+        """
+        if not events:
+            return []
+        expected = _expected_versions(events)
+        if conn is not None:
+            async with conn.transaction():
+                return await self._append(conn, events, expected)
+        async with self.pool.acquire() as own, own.transaction():
+            return await self._append(own, events, expected)
+
+    async def _append(
+        self, conn: asyncpg.Connection, events: Sequence[Envelope], expected: dict[str, int]
+    ) -> list[RecordedEvent]:
+        # Lock first: in REPEATABLE READ the snapshot is taken by the first query, and it
+        # must be taken after the previous appender has committed.
+        await conn.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE")
+        await self._check_versions(conn, expected)
+        await self._check_duplicates(conn, events)
+        head = await conn.fetchval(f"SELECT coalesce(max(position), 0) FROM {self.table}")
+        records = [
+            (head + offset, *(getattr(event, name) for name in ENVELOPE_FIELDS))
+            for offset, event in enumerate(events, start=1)
+        ]
+        await conn.copy_records_to_table("events", schema_name=self.schema, columns=COLUMNS, records=records)
+        await conn.copy_records_to_table(
+            "outbox", schema_name=self.schema, columns=("position",), records=[(r[0],) for r in records]
+        )
+        await conn.execute("SELECT pg_notify($1, $2)", self.notify_channel, str(head + len(events)))
+        return [RecordedEvent(head + i, event) for i, event in enumerate(events, start=1)]
+
+    async def _check_versions(self, conn: asyncpg.Connection, expected: dict[str, int]) -> None:
+        rows = await conn.fetch(
+            f"SELECT stream_id, max(stream_version) AS version FROM {self.table} "
+            "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id",
+            list(expected),
+        )
+        current = {row["stream_id"]: row["version"] for row in rows}
+        for stream_id, version in expected.items():
+            actual = current.get(stream_id, 0)
+            if actual != version:
+                raise ConcurrencyConflict(stream_id, version, actual)
+
+    async def _check_duplicates(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        ids = [event.event_id for event in events]
+        if len(set(ids)) != len(ids):
+            raise DuplicateEvent(i for i in ids if ids.count(i) > 1)
+        stored = await conn.fetch(f"SELECT event_id FROM {self.table} WHERE event_id = ANY($1::uuid[])", ids)
+        if stored:
+            raise DuplicateEvent(row["event_id"] for row in stored)
+
+    async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[Envelope]:
+        rows = await self.pool.fetch(
+            f"SELECT * FROM {self.table} WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
+            stream_id,
+            after_version,
+        )
+        return [_row_to_envelope(row) for row in rows]
+
+    async def stream_version(self, stream_id: str) -> int:
+        version = await self.pool.fetchval(
+            f"SELECT max(stream_version) FROM {self.table} WHERE stream_id = $1", stream_id
+        )
+        return version or 0
+
+    async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """The store's events after ``after_position``, in commit order."""
+        rows = await self.pool.fetch(
+            f"SELECT * FROM {self.table} WHERE position > $1 ORDER BY position LIMIT $2", after_position, limit
+        )
+        return [RecordedEvent(row["position"], _row_to_envelope(row)) for row in rows]
+
+    async def head_position(self) -> int:
+        return await self.pool.fetchval(f"SELECT coalesce(max(position), 0) FROM {self.table}")
