@@ -9,6 +9,7 @@ Every test gets its own schema and its own topics, so tests never see each other
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -46,12 +47,42 @@ def stack() -> Iterator[Stack]:
     if os.environ.get("TEST_STACK") != "testcontainers":
         yield _local_stack()
         return
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
+    yield from _containers()
 
-    with KafkaContainer("apache/kafka:4.1.1").with_kraft() as kafka, PostgresContainer("postgres:17") as pg:
-        url = pg.get_connection_url().replace("postgresql+psycopg2://", "postgresql://")
-        yield Stack(kafka.get_bootstrap_server(), url)
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _containers() -> Iterator[Stack]:
+    """The official Apache Kafka and PostgreSQL images, configured as deploy/docker-compose.yml.
+    Kafka must advertise the port the host sees, so that port is chosen before the start."""
+    from testcontainers.community.postgres import PostgresContainer
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    port = _free_port()
+    kafka = (
+        DockerContainer("apache/kafka:4.4.0")
+        .with_bind_ports(port, port)
+        .with_env("KAFKA_NODE_ID", "1")
+        .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
+        .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+        .with_env("KAFKA_LISTENERS", f"PLAINTEXT://:{port},CONTROLLER://:9093")
+        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{port}")
+        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT")
+        .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+        .with_env("KAFKA_NUM_PARTITIONS", "3")
+        .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+        .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+    )
+    with kafka, PostgresContainer("postgres:17", driver=None) as pg:
+        wait_for_logs(kafka, "Kafka Server started", timeout=120)
+        yield Stack(f"127.0.0.1:{port}", pg.get_connection_url())
 
 
 @pytest.fixture
