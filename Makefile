@@ -13,7 +13,7 @@ help:  ## What each target does
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
 install: .venv/.installed  ## Install uv, then every Python package at the versions in uv.lock
-.venv/.installed: pyproject.toml uv.lock shared/pyproject.toml
+.venv/.installed: pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(UV) sync --frozen --all-packages
 	@touch $@

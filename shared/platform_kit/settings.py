@@ -24,8 +24,11 @@ class KitSettings(BaseSettings):
     database_pool_size: int = Field(10, ge=1, le=100)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    topic_namespace: str = Field("", pattern=r"^([a-z0-9-]+\.)?$")
     topic_partitions: int = Field(3, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
     relay_batch_size: int = Field(5000, ge=1)
     relay_idle_poll_seconds: float = Field(0.5, gt=0)
     projection_batch_size: int = Field(2000, ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=1, le=65535)

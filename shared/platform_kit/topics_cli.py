@@ -6,12 +6,12 @@ import asyncio
 
 from platform_kit.kafka import ensure_topics
 from platform_kit.settings import KitSettings
-from platform_kit.topics import DOMAIN_TOPICS, INGEST_REJECTED, INGEST_TOPICS
+from platform_kit.topics import Topics
 
 
 def main() -> None:
     settings = KitSettings()
-    topics = (*DOMAIN_TOPICS, *INGEST_TOPICS, INGEST_REJECTED)
+    topics = Topics(settings.topic_namespace).public
     asyncio.run(
         ensure_topics(
             settings.kafka_bootstrap_servers,

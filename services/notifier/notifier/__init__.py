@@ -1,0 +1,1 @@
+"""The notifier service: who must be told (inflow notices, reminders, verification requests, rectification orders)."""

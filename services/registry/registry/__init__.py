@@ -1,0 +1,1 @@
+"""The registry service: who lives where (residents, moves, births, enrolment, permits)."""

@@ -1,0 +1,1 @@
+"""The services-log service: what was delivered (services, surveys, trainings, association activities)."""
