@@ -15,6 +15,28 @@ INGEST_TOPICS = tuple(f"ingest.{department}" for department in DEPARTMENTS)
 
 DOMAIN_TOPICS = (REGISTRY_EVENTS, SERVICES_EVENTS, ASSESSMENT_EVENTS, NOTIFIER_EVENTS)
 
+# Which service accepts which department fact. A department publishes envelopes of the
+# contract's event types (source "dept:<department>") to ingest.<department>; the owner
+# validates, deduplicates on event_id and appends. The first service named for a department
+# is its gatekeeper: it also rejects, to ingest.rejected, the types no service accepts.
+INGEST_ROUTES: dict[str, dict[str, str]] = {
+    "health": {"BirthReported": "registry", "ServiceDelivered": "services-log"},
+    "public-security": {"ResidencePermitIssued": "registry", "ResidentMoved": "registry", "ResidentDeparted": "registry"},
+    "education": {"ChildEnrolled": "registry"},
+    "civil-affairs": {"MaritalStatusChanged": "registry"},
+    "hr": {"TrainingHeld": "services-log"},
+}
+
+
+def ingest_owner(department: str, event_type: str) -> str | None:
+    """The service that accepts ``event_type`` from ``department``, if any."""
+    return INGEST_ROUTES.get(department, {}).get(event_type)
+
+
+def ingest_gatekeeper(department: str) -> str:
+    """The service that rejects what no service accepts from ``department``."""
+    return next(iter(INGEST_ROUTES[department].values()))
+
 
 @dataclass(frozen=True)
 class Topics:
