@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Start, stop and list the four services on this machine, each as `python -m <package>`,
+# logging to <STACK_DIR>/logs/<service>.log. Reads KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL
+# from `stack.sh status` unless they are set.
+#
+#   deploy/local/services.sh start    start every service not yet running (idempotent), wait until ready
+#   deploy/local/services.sh stop     stop them (SIGTERM, then wait)
+#   deploy/local/services.sh status   one line per service: name, state, URL
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+STACK_DIR="${STACK_DIR:-$REPO_ROOT/.stack}"
+PYTHON="${STACK_PYTHON:-$REPO_ROOT/.venv/bin/python}"
+RUN_DIR="$STACK_DIR/run"
+LOG_DIR="$STACK_DIR/logs"
+# name:package:port — the order is the order of start.
+SERVICES=(registry:registry:8101 services-log:services_log:8102 assessment:assessment:8103 notifier:notifier:8104)
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+stack_env() {
+  if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${DATABASE_URL:-}" ]]; then
+    eval "$("$SCRIPT_DIR/stack.sh" status | grep -E '^(KAFKA_BOOTSTRAP_SERVERS|DATABASE_URL)=' | sed 's/^/export /')"
+  fi
+}
+
+pid_of() { # name -> pid if running
+  local pidfile="$RUN_DIR/$1.pid"
+  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"
+}
+
+installed() { "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1.__main__') is None)" 2>/dev/null; }
+
+start() {
+  stack_env
+  mkdir -p "$RUN_DIR" "$LOG_DIR"
+  local entry name package port started=()
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name package port <<<"$entry"
+    if ! installed "$package"; then log "$name: not built yet, skipped"; continue; fi
+    if pid_of "$name" >/dev/null; then log "$name: already running"; continue; fi
+    HTTP_PORT="$port" nohup "$PYTHON" -m "$package" >>"$LOG_DIR/$name.log" 2>&1 &
+    echo $! >"$RUN_DIR/$name.pid"
+    started+=("$name:$port")
+    log "$name: starting on http://127.0.0.1:$port"
+  done
+  for entry in "${started[@]}"; do
+    IFS=: read -r name port <<<"$entry"
+    wait_ready "$name" "$port"
+  done
+}
+
+wait_ready() {
+  local name=$1 port=$2 deadline=$((SECONDS + 90))
+  until curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; do
+    if ! pid_of "$name" >/dev/null; then log "$name: exited; last lines of $LOG_DIR/$name.log:"; tail -n 30 "$LOG_DIR/$name.log" >&2; exit 1; fi
+    if ((SECONDS > deadline)); then log "$name: not ready after 90 s (see $LOG_DIR/$name.log)"; exit 1; fi
+    sleep 0.5
+  done
+  log "$name: ready"
+}
+
+stop() {
+  local entry name pid
+  for entry in "${SERVICES[@]}"; do
+    name=${entry%%:*}
+    if pid=$(pid_of "$name"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -KILL "$pid" 2>/dev/null || true
+      log "$name: stopped"
+    fi
+    rm -f "$RUN_DIR/$name.pid"
+  done
+}
+
+status() {
+  local entry name package port
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name package port <<<"$entry"
+    if pid_of "$name" >/dev/null; then echo "$name running http://127.0.0.1:$port"; else echo "$name stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
