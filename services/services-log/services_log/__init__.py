@@ -1,1 +1,5 @@
-"""The services-log service: what was delivered (services, surveys, trainings, association activities)."""
+"""The services log: what was delivered to migrants in 市中区 — services, surveys, trainings and
+association activities — recorded by staff over HTTP and by departments on ``ingest.*``, and
+published on ``services.events``."""
+
+__version__ = "1.0.0"

@@ -1,4 +1,11 @@
-"""Events the services log publishes on ``services.events``: what was delivered."""
+"""Events the services log publishes on ``services.events``: what was delivered, to whom, by whom.
+
+Each record is a stream of its own: ``service-<service_id>``, ``survey-<survey_id>``,
+``training-<training_id>``, ``association-activity-<activity_id>`` (docs/services-log.md says
+why). A service or survey for a resident the services log did not know yet is recorded with
+``residence = "not_yet_known"``; when the registry's facts arrive, ``ResidenceResolved`` follows
+on the same stream. Residents are referenced by id only: no personal data in these events.
+"""
 
 from __future__ import annotations
 
@@ -24,43 +31,75 @@ ServiceKind = Literal[
     "six_ones",  # 六个一服务
 ]
 SixOnesItem = Literal["film", "visit", "health_check", "thematic_meeting", "performance", "book"]
+CertificateMode = Literal["done_at_once", "told_in_one_go"]  # 即时办理 / 一次性告知
+Residence = Literal["lives_here", "lives_elsewhere", "not_yet_known"]
+ResolvedResidence = Literal["lives_here", "lives_elsewhere", "departed"]
+SurveyKind = Literal["policy_awareness", "reproductive_health_awareness"]  # 政策知晓 / 生殖健康知识知晓
+Audience = Literal["staff", "migrants"]
+
+RESIDENCE_DESCRIPTION = (
+    "where the resident lived when served, as the registry had told the services log by then: "
+    "lives_here (the serving unit is their unit or one above it), lives_elsewhere (a cross-unit "
+    "service), not_yet_known (the registry's facts had not arrived; ResidenceResolved follows). "
+    "Null for a service to a household without a named resident."
+)
 
 
 @catalogue.event("ServiceDelivered")
 class ServiceDelivered(Payload):
     service_id: uuid.UUID
     service_kind: ServiceKind
-    six_ones_item: SixOnesItem | None = None
-    certificate_mode: Literal["done_at_once", "told_in_one_go"] | None = Field(
-        None, description="办证: 即时办理 or 一次性告知"
+    six_ones_item: SixOnesItem | None = Field(
+        None, description="六个一: which one; set exactly when service_kind is six_ones"
+    )
+    certificate_mode: CertificateMode | None = Field(
+        None, description="办证: 即时办理 or 一次性告知; set exactly when service_kind is certificate_handling"
     )
     resident_id: ResidentId | None = None
     household_ref: str | None = Field(None, max_length=60)
     delivered_by_unit: UnitCode
     staff_ref: str = Field(max_length=40)
     free_of_charge: bool = True
-    cross_unit_reason: str | None = Field(None, max_length=200)
+    cross_unit_reason: str | None = Field(None, max_length=200, description="the staff member's own words, if any")
+    residence: Residence | None = Field(None, description=RESIDENCE_DESCRIPTION)
+    resident_unit: UnitCode | None = Field(None, description="the unit the resident lived in then, when known")
 
 
 @catalogue.event("SurveyRecorded")
 class SurveyRecorded(Payload):
     survey_id: uuid.UUID
-    survey_kind: Literal["policy_awareness", "reproductive_health_awareness"]
+    survey_kind: SurveyKind
     resident_id: ResidentId
     aware: bool
+    staff_ref: str | None = Field(None, max_length=40)
+    residence: Residence | None = Field(None, description=RESIDENCE_DESCRIPTION)
+    resident_unit: UnitCode | None = Field(None, description="the unit the resident lived in then, when known")
 
 
 @catalogue.event("TrainingHeld")
 class TrainingHeld(Payload):
     training_id: uuid.UUID
     topic: str = Field(max_length=200)
-    person_times: int = Field(ge=1)
-    trainee_refs: list[str] = Field(default_factory=list)
+    person_times: int = Field(ge=1, description="人次: each trainee counts once per session attended")
+    trainee_refs: list[str] = Field(default_factory=list, description="who was trained (staff or resident refs)")
+    audience: Audience = Field("staff", description="staff (专职管理员、协管员) or migrants (e.g. employment training)")
 
 
 @catalogue.event("AssociationActivityHeld")
 class AssociationActivityHeld(Payload):
     activity_id: uuid.UUID
-    association_ref: str = Field(max_length=60)
+    association_ref: str = Field(max_length=60, description="one of the 13 associations (platform_kit.units)")
     activity: str = Field(max_length=200)
     participants: int = Field(ge=0)
+
+
+@catalogue.event("ResidenceResolved")
+class ResidenceResolved(Payload):
+    """A service or survey recorded while its resident was not yet known, now placed by the
+    registry's facts. It follows the record on the record's own stream."""
+
+    record_type: Literal["ServiceDelivered", "SurveyRecorded"]
+    record_id: uuid.UUID
+    resident_id: ResidentId
+    residence: ResolvedResidence = Field(description="where the resident lived when served, or departed by then")
+    resident_unit: UnitCode | None = Field(None, description="the unit the resident lived in then (null if departed)")

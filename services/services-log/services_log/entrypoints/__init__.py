@@ -1,0 +1,1 @@
+"""Where commands come in: staff over HTTP, departments on ingest.* topics."""

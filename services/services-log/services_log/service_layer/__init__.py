@@ -1,0 +1,1 @@
+"""Units of work: load what is known, decide, append — in one transaction."""

@@ -1,0 +1,195 @@
+"""One unit of work per command: learn what the registry told us of the resident, decide, append
+the event (with its outbox row) — all in one transaction. The same path serves staff (HTTP) and
+departments (ingest); only the origin differs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from platform_kit.envelope import Envelope, utc_now
+from platform_kit.event_store import ConcurrencyConflict, DuplicateEvent, EventStore
+from platform_kit.logs import get_logger
+from platform_kit.runtime import ServiceRuntime
+from services_log.adapters import records
+from services_log.adapters.registry_view import lock_residents, resident_facts
+from services_log.domain.decisions import (
+    decide_association_activity,
+    decide_service,
+    decide_survey,
+    decide_training,
+    resolve_residence,
+)
+from services_log.domain.records import ID_FIELD, AwaitingRecord, NewEvent
+from services_log.domain.rejection import Rejection
+from services_log.messages import Command, RecordAssociationActivity, RecordService, RecordSurvey, RecordTraining
+
+log = get_logger(__name__)
+
+# uuid5 namespace of the events made from department messages: the same department message,
+# however often it is delivered, always becomes the same event id, which the store refuses twice.
+DEPARTMENT_EVENTS = uuid.UUID("6f1d3c52-8e0b-5a47-9c2e-4b7a1d9e0f35")
+VERDICT_FIELDS = frozenset({"residence", "resident_unit"})  # decided by us, not part of what was told
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who told us: staff over HTTP, or a department's message (whose id makes ours)."""
+
+    source: str = "services-log"
+    event_id: uuid.UUID | None = None
+    causation_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
+
+    @classmethod
+    def department(cls, department: str, message: Envelope) -> Origin:
+        return cls(
+            source=f"dept:{department}",
+            event_id=uuid.uuid5(DEPARTMENT_EVENTS, f"{department}/{message.event_id}"),
+            causation_id=message.event_id,
+            correlation_id=message.correlation_id or message.event_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    event: Envelope  # the record's first event: the new one, or the one stored before
+    status: Literal["recorded", "replayed", "duplicate"]
+
+
+class Recorder:
+    def __init__(self, runtime: ServiceRuntime, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.runtime = runtime
+        self.schema = runtime.schema
+        self.clock = clock
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self.runtime.pool is not None, "the runtime is not started"
+        return self.runtime.pool
+
+    @property
+    def store(self) -> EventStore:
+        assert self.runtime.store is not None, "the runtime is not started"
+        return self.runtime.store
+
+    async def record(self, command: Command, origin: Origin = Origin()) -> Outcome:
+        """Record the command's event, or raise Rejection. A retry of a recorded command (same
+        id, same content) or a department's repeated message records nothing new."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            new = await self._decide(conn, command)
+            event = _envelope(new, origin, self.clock())
+            try:
+                await self.store.append([event], conn=conn)
+            except (ConcurrencyConflict, DuplicateEvent) as clash:
+                return await self._recorded_before(conn, new, event, clash)
+            if new.awaits_resident is not None:
+                await records.add_awaiting(conn, self.schema, _awaiting(new, event))
+        log.info(
+            "record.appended",
+            event_type=event.event_type,
+            stream_id=event.stream_id,
+            unit_code=event.unit_code,
+            source=event.source,
+            residence=event.payload.get("residence"),
+        )
+        return Outcome(event, "recorded")
+
+    async def _decide(self, conn: asyncpg.Connection, command: Command) -> NewEvent:
+        now = self.clock()
+        if isinstance(command, RecordTraining):
+            return decide_training(command, training_id=command.training_id or uuid.uuid4(), now=now)
+        if isinstance(command, RecordAssociationActivity):
+            return decide_association_activity(command, activity_id=command.activity_id or uuid.uuid4(), now=now)
+        resident = None
+        if command.resident_id is not None:
+            await lock_residents(conn, self.schema, [command.resident_id])
+            resident = await resident_facts(conn, self.schema, command.resident_id)
+        if isinstance(command, RecordService):
+            return decide_service(command, resident, service_id=command.service_id or uuid.uuid4(), now=now)
+        if isinstance(command, RecordSurvey):
+            return decide_survey(command, resident, survey_id=command.survey_id or uuid.uuid4(), now=now)
+        raise TypeError(f"no decision for {type(command).__name__}")
+
+    async def _recorded_before(
+        self, conn: asyncpg.Connection, new: NewEvent, event: Envelope, clash: Exception
+    ) -> Outcome:
+        if isinstance(clash, DuplicateEvent):  # this very department message was recorded before
+            stored = await records.event_by_id(conn, self.schema, event.event_id)
+            assert stored is not None
+            return Outcome(stored, "duplicate")
+        stored = await records.first_event(conn, self.schema, new.stream_id)
+        assert stored is not None
+        if stored.event_id == event.event_id:
+            return Outcome(stored, "duplicate")
+        if _same_record(stored, event):
+            return Outcome(stored, "replayed")
+        raise Rejection(
+            ID_FIELD[new.event_type],
+            f"{new.record_id} is already recorded with different content (stream {new.stream_id}); "
+            "choose a new id for a new record",
+            conflict=True,
+        )
+
+    async def resolve_awaiting(self, conn: asyncpg.Connection, told: dict[uuid.UUID, Envelope]) -> None:
+        """The registry told us of these residents (in the view's transaction): place the records
+        that were waiting for them, each with a ResidenceResolved on its own stream."""
+        waiting = await records.awaiting_for(conn, self.schema, list(told))
+        resolved: list[Envelope] = []
+        for record in waiting:
+            resident = await resident_facts(conn, self.schema, record.resident_id)
+            if resident is None:
+                continue  # told only of, say, a marital status: still not placed anywhere
+            cause = told[record.resident_id]
+            origin = Origin(causation_id=cause.event_id, correlation_id=record.correlation_id)
+            resolved.append(_envelope(resolve_residence(record, resident), origin, self.clock()))
+        if resolved:
+            await self.store.append(resolved, conn=conn)
+            await records.remove_awaiting(conn, self.schema, [event.stream_id for event in resolved])
+            log.info("records.resolved", count=len(resolved))
+
+
+def _envelope(new: NewEvent, origin: Origin, now: datetime) -> Envelope:
+    return Envelope.new(
+        event_type=new.event_type,
+        stream_id=new.stream_id,
+        stream_version=new.stream_version,
+        unit_code=new.unit_code,
+        source=origin.source,
+        payload=new.payload.model_dump(mode="json"),
+        occurred_at=new.occurred_at,
+        recorded_at=now,
+        event_id=origin.event_id,
+        causation_id=origin.causation_id,
+        correlation_id=origin.correlation_id,
+    )
+
+
+def _awaiting(new: NewEvent, event: Envelope) -> AwaitingRecord:
+    assert new.awaits_resident is not None
+    return AwaitingRecord(
+        record_type=new.event_type,
+        record_id=new.record_id,
+        stream_id=new.stream_id,
+        stream_version=new.stream_version,
+        resident_id=new.awaits_resident,
+        unit_code=new.unit_code,
+        occurred_at=new.occurred_at,
+        recorded_at=event.recorded_at,
+        correlation_id=event.correlation_id,
+    )
+
+
+def _same_record(stored: Envelope, new: Envelope) -> bool:
+    """The same record told twice, whatever our verdict on the residence was then and now."""
+
+    def told(event: Envelope) -> tuple:
+        payload = {k: v for k, v in event.payload.items() if k not in VERDICT_FIELDS}
+        return event.event_type, event.unit_code, event.occurred_at, payload
+
+    return told(stored) == told(new)

@@ -1,0 +1,21 @@
+"""Each test gets a services log of its own: its own schema, its own topics, started and stopped."""
+
+from __future__ import annotations
+
+import pytest
+
+from services_log_harness import Harness, new_namespace
+
+
+@pytest.fixture
+async def harness(stack, schema, producer):
+    harness = Harness(stack, schema, new_namespace(), producer)
+    yield harness
+    await harness.stop()
+
+
+@pytest.fixture
+async def services_log(harness):
+    """The services log, running."""
+    await harness.start()
+    return harness
