@@ -54,6 +54,7 @@ class ServiceRuntime:
         self.projections = list(projections)
         self.catalogue = catalogue
         self.broker = broker
+        self.clock = settings.clock()
         self.health = HealthChecks()
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
