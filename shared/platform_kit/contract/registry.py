@@ -1,4 +1,9 @@
-"""Events the registry publishes on ``registry.events``: who lives where."""
+"""Events the registry publishes on ``registry.events``: who lives where, and what other
+places were told or asked (流入地/流出地).
+
+Personal data (name, ID number, phone) travels only inside ``EncryptedPersonalData``, sealed
+with the person's own key; no other field may hold it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,12 @@ from platform_kit.contract.common import EncryptedPersonalData, Payload, PlaceCo
 Sex = Literal["female", "male"]
 MaritalStatus = Literal["unmarried", "married", "divorced", "widowed"]
 Population = Literal["migrant", "registered"]  # 流动人口 / 户籍人口
+BirthReporter = Literal["family", "hospital", "community"]
+VerificationKind = Literal[
+    "marriage_childbearing_certificate",  # 婚育证明 check: reply within 7 days
+    "current_pregnancy",  # urgent: reply within 15 days
+    "ordinary",  # reply within 30 days
+]
 
 
 @catalogue.event("ResidentRegistered")
@@ -27,6 +38,10 @@ class ResidentRegistered(Payload):
     unit_code: UnitCode = Field(description="where the resident lives (属地化管理: this unit serves them)")
     arrived_from: PlaceCode | None = None
     personal: EncryptedPersonalData
+    mother_resident_id: ResidentId | None = Field(None, description="for a child: the mother, when known")
+    via: Literal["registration", "birth_report"] = Field(
+        "registration", description="registered by staff, or created by a birth report (the newborn)"
+    )
 
 
 @catalogue.event("ResidentMoved")
@@ -64,7 +79,7 @@ class BirthReported(Payload):
     child_resident_id: ResidentId
     birth_date: date
     sex: Sex
-    reported_by: Literal["family", "hospital", "community"]
+    reported_by: BirthReporter
     report_ref: str = Field(max_length=100, description="the reporter's own reference, e.g. a hospital record number")
 
 
@@ -93,3 +108,53 @@ class BirthDiscrepancyFound(Payload):
     birth_date: date | None = None
     found_by: Literal["reconciliation", "sweep"]
     detail: str = Field(max_length=500)
+
+
+@catalogue.event("PersonalDataErased")
+class PersonalDataErased(Payload):
+    """The person's key was deleted (crypto-shredding): every sealed copy of their name, ID
+    number and phone, in the store or on Kafka, is unreadable from now on. They still count."""
+
+    resident_id: ResidentId
+    key_id: uuid.UUID
+    reason: str = Field(max_length=200)
+
+
+@catalogue.event("CrossRegionNoticeRaised")
+class CrossRegionNoticeRaised(Payload):
+    """The other place must be told (流入地 tells 户籍地 of an arrival; a departure is told to
+    where the person goes). The notifier delivers it."""
+
+    notice_id: uuid.UUID
+    resident_id: ResidentId
+    movement: Literal["arrival", "departure"]
+    counterpart_place: PlaceCode
+    counterpart_role: Literal["household_registration_place", "destination_place"]
+
+
+@catalogue.event("VerificationRequested")
+class VerificationRequested(Payload):
+    """A verification request (协查) between the district and another place, with the reply
+    deadline the national platform's rules give its kind (7, 15 or 30 days)."""
+
+    request_id: uuid.UUID
+    resident_id: ResidentId
+    direction: Literal["outgoing", "incoming"] = Field(
+        description="outgoing: the district asks the other place; incoming: the other place asks the district"
+    )
+    kind: VerificationKind
+    counterpart_place: PlaceCode
+    subject: str = Field(max_length=200, description="what is to be verified")
+    requested_on: date
+    due_on: date
+    raised_by: Literal["arrival", "departure", "staff"]
+
+
+@catalogue.event("VerificationReplied")
+class VerificationReplied(Payload):
+    request_id: uuid.UUID
+    resident_id: ResidentId
+    replied_on: date
+    outcome: Literal["confirmed", "not_confirmed", "unknown_person"]
+    note: str = Field("", max_length=500)
+    days_late: int = Field(ge=0, description="0 when the reply came by the deadline")

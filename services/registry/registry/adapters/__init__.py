@@ -1,0 +1,1 @@
+"""Where the registry meets PostgreSQL: the key vault and the read model."""

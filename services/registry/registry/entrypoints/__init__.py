@@ -1,0 +1,1 @@
+"""How commands reach the registry: staff over HTTP, departments over Kafka."""

@@ -1,0 +1,300 @@
+"""What staff and departments ask of the registry (commands) and what it answers.
+
+Commands are validated by pydantic for shape (types, lengths, code patterns); what the
+registry knows decides the rest (``registry.domain``). Personal data (name, ID number, phone)
+arrives in clear only here, over HTTP, and is sealed before anything is stored or published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from platform_kit.contract.common import PlaceCode, UnitCode
+from platform_kit.contract.registry import BirthReporter, MaritalStatus, Population, Sex, VerificationKind
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ResidentCommand(Command):
+    """A command on one resident's stream."""
+
+    occurred_at: AwareDatetime | None = Field(
+        None, description="business time, when it happened (default: now); never in the future"
+    )
+    expected_version: int | None = Field(
+        None, ge=0, description="refuse with 409 unless the resident's stream is at this version (optimistic concurrency)"
+    )
+
+
+class RegisterResident(Command):
+    """属地化管理: register a person in the village or community where they now live."""
+
+    name: str = Field(min_length=1, max_length=40)
+    id_number: str | None = Field(
+        None, min_length=18, max_length=18,
+        description="18-digit citizen ID number; its birth date, sex and check digit must agree; required from age 16",
+    )
+    phone: str | None = Field(None, max_length=20, description="mainland mobile or landline")
+    sex: Sex
+    birth_date: date
+    marital_status: MaritalStatus
+    population: Population = Field(description="migrant: 户籍地 outside 市中区; registered: 户籍地 inside it")
+    household_registration_place: PlaceCode = Field(description="户籍地 place code")
+    unit_code: UnitCode = Field(description="the village or community where the person lives")
+    arrived_from: PlaceCode | None = Field(None, description="where the person lived before, if not the 户籍地")
+    mother_resident_id: uuid.UUID | None = Field(None, description="for a child: the mother, a resident")
+    currently_pregnant: bool = Field(False, description="makes the arrival's verification request urgent (15 days)")
+    occurred_at: AwareDatetime | None = Field(None, description="when the person arrived (default: now)")
+
+
+class MoveResident(ResidentCommand):
+    to_unit: UnitCode
+    from_unit: UnitCode | None = Field(None, description="if given, must be where the registry has the resident")
+
+
+class DepartResident(ResidentCommand):
+    from_unit: UnitCode | None = Field(None, description="if given, must be where the registry has the resident")
+    destination_place: PlaceCode | None = Field(None, description="where the person goes, outside 市中区")
+    reason: str = Field(min_length=1, max_length=200)
+    currently_pregnant: bool = Field(False, description="makes the departure's verification request urgent (15 days)")
+
+
+class ChangeMaritalStatus(ResidentCommand):
+    marital_status: MaritalStatus
+    previous: MaritalStatus | None = Field(None, description="if given, must be the status the registry has")
+
+
+class PlanPregnancy(ResidentCommand):
+    planned_from: date
+    partner_resident_id: uuid.UUID | None = None
+
+
+class IssueResidencePermit(ResidentCommand):
+    permit_ref: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")
+    issued_on: date
+    valid_until: date
+
+
+class ReportBirth(ResidentCommand):
+    """A birth, reported on the mother. The newborn becomes a resident too, unless the birth
+    is already known (another reporter's report of the same child links to it)."""
+
+    birth_date: date
+    sex: Sex
+    reported_by: BirthReporter
+    report_ref: str = Field(min_length=1, max_length=100)
+    child_name: str | None = Field(None, max_length=40)
+    child_resident_id: uuid.UUID | None = Field(
+        None, description="the child, when already registered (e.g. found by a sweep): the report is linked to them"
+    )
+
+
+class EnrolChild(ResidentCommand):
+    school_name: str = Field(min_length=1, max_length=100)
+    school_year: int = Field(ge=2000, le=2100)
+    grade: int = Field(ge=1, le=9)
+
+
+class ErasePersonalData(ResidentCommand):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class RequestVerification(ResidentCommand):
+    """协查: ask another place to verify a fact about a resident, or record that it asked us."""
+
+    direction: Literal["outgoing", "incoming"] = "outgoing"
+    kind: VerificationKind
+    counterpart_place: PlaceCode
+    subject: str = Field(min_length=1, max_length=200)
+    requested_on: date | None = Field(None, description="default: today")
+
+
+class ReplyToVerification(Command):
+    replied_on: date
+    outcome: Literal["confirmed", "not_confirmed", "unknown_person"]
+    note: str = Field("", max_length=500)
+    expected_version: int | None = Field(None, ge=0)
+
+
+class RunSweep(Command):
+    """清理清查 of a village, a town or the whole district: children born since ``born_since``
+    who live there without a birth record are 漏报出生."""
+
+    unit_code: UnitCode
+    born_since: date | None = Field(None, description="default: 1 January of this year")
+
+
+class LookUpByIdNumber(Command):
+    id_number: str = Field(min_length=18, max_length=18)
+
+
+# ---- answers ---------------------------------------------------------------------------
+
+
+class Recorded(BaseModel):
+    """What a command wrote: the stream it changed and its version now."""
+
+    resident_id: uuid.UUID | None = None
+    stream_id: str
+    stream_version: int
+    event_ids: list[uuid.UUID]
+    child_resident_id: uuid.UUID | None = None
+    verification_request_ids: list[uuid.UUID] = []
+
+
+class ResidentRef(BaseModel):
+    resident_id: uuid.UUID
+    stream_version: int
+
+
+class PersonalView(BaseModel):
+    name: str | None
+    id_number: str | None
+    phone: str | None
+
+
+class ChildView(BaseModel):
+    child_resident_id: uuid.UUID
+    birth_date: date
+    sex: Sex
+    reported_by: list[BirthReporter]
+
+
+class PermitView(BaseModel):
+    permit_ref: str
+    issued_on: date
+    valid_until: date
+
+
+class EnrolmentView(BaseModel):
+    school_name: str
+    school_year: int
+    grade: int
+
+
+class ResidentView(BaseModel):
+    resident_id: uuid.UUID
+    stream_version: int
+    status: Literal["living", "departed"]
+    erased: bool = Field(description="personal data erased (crypto-shredded): personal is null for good")
+    personal: PersonalView | None
+    sex: Sex
+    birth_date: date
+    marital_status: MaritalStatus
+    population: Population
+    household_registration_place: str
+    unit_code: str
+    unit_name: str
+    registered_at: datetime
+    departed_on: date | None
+    mother_resident_id: uuid.UUID | None
+    children: list[ChildView]
+    residence_permits: list[PermitView]
+    enrolments: list[EnrolmentView]
+    pregnancy_plans: list[date]
+
+
+class ResidentSummary(BaseModel):
+    resident_id: uuid.UUID
+    name: str | None = Field(description="null when erased")
+    sex: Sex
+    birth_date: date
+    marital_status: MaritalStatus
+    population: Population
+    unit_code: str
+    status: Literal["living", "departed"]
+    erased: bool
+    stream_version: int
+
+
+class ResidentPage(BaseModel):
+    total: int
+    items: list[ResidentSummary]
+
+
+class VerificationView(BaseModel):
+    request_id: uuid.UUID
+    resident_id: uuid.UUID
+    unit_code: str
+    direction: Literal["outgoing", "incoming"]
+    kind: VerificationKind
+    counterpart_place: str
+    subject: str
+    raised_by: str
+    requested_on: date
+    due_on: date
+    replied_on: date | None
+    outcome: str | None
+    days_late: int = Field(description="days past the deadline: of the reply, or of today while unanswered")
+    overdue: bool = Field(description="past the deadline: unanswered, or answered late")
+    stream_version: int
+
+
+class DiscrepancyView(BaseModel):
+    discrepancy_id: uuid.UUID
+    kind: str
+    unit_code: str
+    mother_resident_id: uuid.UUID | None
+    child_resident_id: uuid.UUID | None
+    birth_date: date | None
+    found_by: str
+    found_at: datetime
+    detail: str
+
+
+class Counts(BaseModel):
+    unit_code: str
+    living: int
+    departed: int
+    erased: int
+    by_population: dict[str, int]
+    by_sex: dict[str, int]
+
+
+class ReconciliationResult(BaseModel):
+    found: list[DiscrepancyView]
+
+
+class UnitView(BaseModel):
+    code: str
+    name: str
+    kind: str
+    level: str
+    parent_code: str | None
+
+
+class UnitDetail(UnitView):
+    ancestors: list[UnitView]
+    children: list[UnitView]
+
+
+class AssociationView(BaseModel):
+    ref: str
+    name: str
+    host_unit_code: str
+    host_kind: str
+
+
+class IngestRejection(BaseModel):
+    """What lands on ``ingest.rejected`` when the registry cannot accept a department's message.
+
+    ``original`` is the message as received, except that anything looking like an ID number
+    or a mobile number is masked: a rejection must not spread personal data further.
+    """
+
+    rejected_by: Literal["registry"] = "registry"
+    rejected_at: datetime
+    topic: str
+    partition: int
+    offset: int
+    event_id: uuid.UUID | None = Field(None, description="the department's event id, when the message had one")
+    event_type: str | None = None
+    field: str = Field(description="what is wrong: an envelope field, or payload.<field>")
+    reason: str
+    original: str

@@ -1,0 +1,31 @@
+"""The registry's settings: the kit's, plus its own (every one from the environment)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from platform_kit.settings import KitSettings
+
+
+class RegistrySettings(KitSettings):
+    service_name: str = "registry"
+    http_port: int = Field(8101, ge=1, le=65535)
+    database_schema: str = Field("registry", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="the registry's own schema")
+    identity_secret: SecretStr = Field(
+        SecretStr("local-development-only: set IDENTITY_SECRET in production"),
+        description="HMAC key for the ID-number index (duplicate registrations); changing it forgets every ID number",
+    )
+    hospital_birth_grace_days: int = Field(
+        30, ge=0, description="days after a birth within which the family or community must report it (漏报出生 after that)"
+    )
+    birth_match_days: int = Field(3, ge=0, description="reports of one mother's births this many days apart are one child")
+    reconciliation_interval_seconds: float = Field(
+        3600.0, ge=0, description="how often the hospital-birth reconciliation runs by itself; 0: only when asked (POST)"
+    )
+    ingest_instance_id: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9.-]*$",
+        description="a stable name for this replica (e.g. a StatefulSet pod name): with it, a restarted replica takes "
+        "its ingest partitions back at once (Kafka static membership) instead of after the session timeout",
+    )
+    ingest_conflict_retries: int = Field(5, ge=1, description="a department message whose resident changed meanwhile is decided again")

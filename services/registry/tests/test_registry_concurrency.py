@@ -1,0 +1,57 @@
+"""Concurrent commands on one resident: one wins, the other gets a conflict it can retry."""
+
+from __future__ import annotations
+
+import asyncio
+
+from registry_builders import LONGSHAN_2, ZHONGXIN_1, registration, stored_events
+
+
+async def test_two_staff_deciding_on_the_same_version_one_wins_the_other_retries(api):
+    resident = (await api.post("/api/residents", json=registration())).json()
+    path = f"/api/residents/{resident['resident_id']}"
+    seen = resident["stream_version"]  # both staff looked at the resident at this version
+
+    first = await api.post(f"{path}/moves", json={"to_unit": LONGSHAN_2, "expected_version": seen})
+    second = await api.post(f"{path}/marital-status", json={"marital_status": "divorced", "expected_version": seen})
+    assert first.status_code == 200
+    assert second.status_code == 409
+    (conflict,) = second.json()["detail"]
+    assert conflict["type"] == "concurrency_conflict" and conflict["actual_version"] == seen + 1
+
+    retried = await api.post(f"{path}/marital-status", json={"marital_status": "divorced", "expected_version": conflict["actual_version"]})
+    assert retried.status_code == 200 and retried.json()["stream_version"] == seen + 2
+
+
+async def test_racing_moves_never_lose_an_update(api, registry_service):
+    resident = (await api.post("/api/residents", json=registration())).json()
+    path = f"/api/residents/{resident['resident_id']}/moves"
+    units = [LONGSHAN_2, ZHONGXIN_1] * 5
+    answers = await asyncio.gather(*(api.post(path, json={"to_unit": unit}) for unit in units))
+
+    assert {a.status_code for a in answers} <= {200, 409, 422}  # 422: the winner already moved them there
+    winners = [a.json() for a in answers if a.status_code == 200]
+    assert sorted(w["stream_version"] for w in winners) == list(range(3, 3 + len(winners)))
+    moves = [e for e in await stored_events(registry_service) if e.event_type == "ResidentMoved"]
+    assert len(moves) == len(winners)
+    assert all(a.payload["to_unit"] == b.payload["from_unit"] for a, b in zip(moves, moves[1:], strict=False))
+
+
+async def test_the_same_person_registered_twice_at_once_is_registered_once(api, registry_service):
+    body = registration()
+    answers = await asyncio.gather(*(api.post("/api/residents", json=body) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    winner = next(a.json() for a in answers if a.status_code == 201)
+    assert all(a.json()["detail"][0]["existing_id"] == winner["resident_id"] for a in answers if a.status_code == 409)
+    registered = [e for e in await stored_events(registry_service) if e.event_type == "ResidentRegistered"]
+    assert len(registered) == 1
+
+
+async def test_a_person_who_left_and_came_back_is_registered_again(api):
+    body = registration()
+    first = (await api.post("/api/residents", json=body)).json()
+    await api.post(f"/api/residents/{first['resident_id']}/departure", json={"reason": "返乡"})
+    again = await api.post("/api/residents", json=body)
+    assert again.status_code == 201 and again.json()["resident_id"] != first["resident_id"]
+    found = await api.post("/api/residents/lookup", json={"id_number": body["id_number"]})
+    assert found.json()["resident_id"] == again.json()["resident_id"]
