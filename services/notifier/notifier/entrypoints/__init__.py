@@ -1,0 +1,1 @@
+"""How staff and systems reach the notifier: HTTP."""
