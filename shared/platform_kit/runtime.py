@@ -91,7 +91,7 @@ class ServiceRuntime:
                 batch_size=s.relay_batch_size,
                 idle_poll_seconds=s.relay_idle_poll_seconds,
             )
-            self._supervise("relay", self.relay.run)
+            self.supervise("relay", self.relay.run)
         for projection in self.projections:
             runner = ProjectionRunner(
                 projection,
@@ -104,7 +104,7 @@ class ServiceRuntime:
             )
             await runner.setup()
             self.runners.append(runner)
-            self._supervise(f"projection:{projection.name}", runner.run)
+            self.supervise(f"projection:{projection.name}", runner.run)
         if self.broker is not None:
             await self.broker.start()
         log.info("service.started", schema=self.schema, projections=[p.name for p in self.projections])
@@ -124,7 +124,10 @@ class ServiceRuntime:
             await self.pool.close()
         log.info("service.stopped", schema=self.schema)
 
-    def _supervise(self, name: str, loop: Loop) -> None:
+    def supervise(self, name: str, loop: Loop) -> None:
+        """Run a background loop until the service stops, restarting it with back-off when it
+        fails; readiness reports it meanwhile. For the relay, the projections and a service's
+        own loops (a scheduler, delivery workers), started once the runtime has started."""
         self._healthy[name] = True
         self.health.add(name, flag_check(f"{name} is restarting after a failure", lambda: self._healthy[name]))
         self._tasks.append(asyncio.create_task(self._keep_running(name, loop), name=name))

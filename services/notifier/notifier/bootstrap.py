@@ -19,7 +19,7 @@ from notifier.channels.inbox import InboxChannel
 from notifier.channels.mail import EmailChannel
 from notifier.channels.sms import SmsChannel
 from notifier.channels.webhook import WebhookChannel
-from notifier.clock import Clock, SystemClock
+from notifier.clock import Clock
 from notifier.domain.rulebook import Rulebook, load_rulebook
 from notifier.entrypoints import http
 from notifier.service_layer.deciding import DecisionsProjection
@@ -45,7 +45,7 @@ class _Runtime(ServiceRuntime):
     async def start(self) -> None:
         await super().start()
         for name, loop in (await self._loops()).items():
-            self._supervise(name, loop)
+            self.supervise(name, loop)
 
     async def stop(self) -> None:
         await super().stop()
@@ -64,7 +64,7 @@ class Notifier:
     ) -> None:
         self.settings = settings or NotifierSettings()
         self.schema = schema
-        self.clock = clock or SystemClock()
+        self.clock = clock or self.settings.clock()  # the machine's, or the demo's replay of a past year
         self.rulebook = rulebook or load_rulebook(self.settings.rules_file)
         self.tree = unit_tree()
         self.topics = Topics(self.settings.topic_namespace)

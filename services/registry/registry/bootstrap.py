@@ -22,7 +22,7 @@ from platform_kit.units import unit_tree
 from registry.adapters.read_model import ReadModel
 from registry.adapters.vault import DDL as VAULT_DDL
 from registry.adapters.vault import KeyVault
-from registry.domain.time import Clock, system_clock
+from registry.domain.time import Clock
 from registry.entrypoints.http import ROUTERS, install_error_handlers
 from registry.entrypoints.ingest import DepartmentIngest, registry_broker
 from registry.service import Registry
@@ -54,8 +54,9 @@ class RegistryService:
         return self.parts.registry
 
 
-def build(settings: RegistrySettings | None = None, *, clock: Clock = system_clock) -> RegistryService:
+def build(settings: RegistrySettings | None = None, *, clock: Clock | None = None) -> RegistryService:
     settings = settings or RegistrySettings()
+    clock = clock or settings.clock()  # the machine's, or the demo's replay of a past year
     schema = settings.database_schema
     topics = Topics(settings.topic_namespace)
     parts = _OwnParts(settings, clock, schema)

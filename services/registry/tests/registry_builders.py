@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from registry.domain.identity import check_digit
+from registry.settings import RegistrySettings
 from registry.domain.time import DISTRICT_TZ
 
 NOW = datetime(2013, 12, 1, 10, 0, tzinfo=DISTRICT_TZ)
@@ -211,3 +212,17 @@ async def read_topics_to_end(bootstrap_servers: str, topics: list[str]) -> list:
         return records
     finally:
         await consumer.stop()
+
+
+def registry_settings(stack, **overrides) -> RegistrySettings:
+    values = {
+        "kafka_bootstrap_servers": stack.bootstrap_servers,
+        "database_url": stack.database_url,
+        "topic_namespace": f"t{uuid.uuid4().hex[:8]}.",
+        "relay_idle_poll_seconds": 0.05,
+        "reconciliation_interval_seconds": 0,
+        "identity_secret": "test-secret",
+        "database_pool_size": 5,
+    }
+    values.update(overrides)
+    return RegistrySettings(**values)

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from conftest import registry_settings
+from registry_builders import registry_settings
 from registry_builders import LONGSHAN_1, LONGSHAN_2, ZHONGXIN_1, department_envelope, registration, rejections, send
 
 from platform_kit.testing import wait_until

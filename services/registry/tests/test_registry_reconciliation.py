@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from conftest import registry_settings
+from registry_builders import registry_settings
 from registry_builders import LONGSHAN_1, ZHONGXIN_1, department_envelope, events_caused_by, published, registration, send
 
 from platform_kit.testing import wait_until

@@ -68,7 +68,7 @@ def bootstrap(settings: ServicesLogSettings | None = None) -> ServicesLog:
         catalogue=catalogue,
         broker=broker,
     )
-    recorder = Recorder(runtime)
+    recorder = Recorder(runtime, clock=runtime.clock)
     registry_view.on_residents_known = recorder.resolve_awaiting
     subscribe_departments(broker, recorder, settings)
     runtime.health.add("ingest", _answers(broker))

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from platform_kit.contract.common import UnitCode
-from platform_kit.envelope import Envelope, utc_now
+from platform_kit.envelope import Envelope
 from platform_kit.units import associations
 from services_log.adapters import records
 from services_log.adapters.registry_view import resident_now
@@ -148,7 +148,7 @@ def http_router(recorder: Recorder) -> APIRouter:
     async def resident(resident_id: uuid.UUID) -> ResidentView:
         """From registry.events, as far as it has arrived: where they live now and since when, or
         that they left. Never personal data."""
-        return ResidentView(**await resident_now(recorder.pool, recorder.schema, resident_id, utc_now()))
+        return ResidentView(**await resident_now(recorder.pool, recorder.schema, resident_id, recorder.clock()))
 
     @router.get("/associations", tags=["associations"], summary="The district's 13 associations")
     async def list_associations() -> list[AssociationView]:
