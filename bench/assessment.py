@@ -1,0 +1,307 @@
+"""The assessment service under load, beside its raw limit:
+
+* events/s applied by the coverage projection (facts, and the live view of every unit,
+  indicator and period, with the changed cells marked for the announcer), from a backlog of a
+  made-up district's year, against a plain aiokafka consumer reading the same messages;
+* how long an event takes from its publication to being visible on ``/api/scoreboard``
+  (p50, p99), while a steady background load of other events flows through the service.
+
+``await run(bootstrap_servers, database_url, quick)`` returns rows {name, value, unit,
+limit_name, limit_value, ratio}; ``python -m bench.assessment [--quick]`` prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from assessment.domain.coverage import compile_indicators, from_scratch, rolled_up
+from assessment.domain.facts import by_subject, facts_of
+from assessment.domain.periods import Period
+from assessment.config import load_rules
+from assessment.demo import demo_history, publish
+from assessment.projection import CoverageProjection
+from assessment.settings import DEFAULT_RULES, AssessmentSettings
+from assessment.testing import History
+from platform_kit.contract import catalogue
+from platform_kit.database import create_pool
+from platform_kit.envelope import Envelope
+from platform_kit.kafka import ensure_topics, idempotent_producer
+from platform_kit.projection import ProjectionRunner
+from platform_kit.topics import Topics
+from platform_kit.units import unit_tree
+
+PARTITIONS = 3
+PROBE_TOWN = "370402104000"  # 西王庄镇: the probes' town; the background load lives elsewhere
+BACKGROUND_PER_SECOND = 50  # a district's busy hour is thousands of events a minute
+POLL_SECONDS = 0.01  # how often a probe asks the scoreboard: the latency's resolution
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def row(name: str, value: float, unit: str, limit_name: str | None = None, limit_value: float | None = None) -> dict:
+    return {
+        "name": name, "value": round(value, 1), "unit": unit, "limit_name": limit_name,
+        "limit_value": None if limit_value is None else round(limit_value, 1),
+        "ratio": None if limit_value is None else round(value / limit_value, 3),
+    }
+
+
+class Scratch:
+    """Namespaces, schemas and topics of this run, removed at the end."""
+
+    def __init__(self, bootstrap_servers: str, database_url: str) -> None:
+        self.bootstrap_servers, self.database_url = bootstrap_servers, database_url
+        self.run_id = uuid.uuid4().hex[:8]
+        self.namespaces: list[str] = []
+        self.schemas: list[str] = []
+
+    def namespace(self, stage: str) -> Topics:
+        name = f"b{self.run_id}{stage}."
+        self.namespaces.append(name)
+        return Topics(name)
+
+    def schema(self, stage: str) -> str:
+        name = f"bench_{self.run_id}_{stage}"
+        self.schemas.append(name)
+        return name
+
+    async def close(self) -> None:
+        pool = await create_pool(self.database_url, max_size=2)
+        try:
+            for schema in self.schemas:
+                await pool.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        finally:
+            await pool.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        await admin.start()
+        try:
+            mine = [t for t in await admin.list_topics() if any(t.startswith(n) or n in t for n in self.namespaces)]
+            mine += [t for t in await admin.list_topics() if any(f"deadletter.{s}" in t for s in self.schemas)]
+            if mine:
+                await admin.delete_topics(sorted(set(mine)))
+        finally:
+            await admin.close()
+
+
+async def raw_consume(bootstrap_servers: str, topics: list[str], n: int) -> float:
+    """A plain consumer reading the same N messages from the beginning, decoding nothing."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest",
+        isolation_level="read_committed", max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=16 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        for tp in partitions:
+            await consumer.position(tp)
+        started, count = time.perf_counter(), 0
+        while count < n:
+            batch = await consumer.getmany(timeout_ms=200)
+            count += sum(len(records) for records in batch.values())
+        return n / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def projection_apply(scratch: Scratch, producer, quick: bool) -> dict:
+    events = demo_history(seed=2013, people_per_village=3 if quick else 12)
+    topics = scratch.namespace("apply")
+    await ensure_topics(scratch.bootstrap_servers, topics.public, partitions=PARTITIONS, keep_forever=False)
+    await publish(events, scratch.bootstrap_servers, topics.registry_events, topics.services_events)
+    say(f"  {len(events):,} events of a made-up year published")
+
+    schema = scratch.schema("apply")
+    pool = await create_pool(scratch.database_url, max_size=4)
+    try:
+        settings = AssessmentSettings()
+        projection = CoverageProjection(
+            schema=schema, topics=[topics.registry_events, topics.services_events], rules=load_rules(DEFAULT_RULES),
+            tree=unit_tree(), catalogue=catalogue,
+        )
+        runner = ProjectionRunner(
+            projection, pool=pool, schema=schema, bootstrap_servers=scratch.bootstrap_servers, producer=producer,
+            catalogue=catalogue, batch_size=settings.projection_batch_size,
+        )
+        await runner.setup()
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        while len(runner.stats.assigned) < 2 * PARTITIONS:
+            await _alive(task)
+        started = time.perf_counter()
+        while runner.stats.applied + runner.stats.dead_lettered < len(events):
+            await _alive(task)
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await task
+        assert runner.stats.dead_lettered == 0, runner.stats
+        cells = await pool.fetchval(f"SELECT count(*) FROM {schema}.coverage")
+        say(f"  applied in {elapsed:.1f}s; {cells:,} cells in the live view")
+    finally:
+        await pool.close()
+    limit = await raw_consume(scratch.bootstrap_servers, [topics.registry_events, topics.services_events], len(events))
+    return row(
+        "assessment projection apply (facts + live coverage view)", len(events) / elapsed, "events/s",
+        "aiokafka consumer, same messages, no decoding", limit,
+    )
+
+
+async def _alive(task: asyncio.Task, interval: float = 0.005) -> None:
+    if task.done():
+        task.result()
+        raise RuntimeError(f"{task.get_name()} ended early")
+    await asyncio.sleep(interval)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: dict[str, str]) -> AsyncIterator[str]:
+    """``python -m assessment`` in its own process, as it runs in production; its base URL."""
+    port = _free_port()
+    env = {**os.environ, **settings, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "assessment", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
+            while True:
+                if process.returncode is not None:
+                    raise RuntimeError(f"python -m assessment exited with {process.returncode}")
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/health/ready")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def _district_residents(events: list[Envelope]) -> int:
+    """How many the district counts in 2013 for services_where_they_live once ``events`` are in."""
+    rules = load_rules(DEFAULT_RULES)
+    facts = by_subject(f for e in events for f in facts_of(e, catalogue.load(e)))
+    view = rolled_up(from_scratch(facts, [Period(2013)], compile_indicators(rules.indicators)), unit_tree())
+    return view.get((unit_tree().district.code, "services_where_they_live", Period(2013)), (0, 0))[1]
+
+
+async def background(events: list[Envelope], producer, topics: Topics, stop: asyncio.Event, per_second: float) -> int:
+    """Publish ``events`` at a steady rate until told to stop; returns how many were sent."""
+    sent, started = 0, time.perf_counter()
+    while not stop.is_set() and sent < len(events):
+        due = int((time.perf_counter() - started) * per_second)
+        for e in events[sent:due]:
+            await producer.send(topics.registry_events if e.source == "registry" else topics.services_events,
+                                value=e.to_bytes(), key=e.key)
+        sent = max(sent, min(due, len(events)))
+        await asyncio.sleep(0.02)
+    return sent
+
+
+async def latency(scratch: Scratch, producer, quick: bool) -> list[dict]:
+    topics = scratch.namespace("latency")
+    settings = {
+        "KAFKA_BOOTSTRAP_SERVERS": scratch.bootstrap_servers, "DATABASE_URL": scratch.database_url,
+        "TOPIC_NAMESPACE": topics.namespace, "SCHEMA_NAME": scratch.schema("latency"),
+    }
+    others = [t.code for t in unit_tree().towns() if t.code != PROBE_TOWN]
+    preload = demo_history(seed=5, people_per_village=3 if quick else 8, towns=others)
+    load = demo_history(seed=6, people_per_village=12, towns=others, prefix="bg")
+    village = unit_tree().children(PROBE_TOWN)[0].code
+    probes = 20 if quick else 100
+    await ensure_topics(scratch.bootstrap_servers, topics.public, partitions=PARTITIONS, keep_forever=False)
+    async with serving(settings) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        await publish(preload, scratch.bootstrap_servers, topics.registry_events, topics.services_events)
+        expected = _district_residents(preload)
+
+        async def district_residents() -> int:
+            coverage = (await http.get(f"/api/units/{unit_tree().district.code}/coverage", params={"period": "2013"})).json()
+            return next(i["denominator"] for i in coverage["indicators"] if i["id"] == "services_where_they_live")
+
+        while await district_residents() < expected:
+            await asyncio.sleep(0.1)
+        say(f"  python -m assessment up with {len(preload):,} events; background load {BACKGROUND_PER_SECOND}/s")
+        stop = asyncio.Event()
+        loading = asyncio.create_task(background(load, producer, topics, stop, BACKGROUND_PER_SECOND))
+        params = {"period": "2013-12", "level": "village", "parent": PROBE_TOWN}
+
+        async def residents_of_village() -> int:
+            board = (await http.get("/api/scoreboard", params=params)).json()
+            cell = next(r for r in board["rows"] if r["unit_code"] == village)
+            return cell["indicators"]["services_where_they_live"]["denominator"]
+
+        seen, probe = [], History(salt=f"probe{scratch.run_id}")
+        try:
+            for i in range(probes):
+                expected = await residents_of_village() + 1
+                event = probe.registered(f"probe{scratch.run_id}-{i}", unit=village, at="2013-12-01", sex="male", born="1990-01-01")
+                started = time.perf_counter()
+                await (await producer.send(topics.registry_events, value=event.to_bytes(), key=event.key))
+                while await residents_of_village() < expected:
+                    await asyncio.sleep(POLL_SECONDS)
+                seen.append((time.perf_counter() - started) * 1000)
+        finally:
+            stop.set()
+            sent = await loading
+        say(f"  {probes} probes; {sent:,} background events sent meanwhile")
+    seen.sort()
+    p50 = statistics.median(seen)
+    p99 = seen[min(len(seen) - 1, round(0.99 * (len(seen) - 1)))]
+    name = f"publish -> visible on /api/scoreboard, {BACKGROUND_PER_SECOND} events/s background"
+    return [row(f"{name} (p50)", p50, "ms"), row(f"{name} (p99)", p99, "ms")]
+
+
+async def run(bootstrap_servers: str, database_url: str, quick: bool) -> list[dict]:
+    scratch = Scratch(bootstrap_servers, database_url)
+    producer = idempotent_producer(bootstrap_servers)
+    await producer.start()
+    try:
+        say("assessment: projection apply ...")
+        results = [await projection_apply(scratch, producer, quick)]
+        say("assessment: publication to scoreboard latency ...")
+        results += await latency(scratch, producer, quick)
+        return results
+    finally:
+        await producer.stop()
+        await scratch.close()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.assessment", description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    rows = asyncio.run(run(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"], args.quick))
+    print(json.dumps(rows, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

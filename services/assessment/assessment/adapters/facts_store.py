@@ -1,0 +1,100 @@
+"""Facts in PostgreSQL: written once, read by person (to move the live view) or by clocks
+(to answer for any date)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from assessment.domain.coverage import still_needed
+from assessment.domain.facts import Fact, PenaltyFact, by_subject, links_of
+from assessment.domain.periods import Clocks, Window
+
+Conn = asyncpg.Connection | asyncpg.Pool
+FACT_COLUMNS = ("subject", "event_id", "kind", "occurred_at", "recorded_at", "units", "data")
+
+
+def _fact(row: asyncpg.Record) -> Fact:
+    return Fact(
+        row["subject"], row["event_id"], row["kind"], row["occurred_at"], row["recorded_at"], tuple(row["units"]),
+        row["data"],
+    )
+
+
+class FactStore:
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def of(self, conn: Conn, subjects: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Fact]]:
+        """Every stored fact of these people (an empty list for someone with none)."""
+        wanted = list(set(subjects))
+        rows = await conn.fetch(f"SELECT * FROM {self.schema}.facts WHERE subject = ANY($1::uuid[])", wanted)
+        found: dict[uuid.UUID, list[Fact]] = {subject: [] for subject in wanted}
+        for row in rows:
+            found[row["subject"]].append(_fact(row))
+        return found
+
+    async def neighbourhood(self, conn: Conn, new: Sequence[Fact]) -> dict[uuid.UUID, list[Fact]]:
+        """The stored facts ``changes`` needs for these new ones."""
+        known: dict[uuid.UUID, list[Fact]] = {}
+        while missing := still_needed(new, known):
+            known.update(await self.of(conn, missing))
+        return known
+
+    async def add(self, conn: asyncpg.Connection, facts: Sequence[Fact]) -> None:
+        unique = {(f.subject, f.event_id): f for f in facts}
+        await conn.copy_records_to_table(
+            "facts", schema_name=self.schema, columns=FACT_COLUMNS,
+            records=[(f.subject, f.event_id, f.kind, f.occurred_at, f.recorded_at, list(f.units), dict(f.data))
+                     for f in unique.values()],
+        )
+
+    async def add_penalties(self, conn: asyncpg.Connection, penalties: Sequence[PenaltyFact]) -> None:
+        await conn.executemany(
+            f"INSERT INTO {self.schema}.penalty_facts (event_id, rule, unit_code, occurred_at, recorded_at, points) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+            [(p.event_id, p.rule, p.unit_code, p.occurred_at, p.recorded_at, p.points) for p in penalties],
+        )
+
+    async def visible(self, conn: Conn, clocks: Clocks, before: datetime | None) -> dict[uuid.UUID, list[Fact]]:
+        """Every fact the clocks see that occurred before ``before``, by person."""
+        rows = await conn.fetch(
+            f"SELECT * FROM {self.schema}.facts WHERE ($1::timestamptz IS NULL OR recorded_at <= $1) "
+            "AND ($2::timestamptz IS NULL OR occurred_at < $2)",
+            clocks.known_at, before,
+        )
+        return by_subject(_fact(row) for row in rows)
+
+    async def around(self, conn: Conn, units: Sequence[str], clocks: Clocks) -> dict[uuid.UUID, list[Fact]]:
+        """The facts of everyone ever placed in these units, and of the people linked to them
+        (a newborn who followed the mother there), as the clocks see them."""
+        rows = await conn.fetch(
+            f"SELECT DISTINCT subject FROM {self.schema}.facts WHERE units && $1::text[]", list(units)
+        )
+        people = await self.of(conn, [row["subject"] for row in rows])
+        linked = links_of(f for facts in people.values() for f in facts) - set(people)
+        people.update(await self.of(conn, linked))
+        second = links_of(f for facts in people.values() for f in facts) - set(people)
+        people.update(await self.of(conn, second))
+        return by_subject(
+            f for facts in people.values() for f in facts if clocks.sees(f.occurred_at, f.recorded_at)
+        )
+
+    async def penalties(self, conn: Conn, window: Window | None, clocks: Clocks) -> list[PenaltyFact]:
+        if window is None:
+            return []
+        rows = await conn.fetch(
+            f"SELECT * FROM {self.schema}.penalty_facts WHERE occurred_at >= $1 AND occurred_at < $2 "
+            "AND ($3::timestamptz IS NULL OR recorded_at <= $3)",
+            window.start, window.end, clocks.known_at,
+        )
+        return [
+            PenaltyFact(r["event_id"], r["rule"], r["unit_code"], r["occurred_at"], r["recorded_at"], r["points"])
+            for r in rows
+        ]
+
+    async def latest_recorded(self, conn: Conn) -> datetime | None:
+        return await conn.fetchval(f"SELECT max(recorded_at) FROM {self.schema}.facts")

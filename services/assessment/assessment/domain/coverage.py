@@ -1,0 +1,187 @@
+"""Coverage: who counts where, per indicator and period, and how the view moves when facts
+arrive.
+
+A *figure* is (numerator, denominator) for one cell (unit, indicator, period). Each person
+adds 0 or 1 to the cells of the unit responsible for them (see ``people``); towns and the
+district add up their villages (``rolled_up``). The live view is kept incrementally:
+``changes`` recomputes only the people a batch of facts can affect, before and after, and
+returns the difference, which equals recomputing everything from scratch (the property test
+checks it on random histories).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from assessment.domain.facts import Fact, by_subject, links_of
+from assessment.domain.people import Facts, Timeline, standing, timeline
+from assessment.domain.periods import Clocks, Period, Window
+from assessment.domain.rules import Rule, can_change, compiled
+
+Cell = tuple[str, str, Period]  # unit code, indicator id, period
+Figure = tuple[int, int]  # numerator, denominator
+Figures = dict[Cell, Figure]
+
+
+class IndicatorLike(Protocol):
+    id: str
+    denominator: str
+    numerator: str
+
+
+class UnitTreeLike(Protocol):
+    def __contains__(self, code: object) -> bool: ...
+    def ancestors(self, code: str) -> list: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    id: str
+    denominator: Rule
+    numerator: Rule
+
+
+def compile_indicators(indicators: Iterable[IndicatorLike]) -> tuple[Compiled, ...]:
+    return tuple(Compiled(i.id, compiled("denominator", i.denominator), compiled("numerator", i.numerator)) for i in indicators)
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """One person in one indicator's denominator, and why."""
+
+    person: uuid.UUID
+    unit: str
+    indicator: str
+    served: bool
+    denominator_events: tuple[uuid.UUID, ...]
+    numerator_events: tuple[uuid.UUID, ...]
+
+
+def counted_in(line: Timeline, window: Window, indicators: Sequence[Compiled]) -> list[Counted]:
+    st = standing(line, window)
+    if st is None:
+        return []
+    found = []
+    for indicator in indicators:
+        counted, because = indicator.denominator(line, st, window)
+        if counted:
+            served, by = indicator.numerator(line, st, window)
+            found.append(Counted(line.person, st.unit, indicator.id, served, because, by if served else ()))
+    return found
+
+
+def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
+    """What one person adds to the view: 1 to the denominator (and maybe the numerator) of
+    each cell they count in."""
+    line = timeline(person, facts)
+    if not line.stays:
+        return {}
+    figures: Figures = {}
+    for period in periods:
+        for c in counted_in(line, Window(period.start, period.end), indicators):
+            figures[(c.unit, c.indicator, period)] = (int(c.served), 1)
+    return figures
+
+
+def add(into: Figures, figures: Mapping[Cell, Figure], sign: int = 1) -> Figures:
+    for cell, (n, d) in figures.items():
+        old_n, old_d = into.get(cell, (0, 0))
+        new = (old_n + sign * n, old_d + sign * d)
+        if new == (0, 0):
+            into.pop(cell, None)
+        else:
+            into[cell] = new
+    return into
+
+
+def from_scratch(facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
+    """Every person's contribution, added up: the view a full rebuild gives (unit level)."""
+    figures: Figures = {}
+    for person in facts:
+        add(figures, person_figures(person, facts, periods, indicators))
+    return figures
+
+
+def merged(known: Facts, new: Iterable[Fact]) -> dict[uuid.UUID, list[Fact]]:
+    out = {person: list(facts) for person, facts in known.items()}
+    seen = {(f.subject, f.event_id) for facts in out.values() for f in facts}
+    for f in new:
+        if (f.subject, f.event_id) not in seen:
+            seen.add((f.subject, f.event_id))
+            out.setdefault(f.subject, []).append(f)
+    return out
+
+
+def affected_by(new: Sequence[Fact], facts: Facts) -> set[uuid.UUID]:
+    """The people whose figures new facts can change: the people they are about, and those
+    linked to them (a planner whose partner was served, a newborn whose mother moved)."""
+    subjects = {f.subject for f in new}
+    return subjects | links_of(f for s in subjects for f in facts.get(s, ()))
+
+
+def still_needed(new: Sequence[Fact], known: Facts) -> set[uuid.UUID]:
+    """Whose stored facts must be loaded (beyond ``known``) before ``changes`` can run: the
+    affected people and everyone linked to them. Call until it returns nothing."""
+    after = merged(known, new)
+    affected = affected_by(new, after)
+    wanted = affected | links_of(f for person in affected for f in after.get(person, ()))
+    return wanted - set(known)
+
+
+def changes(known: Facts, new: Sequence[Fact], periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
+    """The change to the (unit-level) view when ``new`` facts join ``known`` ones. ``known``
+    must hold every stored fact of the people ``still_needed`` names. Only the periods a new
+    fact can reach are recomputed, for only the people it can affect."""
+    after = merged(known, new)
+    arriving = by_subject(new)
+    delta: Figures = {}
+    for person in affected_by(new, after):
+        sources = [f for s in {person} | links_of(after.get(person, ())) for f in arriving.get(s, ())]
+        touched = [p for p in periods if any(can_change(f, p.start, p.end) for f in sources)]
+        if touched:
+            add(delta, person_figures(person, known, touched, indicators), -1)
+            add(delta, person_figures(person, after, touched, indicators))
+    return delta
+
+
+def visible(facts: Iterable[Fact], clocks: Clocks) -> dict[uuid.UUID, list[Fact]]:
+    return by_subject(f for f in facts if clocks.sees(f.occurred_at, f.recorded_at))
+
+
+def window_figures(facts: Facts, window: Window, period: Period, indicators: Sequence[Compiled]) -> Figures:
+    """Unit-level figures for one window (a period cut at ``as_of``)."""
+    figures: Figures = {}
+    for person in facts:
+        line = timeline(person, facts)
+        if line.stays:
+            add(figures, {(c.unit, c.indicator, period): (int(c.served), 1) for c in counted_in(line, window, indicators)})
+    return figures
+
+
+def rolled_up(figures: Mapping[Cell, Figure], tree: UnitTreeLike) -> Figures:
+    """Unit-level figures plus, for every town and the district, the sum of their villages."""
+    out: Figures = {}
+    for (unit, indicator, period), figure in figures.items():
+        add(out, {(unit, indicator, period): figure})
+        if unit in tree:
+            for ancestor in tree.ancestors(unit):
+                add(out, {(ancestor.code, indicator, period): figure})
+    return out
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def band(numerator: int, denominator: int, target: float, yellow_margin: float) -> str:
+    """green: at or above target; yellow: within the margin below it; red: further below;
+    grey: nobody to count."""
+    if denominator == 0:
+        return "grey"
+    r = numerator / denominator
+    if r >= target - 1e-12:
+        return "green"
+    return "yellow" if r >= target - yellow_margin - 1e-12 else "red"

@@ -1,0 +1,258 @@
+"""A person's timeline, read from their facts: where they lived and when, who they were
+(sex, birth date, migrant or not, marital status), their pregnancy plans, and what they
+received. And their *standing* in a window: the unit responsible for them and their state
+at the reference moment.
+
+The reference moment of a window is the last instant in it that the person lived in the
+district (the window's end, or their departure). The unit they lived in then is the one
+responsible for them in that window, so each person counts once per indicator and period
+and towns add up from their villages without counting anyone twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from assessment.domain.facts import BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, SERVICE, SURVEY, Fact
+from assessment.domain.periods import TICK, Window, local_date
+
+Facts = Mapping[uuid.UUID, Sequence[Fact]]
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    unit: str
+    start: datetime
+    end: datetime | None  # exclusive; None while they still live there
+    event_ids: tuple[uuid.UUID, ...]  # the events that put them there
+
+    def holds(self, instant: datetime) -> bool:
+        return self.start <= instant and (self.end is None or instant < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    at: datetime
+    sex: str
+    birth_date: date
+    population: str
+    event_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    at: datetime
+    marital_status: str
+    event_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    start: datetime
+    partner: uuid.UUID | None
+    event_id: uuid.UUID
+    end: datetime | None  # the birth that fulfilled it
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    at: datetime
+    kind: str
+    unit: str
+    event_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    at: datetime
+    kind: str
+    aware: bool
+    event_id: uuid.UUID
+
+
+@dataclass
+class Timeline:
+    person: uuid.UUID
+    stays: list[Stay] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    statuses: list[Status] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+    services: list[Received] = field(default_factory=list)
+    partner_services: dict[uuid.UUID, list[Received]] = field(default_factory=dict)
+    answers: list[Answer] = field(default_factory=list)
+    enrolments: list[tuple[datetime, uuid.UUID]] = field(default_factory=list)
+
+    def unit_at(self, instant: datetime) -> str | None:
+        for stay in self.stays:
+            if stay.holds(instant):
+                return stay.unit
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Who the person is in a window: their responsible unit and their state at the reference moment."""
+
+    stay: Stay
+    reference: datetime  # exclusive: the state is the one just before it
+    profile: Profile | None
+    status: Status | None
+    plan: Plan | None  # a pregnancy plan in force at some time in the window
+    age: int | None
+    basis: tuple[uuid.UUID, ...]  # the events that make them someone living in the unit
+
+    @property
+    def unit(self) -> str:
+        return self.stay.unit
+
+    @property
+    def is_migrant(self) -> bool:
+        return self.profile is not None and self.profile.population == "migrant"
+
+    @property
+    def is_married(self) -> bool:
+        return self.status is not None and self.status.marital_status == "married"
+
+
+def full_years(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _sorted(facts: Sequence[Fact]) -> list[Fact]:
+    return sorted(facts, key=lambda f: f.order)
+
+
+def own_stays(facts: Sequence[Fact]) -> list[Stay]:
+    """Registered in a unit, moved between units, departed, perhaps registered again."""
+    stays: list[Stay] = []
+    current: tuple[str, datetime, uuid.UUID] | None = None
+
+    def close(at: datetime) -> None:
+        if current is not None and at > current[1]:
+            stays.append(Stay(current[0], current[1], at, (current[2],)))
+
+    for f in facts:
+        if f.kind == REGISTERED:
+            close(f.occurred_at)
+            current = (f.data["unit"], f.occurred_at, f.event_id)
+        elif f.kind == MOVED:
+            close(f.occurred_at)
+            current = (f.data["to_unit"], f.occurred_at, f.event_id)
+        elif f.kind == DEPARTED:
+            close(f.occurred_at)
+            current = None
+    if current is not None:
+        stays.append(Stay(current[0], current[1], None, (current[2],)))
+    return stays
+
+
+def _profiles(facts: Sequence[Fact]) -> list[Profile]:
+    return [
+        Profile(f.occurred_at, f.data["sex"], date.fromisoformat(f.data["birth_date"]), f.data["population"], f.event_id)
+        for f in facts
+        if f.kind == REGISTERED
+    ]
+
+
+def _latest(items: Sequence, before: datetime):  # items sorted by .at
+    found = None
+    for item in items:
+        if item.at >= before:
+            break
+        found = item
+    return found
+
+
+def _with_mother(birth: Fact, stays: list[Stay], facts: Facts) -> list[Stay]:
+    """A newborn known from a birth report lives with the mother until registered in their own right."""
+    mother = uuid.UUID(birth.data["mother"])
+    until = stays[0].start if stays else None
+    born = birth.occurred_at
+    if until is not None and until <= born:
+        return stays
+    mothers = own_stays(_sorted(facts.get(mother, ())))
+    if any(stay.holds(born) for stay in mothers):
+        followed = []
+        for stay in mothers:
+            start = max(stay.start, born)
+            end = stay.end if until is None else (until if stay.end is None else min(stay.end, until))
+            if end is None or end > start:
+                followed.append(Stay(stay.unit, start, end, (birth.event_id, *stay.event_ids)))
+    else:
+        followed = [Stay(birth.data["unit"], born, until, (birth.event_id,))]
+    return followed + stays
+
+
+def _newborn_profile(birth: Fact, facts: Facts) -> Profile:
+    mother = uuid.UUID(birth.data["mother"])
+    mothers = _profiles(_sorted(facts.get(mother, ())))
+    known = [p for p in mothers if p.at <= birth.occurred_at]
+    population = known[-1].population if known else "migrant"
+    return Profile(birth.occurred_at, birth.data["sex"], date.fromisoformat(birth.data["birth_date"]), population, birth.event_id)
+
+
+def _received(facts: Sequence[Fact]) -> list[Received]:
+    return [
+        Received(f.occurred_at, f.data["service_kind"], f.data["unit"], f.event_id)
+        for f in facts
+        if f.kind == SERVICE and f.data.get("free", True)
+    ]
+
+
+def _births_to(mother_facts: Sequence[Fact]) -> list[datetime]:
+    return [f.occurred_at for f in mother_facts if f.kind == BIRTH and f.data.get("role") == "mother"]
+
+
+def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
+    """The person's history from their own facts and, where it depends on them, their
+    partner's (births, services) and, for a newborn, their mother's (where she lives)."""
+    own = _sorted(facts.get(person, ()))
+    line = Timeline(person)
+    line.stays = own_stays(own)
+    line.profiles = _profiles(own)
+    birth = next((f for f in own if f.kind == BIRTH and f.data.get("role") == "child"), None)
+    if birth is not None:
+        line.stays = _with_mother(birth, line.stays, facts)
+        line.profiles = sorted([_newborn_profile(birth, facts), *line.profiles], key=lambda p: p.at)
+        line.statuses.append(Status(birth.occurred_at, "unmarried", birth.event_id))
+    for f in own:
+        if f.kind == REGISTERED or f.kind == MARITAL:
+            line.statuses.append(Status(f.occurred_at, f.data["marital_status"], f.event_id))
+        elif f.kind == SURVEY:
+            line.answers.append(Answer(f.occurred_at, f.data["survey_kind"], f.data["aware"], f.event_id))
+        elif f.kind == ENROLLED:
+            line.enrolments.append((f.occurred_at, f.event_id))
+    line.statuses.sort(key=lambda s: s.at)
+    line.services = _received(own)
+    own_births = _births_to(own)
+    for f in own:
+        if f.kind == PLANNED and f.data.get("role") == "planner":
+            partner = uuid.UUID(f.data["partner"]) if f.data.get("partner") else None
+            partner_facts = _sorted(facts.get(partner, ())) if partner else []
+            births = sorted(b for b in own_births + _births_to(partner_facts) if b >= f.occurred_at)
+            line.plans.append(Plan(f.occurred_at, partner, f.event_id, births[0] if births else None))
+            if partner is not None:
+                line.partner_services[partner] = _received(partner_facts)
+    return line
+
+
+def standing(line: Timeline, window: Window) -> Standing | None:
+    """None when the person did not live in the district at any time in the window."""
+    last = None
+    for stay in line.stays:
+        if stay.start < window.end and (stay.end is None or stay.end > window.start):
+            if last is None or stay.start >= last.start:
+                last = stay
+    if last is None:
+        return None
+    reference = window.end if last.end is None else min(last.end, window.end)
+    # A plan is a stretch of time, not a state at one moment: it counts if it was in force at
+    # some time in the window (a couple whose baby came in December still planned in that year).
+    plan = next((p for p in line.plans if p.start < window.end and (p.end is None or p.end > window.start)), None)
+    profile = _latest(line.profiles, reference)
+    age = None if profile is None else full_years(profile.birth_date, local_date(reference - TICK))
+    basis = tuple(dict.fromkeys(((profile.event_id,) if profile else ()) + last.event_ids))
+    return Standing(last, reference, profile, _latest(line.statuses, reference), plan, age, basis)

@@ -1,0 +1,139 @@
+"""The indicator rules, each defined once: who is counted (denominator rules) and who of
+them counts as served (numerator rules). ``indicators.toml`` names them; some take an
+argument after a colon (``received:pregnancy_check``).
+
+Every rule looks only at what occurred before the window's end, so a fact can change a
+period's figures only if it occurred before that period ended: the incremental view relies
+on it, and each rule's test says so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import get_args
+
+from assessment.domain.facts import SERVICE, SURVEY, Fact
+from assessment.domain.people import Received, Standing, Timeline
+from assessment.domain.periods import Window
+from platform_kit.contract.services_log import ServiceKind, SurveyRecorded
+
+Outcome = tuple[bool, tuple[uuid.UUID, ...]]  # counted?, and the events that say so
+Rule = Callable[[Timeline, Standing, Window], Outcome]
+NO: Outcome = (False, ())
+
+SERVICE_KINDS = frozenset(get_args(ServiceKind))
+SURVEY_KINDS = frozenset(get_args(SurveyRecorded.model_fields["survey_kind"].annotation))
+# Every rule that reads services or survey answers looks only inside the window, so a fact
+# of these kinds can change only the windows it occurred in; any other fact (a move, a
+# marriage, a plan) can change every window that ends after it occurred.
+WINDOW_BOUND_KINDS = frozenset({SERVICE, SURVEY})
+CHILDBEARING_AGE = range(15, 50)  # 15-49 full years
+COMPULSORY_SCHOOL_AGE = range(6, 15)  # 6-14 full years: nine years of compulsory education
+
+
+def _migrants(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    return (st.is_migrant, st.basis)
+
+
+def _married_of_childbearing_age(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    if st.is_migrant and st.is_married and st.age in CHILDBEARING_AGE:
+        return (True, st.basis + (st.status.event_id,))
+    return NO
+
+
+def _married_women_of_childbearing_age(arg: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    if st.profile is not None and st.profile.sex == "female":
+        return _married_of_childbearing_age(arg, line, st, w)
+    return NO
+
+
+def _couples_planning_pregnancy(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    if st.is_migrant and st.is_married and st.plan is not None:
+        return (True, st.basis + (st.status.event_id, st.plan.event_id))
+    return NO
+
+
+def _children_of_compulsory_school_age(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    return (True, st.basis) if st.is_migrant and st.age in COMPULSORY_SCHOOL_AGE else NO
+
+
+def _surveyed(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    answers = [a for a in line.answers if a.kind == kind and a.at in w]
+    return (True, st.basis + (answers[-1].event_id,)) if st.is_migrant and answers else NO
+
+
+def _in_window(services: list[Received], w: Window, kind: str | None = None) -> tuple[uuid.UUID, ...]:
+    return tuple(s.event_id for s in services if s.at in w and (kind is None or s.kind == kind))
+
+
+def _received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    found = _in_window(line.services, w, kind)
+    return (bool(found), found)
+
+
+def _received_where_they_live(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    found = tuple(s.event_id for s in line.services if s.at in w and line.unit_at(s.at) == s.unit)
+    return (bool(found), found)
+
+
+def _couple_received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    partner = st.plan.partner if st.plan else None
+    found = _in_window(line.services, w, kind) + _in_window(line.partner_services.get(partner, []), w, kind)
+    return (bool(found), found)
+
+
+def _aware(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    answers = [a for a in line.answers if a.kind == kind and a.at in w]
+    return (True, (answers[-1].event_id,)) if answers and answers[-1].aware else NO
+
+
+def _enrolled(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    found = tuple(event_id for at, event_id in line.enrolments if at < st.reference)
+    return (bool(found), found)
+
+
+# name -> (rule, the values its argument may take; None: it takes no argument)
+DENOMINATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
+    "migrants": (_migrants, None),
+    "married_of_childbearing_age": (_married_of_childbearing_age, None),
+    "married_women_of_childbearing_age": (_married_women_of_childbearing_age, None),
+    "couples_planning_pregnancy": (_couples_planning_pregnancy, None),
+    "children_of_compulsory_school_age": (_children_of_compulsory_school_age, None),
+    "surveyed": (_surveyed, SURVEY_KINDS),
+}
+NUMERATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
+    "received": (_received, SERVICE_KINDS),
+    "received_where_they_live": (_received_where_they_live, None),
+    "couple_received": (_couple_received, SERVICE_KINDS),
+    "aware": (_aware, SURVEY_KINDS),
+    "enrolled": (_enrolled, None),
+}
+_TABLES = {"denominator": DENOMINATORS, "numerator": NUMERATORS}
+
+
+def can_change(fact: Fact, start: object, end: object) -> bool:
+    """Whether ``fact`` can change a figure of the window ``[start, end)``."""
+    if fact.kind in WINDOW_BOUND_KINDS:
+        return start <= fact.occurred_at < end
+    return fact.occurred_at < end
+
+
+def check_rule(kind: str, rule: str) -> str:
+    """The rule, if ``kind``'s table knows it and its argument is allowed; else ValueError."""
+    name, _, arg = rule.partition(":")
+    table = _TABLES[kind]
+    if name not in table:
+        raise ValueError(f"{kind}: unknown rule {name!r}; known: {', '.join(sorted(table))}")
+    allowed = table[name][1]
+    if allowed is None and arg:
+        raise ValueError(f"{kind}: rule {name!r} takes no argument")
+    if allowed is not None and arg not in allowed:
+        raise ValueError(f"{kind}: rule {name!r} needs one of {', '.join(sorted(allowed))} after the colon")
+    return rule
+
+
+def compiled(kind: str, rule: str) -> Rule:
+    name, _, arg = check_rule(kind, rule).partition(":")
+    fn = _TABLES[kind][name][0]
+    return lambda line, st, w: fn(arg, line, st, w)

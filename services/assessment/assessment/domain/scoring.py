@@ -1,0 +1,146 @@
+"""Scores and rankings. A unit's score is its weighted attainment of the indicators' targets
+(0-100) minus its penalty points; a one-vote veto puts it last whatever its score. Towns are
+ranked among towns, villages within their town; the bottom rank(s) of a group are flagged."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from assessment.domain.coverage import Figure, band, rate
+from assessment.domain.facts import PenaltyFact
+from assessment.domain.periods import Clocks, Window
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorFigure:
+    numerator: int
+    denominator: int
+    target: float
+    band: str
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.numerator, self.denominator)
+
+    @property
+    def gap(self) -> float | None:
+        """How far the rate falls short of the target (negative: above it)."""
+        r = self.rate
+        return None if r is None else round(self.target - r, 4)
+
+    @property
+    def shortfall(self) -> int:
+        """How many more people would have to be served to reach the target."""
+        return max(0, math.ceil(self.target * self.denominator - 1e-9) - self.numerator)
+
+    @property
+    def attainment(self) -> float | None:
+        r = self.rate
+        if r is None:
+            return None
+        return 1.0 if self.target == 0 else min(1.0, r / self.target)
+
+    def as_json(self) -> dict:
+        r = self.rate
+        return {
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "rate": None if r is None else round(r, 4),
+            "target": self.target,
+            "gap": self.gap,
+            "shortfall": self.shortfall,
+            "band": self.band,
+        }
+
+
+def indicator_figure(figure: Figure, indicator, rules) -> IndicatorFigure:
+    n, d = figure
+    return IndicatorFigure(n, d, indicator.target, band(n, d, indicator.target, rules.yellow_margin(indicator)))
+
+
+@dataclass(frozen=True, slots=True)
+class UnitScore:
+    unit_code: str
+    figures: dict[str, IndicatorFigure]
+    attainment: float
+    penalties: dict[str, float]
+    veto: bool
+    penalty: float = field(init=False)
+    score: float = field(init=False)  # attainment - penalty
+    assessed: bool = field(init=False)  # anyone to count in any indicator
+
+    def __post_init__(self) -> None:
+        penalty = round(sum(self.penalties.values()), 2)
+        object.__setattr__(self, "penalty", penalty)
+        object.__setattr__(self, "score", round(self.attainment - penalty, 2))
+        object.__setattr__(self, "assessed", any(f.denominator for f in self.figures.values()))
+
+
+def unit_score(
+    unit_code: str, figures: Mapping[str, Figure], rules, penalties: Mapping[str, float], veto: bool
+) -> UnitScore:
+    """Weighted attainment over the indicators that have someone to count; a unit with
+    nobody to count in any indicator has missed nothing (100)."""
+    shown = {i.id: indicator_figure(figures.get(i.id, (0, 0)), i, rules) for i in rules.indicators}
+    weighed = [(i.weight, shown[i.id].attainment) for i in rules.indicators if shown[i.id].attainment is not None]
+    total = sum(w for w, _ in weighed)
+    attainment = round(100 * sum(w * a for w, a in weighed) / total, 2) if total else 100.0
+    return UnitScore(unit_code, shown, attainment, dict(penalties), veto)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    rank: int
+    unit: UnitScore
+    bottom: bool
+
+
+def ranked(scores: Sequence[UnitScore], bottom_count: int = 1) -> list[Ranked]:
+    """Units with someone to count by score; then units with nobody to count in any indicator
+    (not assessed); vetoed units last, whatever their score. Equal scores share a rank
+    (1, 2, 2, 4). The bottom is the ``bottom_count``-th rank from the end among the units in
+    contention (assessed or vetoed), in groups of two or more; a unit not assessed is never it."""
+    order = sorted(scores, key=lambda s: (s.veto, not s.assessed, -s.score, s.unit_code))
+    ranks: list[int] = []
+    for i, unit in enumerate(order):
+        before = order[i - 1] if i else None
+        same = before is not None and (before.veto, before.assessed, before.score) == (unit.veto, unit.assessed, unit.score)
+        ranks.append(ranks[-1] if same else i + 1)
+    contending = [rank for rank, unit in zip(ranks, order, strict=True) if unit.assessed or unit.veto]
+    threshold = contending[-bottom_count] if len(contending) >= 2 and bottom_count <= len(contending) else None
+    return [
+        Ranked(rank, unit, threshold is not None and (unit.assessed or unit.veto) and rank >= threshold)
+        for rank, unit in zip(ranks, order, strict=True)
+    ]
+
+
+@dataclass
+class PenaltyBook:
+    """Penalty points per unit and rule for one window, rolled up to towns and the district
+    and capped per rule."""
+
+    points: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def of(self, unit_code: str) -> dict[str, float]:
+        return self.points.get(unit_code, {})
+
+
+def penalty_book(facts: Iterable[PenaltyFact], window: Window | None, clocks: Clocks, tree, rules) -> PenaltyBook:
+    caps = {p.id: p.cap for p in rules.penalties}
+    book = PenaltyBook()
+    if window is None:
+        return book
+    for f in facts:
+        if f.occurred_at not in window or not clocks.sees(f.occurred_at, f.recorded_at):
+            continue
+        units = [f.unit_code] + ([a.code for a in tree.ancestors(f.unit_code)] if f.unit_code in tree else [])
+        for unit in units:
+            rules_points = book.points.setdefault(unit, {})
+            rules_points[f.rule] = rules_points.get(f.rule, 0.0) + f.points
+    for rules_points in book.points.values():
+        for rule, points in rules_points.items():
+            cap = caps.get(rule)
+            rules_points[rule] = round(min(points, cap) if cap else points, 2)
+    return book

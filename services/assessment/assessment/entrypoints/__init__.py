@@ -1,0 +1,1 @@
+"""How the assessment is reached: its HTTP API, the scoreboard stream, exports and the page."""

@@ -1,0 +1,205 @@
+"""The shapes of the HTTP API, for validation and for the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from platform_kit.contract.assessment import PERIOD
+from platform_kit.contract.common import UnitCode
+
+Band = Literal["green", "yellow", "red", "grey"]
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    name_en: str
+    level: Literal["district", "town", "village"]
+    parent_code: str | None
+
+
+class TownOut(UnitOut):
+    villages: list[UnitOut]
+
+
+class UnitsOut(BaseModel):
+    district: UnitOut
+    towns: list[TownOut]
+
+
+class IndicatorMeta(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    denominator: str = Field(description="who is counted (a rule of docs/assessment.md)")
+    numerator: str = Field(description="who of them counts as served")
+    target: float
+    weight: float
+    yellow_margin: float
+
+
+class PenaltyMeta(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    event_type: str
+    points: float
+    cap: float | None
+
+
+class RectificationRules(BaseModel):
+    bottom_count: int
+    plan_due_days: int
+
+
+class RulesOut(BaseModel):
+    years: list[int] = Field(description="the years kept live")
+    indicators: list[IndicatorMeta]
+    yellow_margin: float
+    penalties: list[PenaltyMeta]
+    veto_applies_to_containing_periods: bool
+    rectification: RectificationRules
+
+
+class FigureOut(BaseModel):
+    numerator: int
+    denominator: int
+    rate: float | None = Field(description="numerator / denominator, 4 decimals; null when nobody is counted")
+    target: float
+    gap: float | None = Field(description="target - rate; positive when short of the target")
+    shortfall: int = Field(description="how many more people must be served to reach the target")
+    band: Band
+
+
+class IndicatorCoverage(FigureOut):
+    id: str
+    name_zh: str
+    name_en: str
+    weight: float
+
+
+class Clocked(BaseModel):
+    as_of: datetime | None = Field(description="only what had occurred by then (business time)")
+    known_at: datetime | None = Field(description="only what had been recorded by then (system time)")
+
+
+class CoverageOut(Clocked):
+    unit: UnitOut
+    period: str
+    source: Literal["live", "history"]
+    indicators: list[IndicatorCoverage]
+
+
+class ExplainEvent(BaseModel):
+    event_id: str
+    role: Literal["denominator", "numerator"]
+    event_type: str | None
+    occurred_at: datetime | None
+    recorded_at: datetime | None
+
+
+class CountedPerson(BaseModel):
+    resident_id: str
+    unit_code: str
+    served: bool
+    events: list[ExplainEvent]
+
+
+class ExplainIndicator(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    denominator: str
+    numerator: str
+
+
+class ExplainOut(FigureOut, Clocked):
+    unit: UnitOut
+    indicator: ExplainIndicator
+    period: str
+    people: list[CountedPerson]
+
+
+class TrendPoint(FigureOut):
+    period: str
+
+
+class TrendOut(Clocked):
+    unit_code: str
+    year: int
+    indicators: dict[str, list[TrendPoint]]
+
+
+class RectificationOut(BaseModel):
+    unit_code: str
+    period: str
+    rank: int
+    reason: str
+    plan_due: str
+    status: Literal["open", "plan_submitted"]
+    required_event_id: str
+    plan_event_id: str | None
+    plan_summary: str | None
+
+
+class ScoreboardRow(BaseModel):
+    rank: int
+    previous_rank: int | None = Field(description="rank in the previous period of the same kind")
+    rank_change: int | None = Field(description="places gained since the previous period (negative: lost)")
+    unit_code: str
+    unit_name: str
+    unit_name_en: str
+    parent_code: str | None
+    parent_name: str | None
+    score: float = Field(description="attainment - penalty (a unit with nobody to count: 100, flagged not_assessed)")
+    attainment: float = Field(description="weighted attainment of the targets, 0-100")
+    penalty: float
+    penalties: dict[str, float]
+    veto: bool
+    veto_reason: str | None
+    flags: list[Literal["veto", "bottom", "not_assessed", "penalty", "rectification_required", "rectification_plan_submitted"]]
+    rectification: RectificationOut | None
+    indicators: dict[str, FigureOut]
+
+
+class ScoreboardOut(Clocked):
+    period: str
+    level: Literal["town", "village"]
+    parent: str | None
+    source: Literal["live", "history"]
+    indicators: list[IndicatorMeta]
+    rows: list[ScoreboardRow]
+
+
+class VetoIn(BaseModel):
+    unit_code: UnitCode
+    period: str = Field(pattern=PERIOD)
+    reason: str = Field(min_length=1, max_length=500)
+    decided_by: str = Field(min_length=1, max_length=100)
+    occurred_at: datetime | None = Field(None, description="when it was decided (default: now)")
+
+
+class RankingIn(BaseModel):
+    period: str = Field(pattern=PERIOD)
+    level: Literal["town", "village"]
+    parent: UnitCode | None = Field(None, description="villages of one town; omitted: every town's villages")
+
+
+class PlanIn(BaseModel):
+    unit_code: UnitCode
+    period: str = Field(pattern=PERIOD)
+    summary: str = Field(min_length=1, max_length=2000)
+
+
+class EventOut(BaseModel):
+    event_id: str
+    event_type: str
+    stream_id: str
+    stream_version: int
+    unit_code: str
+    occurred_at: datetime
+    recorded_at: datetime
+    payload: dict

@@ -1,0 +1,36 @@
+"""The worked examples of docs/assessment.md, as one history. Their figures were computed by
+hand in that document; the tests check the code (and the API) gives the same."""
+
+from __future__ import annotations
+
+from assessment.testing import History
+
+# 中心街街道 (370402001000) has 建设社区 and 新华社区; 垎塔埠街道 (370402002000) has 长安社区.
+JIANSHE, XINHUA, CHANGAN = "370402001001", "370402001002", "370402002001"
+ZHONGXINJIE, GETABU = "370402001000", "370402002000"
+
+
+def worked_examples() -> History:
+    h = History()
+    # 1. Li Na: a married migrant woman of childbearing age who moved twice in the second quarter.
+    h.registered("li_na", unit=JIANSHE, at="2013-01-15", born="1985-06-01", marital="married")
+    h.moved("li_na", to=XINHUA, at="2013-04-20")
+    h.served("li_na", "pregnancy_check", by=XINHUA, at="2013-05-03")
+    h.surveyed("li_na", "policy_awareness", aware=False, at="2013-05-15")
+    h.moved("li_na", to=CHANGAN, at="2013-06-10")
+    h.surveyed("li_na", "policy_awareness", aware=True, at="2013-06-20")
+    # 2. Wang Qiang and Zhao Min: a married couple planning a pregnancy.
+    h.registered("wang_qiang", unit=JIANSHE, at="2013-02-01", sex="male", born="1983-01-01")
+    h.registered("zhao_min", unit=JIANSHE, at="2013-02-01", born="1988-01-01")
+    h.planned("wang_qiang", partner="zhao_min", at="2013-03-01")
+    h.served("zhao_min", "pre_pregnancy_consultation", by=JIANSHE, at="2013-04-05")
+    # 3. Xiao Ming: a migrant child of compulsory-school age, enrolled in September.
+    h.registered("xiao_ming", unit=XINHUA, at="2013-03-01", sex="male", born="2005-09-01", marital="unmarried")
+    h.enrolled("xiao_ming", at="2013-09-01")
+    # 4. December: both parents visited; their son born on the 20th, the birth recorded in March.
+    h.served("wang_qiang", "follow_up_visit", by=JIANSHE, at="2013-12-05")
+    h.served("zhao_min", "follow_up_visit", by=JIANSHE, at="2013-12-06")
+    h.birth("zhao_min", child="wang_xiaobao", at="2013-12-20", recorded="2014-03-05")
+    # 5. A sweep in November finds a birth 建设社区 never reported (漏报出生).
+    h.discrepancy(unit=JIANSHE, at="2013-11-20")
+    return h

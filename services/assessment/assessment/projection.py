@@ -1,0 +1,106 @@
+"""The assessment's projection: registry and services-log events in, facts and the live
+coverage view out (and the changed cells marked for the announcer), in the runner's one
+transaction per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from assessment.adapters import tables
+from assessment.adapters.coverage_store import CoverageStore
+from assessment.adapters.facts_store import FactStore
+from assessment.config import Rules
+from assessment.domain.coverage import changes, compile_indicators, rolled_up
+from assessment.domain.facts import PERSON_EVENT_TYPES, facts_of, penalty_of
+from assessment.domain.periods import periods_of_years
+from platform_kit.catalogue import EventCatalogue
+from platform_kit.clock import SYSTEM_CLOCK, Clock
+from platform_kit.envelope import Envelope
+from platform_kit.projection import Projection
+from platform_kit.units import UnitTree
+
+
+def view_channel(schema: str) -> str:
+    """NOTIFY channel: the live view changed (the page's stream listens)."""
+    return f"{schema}_view"
+
+
+class CoverageProjection(Projection):
+    name = "coverage"
+
+    def __init__(
+        self, *, schema: str, topics: Sequence[str], rules: Rules, tree: UnitTree, catalogue: EventCatalogue,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.schema = schema
+        self.clock = clock
+        self.topics = list(topics)
+        self.ddl = tables.DDL
+        self.rules = rules
+        self.tree = tree
+        self.catalogue = catalogue
+        self.periods = periods_of_years(rules.assessment.years)
+        self.indicators = compile_indicators(rules.indicators)
+        self.facts = FactStore(schema)
+        self.coverage = CoverageStore(schema)
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        # A batch's change is computed from the people's facts as stored before it. Two
+        # replicas applying facts about the same person at once would each compute from the
+        # same "before" and add up wrongly; replicas therefore take turns.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{self.schema}.{self.name}")
+        facts, penalties = [], []
+        marks = await self._stream_marks(conn, events)
+        for event in events:
+            if event.event_type in PERSON_EVENT_TYPES:
+                facts.extend(facts_of(event, self.catalogue.load(event)))
+            if event.event_type in self.rules.penalty_event_types:
+                penalty = penalty_of(event, self.rules, marks.get(event.stream_id, []))
+                if penalty is not None:
+                    penalties.append(penalty)
+            if event.event_type in self.rules.marked_event_types:
+                marks.setdefault(event.stream_id, []).append((event.event_type, event.payload))
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.stream_marks (stream_id, event_id, event_type, payload) "
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    event.stream_id, event.event_id, event.event_type, event.payload,
+                )
+        if penalties:
+            await self.facts.add_penalties(conn, penalties)
+        if facts:
+            known = await self.facts.neighbourhood(conn, facts)
+            await self.coverage.change(conn, rolled_up(changes(known, facts, self.periods, self.indicators), self.tree))
+            await self.facts.add(conn, facts)
+            await self._replay_over_when_news_arrives(conn, events)
+        await conn.execute("SELECT pg_notify($1, '')", view_channel(self.schema))
+
+    async def _stream_marks(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> dict[str, list]:
+        """The remembered earlier events of the streams of penalised events in this batch."""
+        streams = list({e.stream_id for e in events if e.event_type in self.rules.penalty_event_types})
+        if not streams or not self.rules.marked_event_types:
+            return {}
+        rows = await conn.fetch(
+            f"SELECT stream_id, event_type, payload FROM {self.schema}.stream_marks WHERE stream_id = ANY($1::text[])",
+            streams,
+        )
+        marks: dict[str, list] = {}
+        for row in rows:
+            marks.setdefault(row["stream_id"], []).append((row["event_type"], row["payload"]))
+        return marks
+
+    async def _replay_over_when_news_arrives(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        # After a rebuild, the announcer stays quiet (replayed history was announced before)
+        # until the first event recorded after the rebuild began.
+        replaying_until = await conn.fetchval(f"SELECT value FROM {self.schema}.view_state WHERE key = 'replaying_until'")
+        if replaying_until is not None and max(e.recorded_at for e in events) > replaying_until:
+            await conn.execute(f"DELETE FROM {self.schema}.view_state WHERE key = 'replaying_until'")
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(f"TRUNCATE {', '.join(f'{self.schema}.{t}' for t in tables.VIEW_TABLES)}")
+        await conn.execute(
+            f"INSERT INTO {self.schema}.view_state (key, value) VALUES ('replaying_until', $1) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            self.clock.now(),
+        )

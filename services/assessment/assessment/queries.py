@@ -1,0 +1,209 @@
+"""The read side: coverage, explanations and trends, for any period and any pair of clocks
+(the scoreboard, built on it: ``scoreboard.py``). "Now" for a period of the assessment years is read from the live view;
+anything else is computed from the facts the clocks can see, with the same functions that
+keep the live view, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+
+import asyncpg
+
+from assessment.adapters.coverage_store import CoverageStore
+from assessment.adapters.facts_store import FactStore
+from assessment.config import Rules
+from assessment.domain.coverage import Figure, compile_indicators, counted_in, rolled_up, window_figures
+from assessment.domain.people import timeline
+from assessment.domain.periods import TICK, Clocks, Period, periods_of_years
+from assessment.domain.scoring import indicator_figure
+from assessment.units_en import english_name
+from platform_kit.clock import SYSTEM_CLOCK, Clock
+from platform_kit.units import Unit, UnitTree
+
+PeriodFigures = dict[tuple[str, str], Figure]  # (unit, indicator) -> figure
+
+
+class UnknownUnit(LookupError):
+    pass
+
+
+class Reads:
+    def __init__(
+        self, pool: Callable[[], asyncpg.Pool], schema: str, rules: Rules, tree: UnitTree, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self._pool = pool
+        self.clock = clock
+        self.schema = schema
+        self.rules = rules
+        self.tree = tree
+        self.facts = FactStore(schema)
+        self.coverage = CoverageStore(schema)
+        self.indicators = compile_indicators(rules.indicators)
+        self.live_periods = frozenset(periods_of_years(rules.assessment.years))
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool()
+
+    # -- units ---------------------------------------------------------------------------
+
+    def unit(self, code: str) -> Unit:
+        if code not in self.tree:
+            raise UnknownUnit(f"unit_code: {code!r} is not a unit of {self.tree.district.name}")
+        return self.tree[code]
+
+    def unit_json(self, unit: Unit) -> dict:
+        return {
+            "code": unit.code, "name": unit.name, "name_en": english_name(unit.name), "level": unit.level,
+            "parent_code": unit.parent_code,
+        }
+
+    def subtree(self, code: str) -> list[str]:
+        codes = [code]
+        for child in self.tree.children(code):
+            codes.extend(self.subtree(child.code))
+        return codes
+
+    def units(self) -> dict:
+        district = self.tree.district
+        return {
+            "district": self.unit_json(district),
+            "towns": [
+                {**self.unit_json(town), "villages": [self.unit_json(v) for v in self.tree.children(town.code)]}
+                for town in self.tree.towns()
+            ],
+        }
+
+    def indicators_json(self) -> list[dict]:
+        return [
+            {
+                "id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "denominator": i.denominator,
+                "numerator": i.numerator, "target": i.target, "weight": i.weight,
+                "yellow_margin": self.rules.yellow_margin(i),
+            }
+            for i in self.rules.indicators
+        ]
+
+    def rules_json(self) -> dict:
+        r = self.rules
+        return {
+            "years": r.assessment.years,
+            "indicators": self.indicators_json(),
+            "yellow_margin": r.bands.yellow_margin,
+            "penalties": [
+                {"id": p.id, "name_zh": p.name_zh, "name_en": p.name_en, "event_type": p.event_type, "points": p.points, "cap": p.cap}
+                for p in r.penalties
+            ],
+            "veto_applies_to_containing_periods": r.veto.applies_to_containing_periods,
+            "rectification": {"bottom_count": r.rectification.bottom_count, "plan_due_days": r.rectification.plan_due_days},
+        }
+
+    # -- figures ---------------------------------------------------------------------------
+
+    def is_live(self, period: Period, clocks: Clocks) -> bool:
+        known_now = clocks.known_at is None or clocks.known_at >= self.clock.now()
+        whole_period = clocks.as_of is None or clocks.as_of + TICK >= period.end
+        return period in self.live_periods and known_now and whole_period
+
+    async def figures(
+        self, periods: Sequence[Period], clocks: Clocks, scope: str | None = None, units: Sequence[str] | None = None
+    ) -> dict[Period, PeriodFigures]:
+        """Rolled-up figures per period: for ``scope`` and the units within it, for ``units``,
+        or for every unit."""
+        within = None if scope is None or scope == self.tree.district.code else self.subtree(scope)
+        wanted = set(self.subtree(scope)) if scope is not None else set(units) if units is not None else None
+        live = [p for p in periods if self.is_live(p, clocks)]
+        out = await self.coverage.of_periods(self.pool, live, wanted) if live else {}
+        windows = {p: clocks.window(p) for p in periods if p not in out}
+        ends = [w.end for w in windows.values() if w is not None]
+        if ends:
+            if within is None:
+                facts = await self.facts.visible(self.pool, clocks, max(ends))
+            else:
+                facts = await self.facts.around(self.pool, within, clocks)
+        for period, window in windows.items():
+            if window is None:
+                out[period] = {}
+                continue
+            rolled = rolled_up(window_figures(facts, window, period, self.indicators), self.tree)
+            out[period] = {(u, i): f for (u, i, _), f in rolled.items() if wanted is None or u in wanted}
+        return out
+
+    def source(self, period: Period, clocks: Clocks) -> str:
+        return "live" if self.is_live(period, clocks) else "history"
+
+    async def coverage_of(self, unit_code: str, period: Period, clocks: Clocks) -> dict:
+        unit = self.unit(unit_code)
+        figures = (await self.figures([period], clocks, unit_code))[period]
+        return {
+            "unit": self.unit_json(unit), "period": str(period), **clocks.as_json(), "source": self.source(period, clocks),
+            "indicators": [
+                {
+                    "id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "weight": i.weight,
+                    **indicator_figure(figures.get((unit_code, i.id), (0, 0)), i, self.rules).as_json(),
+                }
+                for i in self.rules.indicators
+            ],
+        }
+
+    async def explain(self, unit_code: str, indicator_id: str, period: Period, clocks: Clocks) -> dict:
+        """Everyone counted in one cell, served or not, with the events that counted them."""
+        unit = self.unit(unit_code)
+        if indicator_id not in self.rules.by_id:
+            raise UnknownUnit(f"indicator: {indicator_id!r} is not one of {', '.join(self.rules.by_id)}")
+        indicator = self.rules.by_id[indicator_id]
+        compiled = [c for c in self.indicators if c.id == indicator_id]
+        within = self.subtree(unit_code)
+        window = clocks.window(period)
+        people = []
+        if window is not None:
+            if unit.level == "district":
+                facts = await self.facts.visible(self.pool, clocks, window.end)
+            else:
+                facts = await self.facts.around(self.pool, within, clocks)
+            kinds = {f.event_id: f for fs in facts.values() for f in fs}
+            inside = set(within)
+            for person in facts:
+                for c in counted_in(timeline(person, facts), window, compiled):
+                    if c.unit in inside:
+                        people.append(self._counted_json(c, kinds))
+        people.sort(key=lambda p: (not p["served"], p["unit_code"], p["resident_id"]))
+        n = sum(p["served"] for p in people)
+        return {
+            "unit": self.unit_json(unit), "indicator": {"id": indicator.id, "name_zh": indicator.name_zh,
+            "name_en": indicator.name_en, "denominator": indicator.denominator, "numerator": indicator.numerator},
+            "period": str(period), **clocks.as_json(),
+            **indicator_figure((n, len(people)), indicator, self.rules).as_json(),
+            "people": people,
+        }
+
+    def _counted_json(self, c, facts_by_event: dict) -> dict:
+        def event(event_id: uuid.UUID, role: str) -> dict:
+            f = facts_by_event.get(event_id)
+            return {
+                "event_id": str(event_id), "role": role, "event_type": f.kind if f else None,
+                "occurred_at": f.occurred_at.isoformat() if f else None,
+                "recorded_at": f.recorded_at.isoformat() if f else None,
+            }
+
+        return {
+            "resident_id": str(c.person), "unit_code": c.unit, "served": c.served,
+            "events": [event(e, "denominator") for e in c.denominator_events]
+            + [event(e, "numerator") for e in c.numerator_events],
+        }
+
+    async def trend(self, unit_code: str, year: int, clocks: Clocks) -> dict:
+        self.unit(unit_code)
+        months = Period(year).month_periods()
+        figures = await self.figures(months, clocks, unit_code)
+        return {
+            "unit_code": unit_code, "year": year, **clocks.as_json(),
+            "indicators": {
+                i.id: [
+                    {"period": str(m), **indicator_figure(figures[m].get((unit_code, i.id), (0, 0)), i, self.rules).as_json()}
+                    for m in months
+                ]
+                for i in self.rules.indicators
+            },
+        }

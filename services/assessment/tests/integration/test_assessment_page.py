@@ -1,0 +1,143 @@
+"""The page in a real headless browser (Debian's chromium): the league table with its colour
+bands, live updates, drill-down town -> villages -> one indicator's trend and explanation,
+the date picker, the English switch, the export; and a screenshot that is not blank."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from assessment.demo import LONGSHANLU, demo_history
+from assessment.testing import History
+from platform_kit.units import unit_tree
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(os.environ.get("ASSESSMENT_SCREENSHOTS", "/tmp/assessment-page"))
+expect.set_options(timeout=30_000)  # how long to wait for the page to get there on a busy machine
+
+
+def png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and the unfiltered rows of an 8-bit RGB or RGBA PNG (what chromium writes)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", None
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        chunk = png[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = header
+    assert (depth, interlace) == (8, 0) and colour in (2, 6)
+    bpp = 3 if colour == 2 else 4
+    raw, stride, rows, previous = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = previous[i], previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    return width, height, rows
+
+
+def not_blank(png: bytes) -> None:
+    width, height, rows = png_pixels(png)
+    assert (width, height) == (1500, 1000)
+    grey = [sum(row[x : x + 3]) // 3 for row in rows[::4] for x in range(0, len(row) - 3, 3 * 4)]
+    assert statistics.pstdev(grey) > 20  # a blank (or single-colour) page has none
+    assert len(set(grey)) > 50  # text, bands and lines: many shades
+
+
+@pytest.fixture
+async def district(running):
+    await running.publish(demo_history(seed=11, people_per_village=5, villages_per_town=3))
+    await running.settled()
+    return running
+
+
+@pytest.fixture
+async def browser():
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+async def test_the_page_shows_the_league_follows_it_live_and_explains_it(district, browser):
+    page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
+    await page.goto(district.base_url)
+    league = page.locator("#league tbody tr[data-unit]")
+    await expect(league).to_have_count(11)
+    await expect(page.locator("#live")).to_have_class("live on")
+    assert await page.locator("td.indicator[data-band=green]").count() > 0
+    assert await page.locator("td.indicator[data-band=red]").count() > 0
+    await expect(page.locator("#league thead")).to_contain_text("免费孕检率")
+
+    # 龙山路街道 found 3 unreported births (the document's figure): 15 points off
+    await expect(page.locator(f"#league tbody tr[data-unit='{LONGSHANLU}'] .flag.penalty")).to_have_count(1)
+
+    # drill down: 龙山路街道 -> its villages
+    await page.locator(f"a[data-town='{LONGSHANLU}']").click()
+    villages = [v.code for v in unit_tree().children(LONGSHANLU)]
+    await expect(league).to_have_count(len(villages))
+    await expect(page.locator("#crumbs")).to_contain_text("龙山路街道")
+
+    # one indicator of one village: its trend over the months and who was counted
+    cell = page.locator(f"td.indicator[data-unit='{villages[0]}'][data-indicator='services_where_they_live']")
+    await cell.click()
+    await expect(page.locator("#trend svg polyline.line")).to_have_count(1)
+    await expect(page.locator("#trend svg circle")).not_to_have_count(0)
+    await expect(page.locator("#explain li")).not_to_have_count(0)
+    await expect(page.locator("#explain")).to_contain_text("ResidentRegistered")
+
+    # live: a new migrant arrives in that village and is served; the row follows
+    before = await cell.inner_text()
+    h = History()
+    h.registered("newcomer", unit=villages[0], at="2013-12-01", sex="male", born="1990-01-01")
+    h.served("newcomer", "follow_up_visit", by=villages[0], at="2013-12-02")
+    await district.publish(h.events)
+    await expect(cell).not_to_have_text(before)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = await page.screenshot(path=str(SCREENSHOTS / "villages.png"))
+    not_blank(shot)
+
+    # the English switch
+    await page.locator("#lang").click()
+    await expect(page.locator("#league thead")).to_contain_text("Free pregnancy checks")
+    await expect(page.locator("#crumbs")).to_contain_text("Longshanlu Subdistrict")
+
+    # back to the towns, as known on 30 June
+    await page.locator("#to-towns").click()
+    await expect(league).to_have_count(11)
+    await page.locator("#as-of").fill("2013-06-30")
+    await page.locator("#known-at").fill("2013-06-30")
+    await expect(page.locator("#live")).to_have_class("live history")
+    await expect(page.locator("#clock-note")).to_contain_text("2013-06-30")
+    async with page.expect_download() as download:
+        await page.locator("#export-xlsx").click()
+    assert (await download.value).suggested_filename == "scoreboard-2013-town.xlsx"
+    assert "known_at=2013-06-30" in (await download.value).url
+    not_blank(await page.screenshot(path=str(SCREENSHOTS / "towns-as-of-june.png")))

@@ -1,0 +1,119 @@
+"""The worked examples of docs/assessment.md, through the real broker, database and HTTP:
+the numbers computed by hand are the numbers the API gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from assessment.examples import CHANGAN, GETABU, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
+from assessment.testing import person_id
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+def figures(coverage: dict) -> dict[str, tuple[int, int]]:
+    return {i["id"]: (i["numerator"], i["denominator"]) for i in coverage["indicators"]}
+
+
+@pytest.fixture
+async def examples(running):
+    await running.publish(worked_examples().events)
+    await running.settled()
+    return running
+
+
+class TestCoverage:
+    async def test_the_woman_who_moved_twice_counts_once_where_she_lived_at_the_quarters_end(self, examples):
+        changan = await examples.get(f"/api/units/{CHANGAN}/coverage", period="2013-Q2")
+        assert changan["source"] == "live"
+        assert figures(changan) == {
+            "policy_awareness": (1, 1), "free_contraceptives": (0, 1), "services_where_they_live": (1, 1),
+            "free_pregnancy_checks": (1, 1), "pre_pregnancy_consultation": (0, 0), "pre_pregnancy_health_check": (0, 0),
+            "reproductive_health_awareness": (0, 0), "compulsory_education_enrolment": (0, 0),
+        }
+        checks = {i["id"]: i for i in changan["indicators"]}["free_contraceptives"]
+        assert (checks["rate"], checks["target"], checks["gap"], checks["shortfall"], checks["band"]) == (0.0, 1.0, 1.0, 1, "red")
+
+    async def test_towns_roll_up_from_their_villages(self, examples):
+        town = figures(await examples.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-Q2"))
+        assert town["services_where_they_live"] == (1, 3)
+        assert town["free_contraceptives"] == (0, 2)
+        assert town["pre_pregnancy_consultation"] == (1, 1)
+        district = figures(await examples.get("/api/units/370402000000/coverage", period="2013-Q2"))
+        assert district["services_where_they_live"] == (2, 4)
+        assert district["free_pregnancy_checks"] == (1, 2)
+        assert figures(await examples.get(f"/api/units/{GETABU}/coverage", period="2013-Q2"))["free_pregnancy_checks"] == (1, 1)
+
+    async def test_months_and_years(self, examples):
+        assert figures(await examples.get(f"/api/units/{XINHUA}/coverage", period="2013-05"))["free_pregnancy_checks"] == (1, 1)
+        assert figures(await examples.get(f"/api/units/{XINHUA}/coverage", period="2013-Q3"))["compulsory_education_enrolment"] == (1, 1)
+        assert figures(await examples.get(f"/api/units/{JIANSHE}/coverage", period="2013"))["services_where_they_live"] == (2, 3)
+
+    async def test_as_of_a_day_within_the_quarter_counts_the_quarter_so_far(self, examples):
+        xinhua = await examples.get(f"/api/units/{XINHUA}/coverage", period="2013-Q2", as_of="2013-05-10")
+        assert xinhua["source"] == "history"
+        assert figures(xinhua)["free_pregnancy_checks"] == (1, 1)  # she lived in 新华社区 then, checked on 3 May
+        changan = await examples.get(f"/api/units/{CHANGAN}/coverage", period="2013-Q2", as_of="2013-05-10")
+        assert figures(changan)["free_pregnancy_checks"] == (0, 0)
+        before = await examples.get(f"/api/units/{XINHUA}/coverage", period="2013-Q2", as_of="2013-03-31")
+        assert all(i["denominator"] == 0 for i in before["indicators"])  # the quarter had not begun
+
+    async def test_a_period_outside_the_live_years_is_computed_from_history(self, examples):
+        coverage = await examples.get(f"/api/units/{JIANSHE}/coverage", period="2014-01")
+        assert coverage["source"] == "history"
+        assert figures(coverage)["services_where_they_live"] == (0, 3)  # the family still lives there
+
+
+class TestExplain:
+    async def test_why_the_couples_consultation_rate_is_what_it_is(self, examples):
+        why = await examples.get(f"/api/units/{JIANSHE}/explain", indicator="pre_pregnancy_consultation", period="2013-Q2")
+        assert (why["numerator"], why["denominator"], why["rate"]) == (1, 1, 1.0)
+        [couple] = why["people"]
+        assert couple["resident_id"] == str(person_id("wang_qiang")) and couple["served"]
+        events = {(e["event_type"], e["role"]) for e in couple["events"]}
+        assert events == {
+            ("ResidentRegistered", "denominator"), ("PregnancyPlanned", "denominator"),
+            ("ServiceDelivered", "numerator"),  # the partner's consultation
+        }
+
+    async def test_the_explanation_names_every_event_that_counted_her(self, examples):
+        h = worked_examples()
+        li = [e for e in h.events if str(person_id("li_na")) in (e.payload.get("resident_id"),)]
+        why = await examples.get(f"/api/units/{CHANGAN}/explain", indicator="free_pregnancy_checks", period="2013-Q2")
+        [her] = why["people"]
+        ids = {e["event_id"] for e in her["events"]}
+        registered, _, check, *_ = [e for e in li if e.event_type in ("ResidentRegistered", "ResidentMoved", "ServiceDelivered")]
+        moved_to_changan = next(e for e in li if e.event_type == "ResidentMoved" and e.payload["to_unit"] == CHANGAN)
+        assert {str(registered.event_id), str(moved_to_changan.event_id), str(check.event_id)} <= ids
+
+    async def test_a_town_explains_with_its_villages_people_and_agrees_with_its_coverage(self, examples):
+        why = await examples.get(f"/api/units/{ZHONGXINJIE}/explain", indicator="services_where_they_live", period="2013-Q2")
+        coverage = figures(await examples.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-Q2"))
+        assert (why["numerator"], why["denominator"]) == coverage["services_where_they_live"]
+        assert {p["unit_code"] for p in why["people"]} == {JIANSHE, XINHUA}
+
+
+class TestErrors:
+    async def test_an_unknown_unit_is_a_404_naming_it(self, running):
+        response = await running.http.get("/api/units/370402999999/coverage", params={"period": "2013"})
+        assert response.status_code == 404
+        assert response.json()["detail"][0]["loc"] == ["path", "unit_code"]
+
+    async def test_a_bad_period_or_clock_is_a_422_naming_the_parameter(self, running):
+        response = await running.http.get(f"/api/units/{JIANSHE}/coverage", params={"period": "2013-Q5"})
+        assert (response.status_code, response.json()["detail"][0]["loc"]) == (422, ["query", "period"])
+        response = await running.http.get(f"/api/units/{JIANSHE}/coverage", params={"period": "2013", "known_at": "soon"})
+        assert (response.status_code, response.json()["detail"][0]["loc"]) == (422, ["query", "known_at"])
+
+
+class TestTheService:
+    async def test_it_is_ready_with_everything_it_runs(self, running):
+        report = (await running.http.get("/health/ready")).json()
+        assert report["status"] == "ready", report
+        assert {"postgres", "kafka", "relay", "projection:coverage", "announcer", "change-feed"} <= set(report["checks"])
+
+    async def test_it_serves_the_page(self, running):
+        page = await running.http.get("/")
+        assert page.status_code == 200 and "市中区流动人口基本公共服务均等化考核" in page.text
+        assert (await running.http.get("/page/app.js")).status_code == 200
+        assert (await running.http.get("/page/secrets.txt")).status_code == 404

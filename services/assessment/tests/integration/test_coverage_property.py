@@ -1,0 +1,36 @@
+"""Property, against the real broker and database: random histories, published one after
+another in random orders to one running service, leave its live view (every village, town
+and the district) equal to a recomputation from scratch of everything published."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from assessment_histories import INDICATORS, PERIODS, build, facts_in, histories
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assessment.domain.coverage import from_scratch, rolled_up
+from assessment.domain.facts import by_subject
+from platform_kit.units import unit_tree
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+published: dict[str, list] = {}  # service schema -> everything published to it so far
+examples = itertools.count()
+
+
+@settings(max_examples=12, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(history=histories, rnd=st.randoms(use_true_random=False))
+async def test_the_live_view_equals_a_recomputation_of_everything_published(running, history, rnd):
+    events = build(history, prefix=f"x{next(examples)}-").events  # new people each time
+    rnd.shuffle(events)
+    await running.publish(events)
+    await running.settled()
+    everything = published.setdefault(running.service.settings.schema_name, [])
+    everything.extend(events)
+    expected = rolled_up(from_scratch(by_subject(facts_in(everything)), PERIODS, INDICATORS), unit_tree())
+    live = await running.service.projection.coverage.snapshot(running.service.runtime.pool)
+    assert live == sorted((u, i, str(p), n, d) for (u, i, p), (n, d) in expected.items())

@@ -1,0 +1,176 @@
+"""The scoreboard and the district centre's decisions, through HTTP and assessment.events:
+penalties, the one-vote veto, published rankings, rectification orders and plans, and a
+CoverageChanged for every figure that moved."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from assessment.examples import CHANGAN, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
+from assessment.testing import instant
+from platform_kit.envelope import Envelope
+from platform_kit.testing import read_topic_to_end, wait_until
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+@pytest.fixture
+async def examples(running):
+    await running.publish(worked_examples().events)
+    await running.settled()
+    return running
+
+
+async def published(running, event_type: str) -> list[dict]:
+    records = await read_topic_to_end(running.service.settings.kafka_bootstrap_servers, running.topics.assessment_events)
+    return [m for m in (json.loads(r.value) for r in records) if m["event_type"] == event_type]
+
+
+def row(board: dict, unit: str) -> dict:
+    return next(r for r in board["rows"] if r["unit_code"] == unit)
+
+
+async def test_towns_rank_among_towns_with_every_indicator_shown(examples):
+    board = await examples.get("/api/scoreboard", period="2013-Q2", level="town")
+    assert len(board["rows"]) == 11
+    assert [r["rank"] for r in board["rows"]] == sorted(r["rank"] for r in board["rows"])
+    getabu, zhongxinjie = row(board, "370402002000"), row(board, ZHONGXINJIE)
+    assert (getabu["score"], getabu["rank"]) == (72.73, 1)  # Li Na alone, as in 长安社区
+    # 15·(1/3)/0.95 + 10·1 over weights 15+15+15+10+10+15 (docs/assessment.md, example 6)
+    assert (zhongxinjie["score"], zhongxinjie["rank"], zhongxinjie["flags"]) == (19.08, 2, ["bottom"])
+    assert all(r["flags"] == ["not_assessed"] and r["rank"] == 3 for r in board["rows"][2:])  # nobody to count
+    assert set(getabu["indicators"]) == {i["id"] for i in board["indicators"]}
+    assert getabu["indicators"]["free_pregnancy_checks"] == {
+        "numerator": 1, "denominator": 1, "rate": 1.0, "target": 0.9, "gap": -0.1, "shortfall": 0, "band": "green",
+    }
+
+
+async def test_an_unreported_birth_found_in_a_village_costs_it_and_its_town_five_points(examples):
+    villages = await examples.get("/api/scoreboard", period="2013-11", level="village", parent=ZHONGXINJIE)
+    jianshe = row(villages, JIANSHE)
+    assert (jianshe["penalty"], jianshe["penalties"]) == (5.0, {"unreported_birth": 5.0})
+    assert "penalty" in jianshe["flags"]
+    towns = await examples.get("/api/scoreboard", period="2013", level="town")
+    assert row(towns, ZHONGXINJIE)["penalty"] == 5.0
+    october = await examples.get("/api/scoreboard", period="2013-10", level="village", parent=ZHONGXINJIE)
+    assert row(october, JIANSHE)["penalty"] == 0.0
+
+
+async def test_a_late_reply_the_district_owed_costs_a_point(running):
+    request_id, resident = uuid.uuid4(), uuid.uuid4()
+    stream = f"verification-{request_id}"
+    common = {"stream_id": stream, "unit_code": XINHUA, "source": "registry"}
+    asked = Envelope.new(
+        event_type="VerificationRequested", stream_version=1, occurred_at=instant("2013-06-01"), **common,
+        payload={"request_id": str(request_id), "resident_id": str(resident), "direction": "incoming",
+                 "kind": "current_pregnancy", "counterpart_place": "371322", "subject": "孕情核实",
+                 "requested_on": "2013-06-01", "due_on": "2013-06-16", "raised_by": "staff"},
+    )
+    replied = Envelope.new(
+        event_type="VerificationReplied", stream_version=2, occurred_at=instant("2013-06-19"), **common,
+        payload={"request_id": str(request_id), "resident_id": str(resident), "replied_on": "2013-06-19",
+                 "outcome": "confirmed", "note": "", "days_late": 3},
+    )
+    await running.publish([asked, replied])
+    await running.settled()
+    board = await running.get("/api/scoreboard", period="2013-06", level="village", parent=ZHONGXINJIE)
+    assert row(board, XINHUA)["penalties"] == {"late_verification_reply": 1.0}
+
+
+async def test_a_veto_puts_the_unit_last_and_is_an_event_on_assessment_events(examples):
+    before = await examples.get("/api/scoreboard", period="2013-Q2", level="village", parent=ZHONGXINJIE)
+    # 建设社区 (27.53) first, 新华社区 (0) second; eight villages with nobody to count share rank 3
+    assert (row(before, JIANSHE)["rank"], row(before, XINHUA)["rank"]) == (1, 2)
+    response = await examples.http.post("/api/vetoes", json={
+        "unit_code": JIANSHE, "period": "2013-05", "reason": "瞒报出生", "decided_by": "区流动人口计划生育服务管理中心",
+    })
+    assert response.status_code == 201, response.text
+    after = await examples.get("/api/scoreboard", period="2013-Q2", level="village", parent=ZHONGXINJIE)
+    jianshe = row(after, JIANSHE)
+    assert (jianshe["rank"], jianshe["veto"], jianshe["veto_reason"]) == (10, True, "瞒报出生")
+    assert row(after, XINHUA)["rank"] == 1 and "bottom" not in row(after, XINHUA)["flags"]
+    assert "veto" in jianshe["flags"] and "bottom" in jianshe["flags"]
+    april = await examples.get("/api/scoreboard", period="2013-04", level="village", parent=ZHONGXINJIE)
+    assert not row(april, JIANSHE)["veto"]
+    again = await examples.http.post("/api/vetoes", json={
+        "unit_code": JIANSHE, "period": "2013-05", "reason": "again", "decided_by": "区中心",
+    })
+    assert again.status_code == 409 and again.json()["detail"][0]["loc"] == ["body", "unit_code"]
+
+    async def on_the_topic() -> bool:
+        return bool(await published(examples, "VetoApplied"))
+
+    await wait_until(on_the_topic, timeout=30, what="VetoApplied on assessment.events")
+
+
+async def test_a_published_ranking_orders_the_bottom_unit_to_rectify_until_its_plan_is_in(examples):
+    response = await examples.http.post("/api/rankings", json={"period": "2013-Q2", "level": "village", "parent": ZHONGXINJIE})
+    assert response.status_code == 201, response.text
+    ranking, order = response.json()
+    assert ranking["event_type"] == "RankingPublished" and ranking["payload"]["parent_unit"] == ZHONGXINJIE
+    assert [r["unit_code"] for r in ranking["payload"]["rows"][:2]] == [JIANSHE, XINHUA]
+    assert len(ranking["payload"]["rows"]) == 10
+    bottom = XINHUA  # the villages with nobody to count are never the bottom
+    assert order["event_type"] == "RectificationRequired" and order["payload"]["unit_code"] == bottom
+    board = await examples.get("/api/scoreboard", period="2013-Q2", level="village", parent=ZHONGXINJIE)
+    assert "rectification_required" in row(board, bottom)["flags"]
+
+    plan = await examples.http.post("/api/rectifications/plans", json={
+        "unit_code": bottom, "period": "2013-Q2", "summary": "书面检查汇报；整改方案：每月入户随访",
+    })
+    assert plan.status_code == 201, plan.text
+    board = await examples.get("/api/scoreboard", period="2013-Q2", level="village", parent=ZHONGXINJIE)
+    assert "rectification_plan_submitted" in row(board, bottom)["flags"]
+    assert "rectification_required" not in row(board, bottom)["flags"]
+    [listed] = await examples.get("/api/rectifications", period="2013-Q2")
+    assert listed["status"] == "plan_submitted"
+
+    async def all_three_published() -> bool:
+        return all([await published(examples, t) for t in ("RankingPublished", "RectificationRequired", "RectificationPlanSubmitted")])
+
+    await wait_until(all_three_published, timeout=30, what="the decisions on assessment.events")
+
+
+async def test_a_plan_without_an_order_is_refused(running):
+    response = await running.http.post("/api/rectifications/plans", json={"unit_code": CHANGAN, "period": "2013", "summary": "x"})
+    assert response.status_code == 404
+
+
+async def test_every_figure_that_moved_is_announced_with_its_latest_value(examples):
+    async def announced() -> bool:
+        return any(m["payload"]["unit_code"] == CHANGAN for m in await published(examples, "CoverageChanged"))
+
+    await wait_until(announced, timeout=30, what="CoverageChanged on assessment.events")
+    changes = await published(examples, "CoverageChanged")
+    latest = {}
+    for m in sorted(changes, key=lambda m: m["stream_version"]):
+        latest[m["stream_id"]] = m["payload"]
+    assert latest[f"coverage-{CHANGAN}-free_pregnancy_checks-2013-Q2"] == {
+        "unit_code": CHANGAN, "indicator": "free_pregnancy_checks", "period": "2013-Q2", "numerator": 1,
+        "denominator": 1, "rate": 1.0, "target": 0.9, "band": "green",
+    }
+    assert latest[f"coverage-{JIANSHE}-services_where_they_live-2013-12"]["denominator"] == 3
+    versions = [m["stream_version"] for m in changes if m["stream_id"] == f"coverage-{XINHUA}-free_pregnancy_checks-2013-05"]
+    assert sorted(versions) == list(range(1, len(versions) + 1))
+
+
+async def test_decisions_are_recorded_on_the_systems_clock_and_seen_only_from_then(settings, serve):
+    """The demo replays 2013-14 on a simulated clock: a veto decided then is known from then."""
+    replay = settings.model_copy(update={
+        "clock_start": instant("2014-01-08T10:00"), "clock_started_at": datetime.now(UTC), "clock_speed": 1.0,
+    })
+    async with serve(replay) as running:
+        await running.publish(worked_examples().events)
+        await running.settled()
+        response = await running.http.post("/api/vetoes", json={
+            "unit_code": CHANGAN, "period": "2013", "reason": "瞒报出生", "decided_by": "区中心",
+        })
+        assert response.json()["recorded_at"].startswith("2014-01-08T10:00")
+        args = {"period": "2013", "level": "village", "parent": "370402002000"}
+        before = await running.get("/api/scoreboard", **args, known_at="2014-01-07")
+        after = await running.get("/api/scoreboard", **args, known_at="2014-01-08")
+        assert not row(before, CHANGAN)["veto"] and row(after, CHANGAN)["veto"]

@@ -1,0 +1,90 @@
+"""The district centre's decisions: a veto once per unit and period, a published ranking
+orders its bottom unit(s) to rectify, a plan answers an open order."""
+
+from __future__ import annotations
+
+import pytest
+
+from assessment.config import load_rules
+from assessment.domain.decisions import Refused, decide_plan, decide_publication, decide_veto, fold
+from assessment.domain.periods import Period
+from assessment.domain.scoring import ranked, unit_score
+from assessment.examples import CHANGAN, JIANSHE, XINHUA
+from assessment.settings import DEFAULT_RULES
+from assessment.testing import instant
+from platform_kit.contract import catalogue
+from platform_kit.units import unit_tree
+
+RULES = load_rules(DEFAULT_RULES)
+NOW = instant("2014-01-10")
+YEAR = Period.parse("2013")
+
+
+def rows(*scored):
+    return ranked([unit_score(code, {"free_pregnancy_checks": (p, 100)}, RULES, {}, False) for code, p in scored])
+
+
+def publish(decisions, ranking):
+    return decide_publication(
+        decisions, ranking, period=YEAR, level="village", parent="370402001000", district_code="370402000000",
+        now=NOW, plan_due_days=30,
+    )
+
+
+class TestVeto:
+    def test_a_veto_is_a_valid_contract_event_and_is_read_back(self):
+        event = decide_veto(fold([]), unit_code=JIANSHE, period=YEAR, reason="瞒报", decided_by="区中心", tree=unit_tree(), now=NOW)
+        catalogue.validate(event)
+        assert fold([event]).veto_for(JIANSHE, YEAR) is not None
+
+    def test_a_veto_in_may_sinks_the_quarter_and_the_year_but_not_april(self):
+        event = decide_veto(fold([]), unit_code=JIANSHE, period=Period.parse("2013-05"), reason="瞒报", decided_by="区中心",
+                            tree=unit_tree(), now=NOW)
+        decisions = fold([event])
+        assert decisions.veto_for(JIANSHE, Period.parse("2013-Q2")) is not None
+        assert decisions.veto_for(JIANSHE, YEAR) is not None
+        assert decisions.veto_for(JIANSHE, Period.parse("2013-04")) is None
+
+    def test_the_same_veto_twice_is_refused(self):
+        first = decide_veto(fold([]), unit_code=JIANSHE, period=YEAR, reason="瞒报", decided_by="区中心", tree=unit_tree(), now=NOW)
+        with pytest.raises(Refused, match="already vetoed"):
+            decide_veto(fold([first]), unit_code=JIANSHE, period=YEAR, reason="again", decided_by="区中心", tree=unit_tree(), now=NOW)
+
+    def test_the_district_itself_cannot_be_vetoed(self):
+        with pytest.raises(Refused, match="the district itself") as refused:
+            decide_veto(fold([]), unit_code="370402000000", period=YEAR, reason="x", decided_by="x", tree=unit_tree(), now=NOW)
+        assert refused.value.status == 422
+
+
+class TestPublication:
+    def test_the_bottom_unit_is_ordered_to_rectify(self):
+        events = publish(fold([]), rows((JIANSHE, 90), (XINHUA, 40)))
+        assert [e.event_type for e in events] == ["RankingPublished", "RectificationRequired"]
+        for event in events:
+            catalogue.validate(event)
+        order = events[1]
+        assert order.payload["unit_code"] == XINHUA and order.payload["plan_due"] == "2014-02-09"
+        assert order.causation_id == events[0].event_id
+
+    def test_an_open_order_is_not_given_twice_but_a_new_one_after_a_plan_is(self):
+        first = publish(fold([]), rows((JIANSHE, 90), (XINHUA, 40)))
+        again = publish(fold(first), rows((JIANSHE, 90), (XINHUA, 40)))
+        assert [e.event_type for e in again] == ["RankingPublished"]
+        assert again[0].stream_version == 2
+        plan = decide_plan(fold(first + again), unit_code=XINHUA, period=YEAR, summary="整改方案", now=NOW)
+        third = publish(fold([*first, *again, plan]), rows((JIANSHE, 90), (XINHUA, 40)))
+        assert [e.event_type for e in third] == ["RankingPublished", "RectificationRequired"]
+        assert third[1].stream_version == 3  # required, plan, required again
+
+
+class TestPlan:
+    def test_a_plan_clears_the_order(self):
+        events = publish(fold([]), rows((JIANSHE, 90), (CHANGAN, 40)))
+        plan = decide_plan(fold(events), unit_code=CHANGAN, period=YEAR, summary="书面检查汇报与整改方案", now=NOW)
+        catalogue.validate(plan)
+        assert not fold([*events, plan]).rectification(CHANGAN, "2013").is_open
+
+    def test_a_plan_without_an_order_is_refused(self):
+        with pytest.raises(Refused, match="no rectification order") as refused:
+            decide_plan(fold([]), unit_code=CHANGAN, period=YEAR, summary="x", now=NOW)
+        assert refused.value.status == 404

@@ -1,0 +1,101 @@
+"""Property: however a history arrives (any order, any batches), the incrementally kept view
+equals the view recomputed from scratch; and the view "known at K" computed from history
+equals the view kept live from exactly the events recorded by K."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from assessment_histories import INDICATORS, PERIODS, build, facts_in, histories, in_batches, kept_live
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assessment.domain.coverage import add, from_scratch, window_figures
+from assessment.domain.facts import by_subject
+from assessment.domain.periods import Clocks
+from assessment.examples import CHANGAN, JIANSHE, XINHUA
+from assessment.testing import History, instant
+
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(histories, st.randoms(use_true_random=False), st.lists(st.integers(0, 60), max_size=6))
+def test_the_view_kept_incrementally_equals_a_recomputation_whatever_the_arrival_order(steps, rnd, cuts):
+    events = build(steps).events
+    arriving = list(events)
+    rnd.shuffle(arriving)
+    assert kept_live(in_batches(arriving, cuts)) == from_scratch(by_subject(facts_in(events)), PERIODS, INDICATORS)
+
+
+@SETTINGS
+@given(histories, st.integers(0, 400))
+def test_the_view_known_at_a_date_equals_the_live_view_of_what_was_recorded_by_then(steps, known_day):
+    events = build(steps).events
+    clocks = Clocks(known_at=instant("2013-01-01") + timedelta(days=known_day))
+    recorded_by_then = sorted((e for e in events if e.recorded_at <= clocks.known_at), key=lambda e: e.recorded_at)
+    live_then = kept_live([[e] for e in recorded_by_then])
+    seen = by_subject(f for f in facts_in(events) if clocks.sees(f.occurred_at, f.recorded_at))
+    from_history: dict = {}
+    for period in PERIODS:
+        add(from_history, window_figures(seen, clocks.window(period), period, INDICATORS))
+    assert from_history == live_then
+
+
+@SETTINGS
+@given(histories, st.integers(0, 364))
+def test_as_of_a_date_equals_a_rebuild_from_what_had_occurred_by_then_for_the_periods_already_over(steps, as_of_day):
+    events = build(steps).events
+    clocks = Clocks(as_of=instant("2013-01-01") + timedelta(days=as_of_day))
+    over = [p for p in PERIODS if p.end <= clocks.as_of]
+    rebuilt = kept_live([[e for e in events if e.occurred_at <= clocks.as_of]])
+    seen = by_subject(f for f in facts_in(events) if clocks.sees(f.occurred_at, f.recorded_at))
+    from_history: dict = {}
+    for period in over:
+        add(from_history, window_figures(seen, clocks.window(period), period, INDICATORS))
+    assert from_history == {cell: figure for cell, figure in rebuilt.items() if cell[2] in over}
+
+
+def _couple(h: History) -> None:
+    h.registered("wang", unit=JIANSHE, at="2013-01-05", sex="male", born="1983-01-01")
+    h.registered("zhao", unit=JIANSHE, at="2013-01-05", born="1988-01-01")
+    h.planned("wang", partner="zhao", at="2013-02-01")
+
+
+LATER_FACTS = {
+    "a move changes every later period": lambda h: h.moved("zhao", to=XINHUA, at="2013-03-10"),
+    "a departure changes every later period": lambda h: h.departed("zhao", at="2013-03-10"),
+    "a divorce changes every later period": lambda h: h.marital("zhao", "divorced", previous="married", at="2013-03-10"),
+    "a partner's consultation counts for the couple": lambda h: h.served("zhao", "pre_pregnancy_consultation", by=JIANSHE, at="2013-03-10"),
+    "a birth ends nothing before it and brings a newborn": lambda h: h.birth("zhao", child="bao", at="2013-03-10"),
+    "a service counts in the periods it occurred in": lambda h: h.served("wang", "free_contraceptives", by=JIANSHE, at="2013-03-10"),
+    "a survey counts in the periods it occurred in": lambda h: h.surveyed("wang", "policy_awareness", aware=True, at="2013-03-10"),
+}
+
+
+@pytest.mark.parametrize("later", LATER_FACTS.values(), ids=LATER_FACTS.keys())
+def test_a_fact_arriving_after_the_rest_changes_every_figure_it_reaches(later):
+    h = History()
+    _couple(h)
+    earlier = len(h.events)
+    later(h)
+    assert kept_live([h.events[:earlier], h.events[earlier:]]) == from_scratch(
+        by_subject(facts_in(h.events)), PERIODS, INDICATORS
+    )
+
+
+def test_an_enrolment_arriving_later_counts_in_every_later_period():
+    h = History()
+    h.registered("ming", unit=XINHUA, at="2013-01-10", sex="male", born="2005-09-01", marital="unmarried")
+    h.enrolled("ming", at="2013-03-10")
+    assert kept_live([h.events[:1], h.events[1:]]) == from_scratch(by_subject(facts_in(h.events)), PERIODS, INDICATORS)
+
+
+def test_a_newborn_follows_a_mother_whose_move_arrives_later():
+    h = History()
+    _couple(h)
+    h.birth("zhao", child="bao", at="2013-03-10")
+    born = len(h.events)
+    h.moved("zhao", to=CHANGAN, at="2013-05-10")
+    assert kept_live([h.events[:born], h.events[born:]]) == from_scratch(by_subject(facts_in(h.events)), PERIODS, INDICATORS)

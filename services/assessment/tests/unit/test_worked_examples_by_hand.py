@@ -1,0 +1,112 @@
+"""The worked examples of docs/assessment.md, computed by the pure core: every figure here
+was worked out by hand in that document."""
+
+from __future__ import annotations
+
+import pytest
+
+from assessment.config import load_rules
+from assessment.domain.coverage import compile_indicators, from_scratch, rolled_up, window_figures
+from assessment.domain.facts import by_subject, facts_of
+from assessment.domain.periods import Clocks, Period, parse_instant, periods_of_year
+from assessment.domain.scoring import unit_score
+from assessment.examples import CHANGAN, GETABU, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
+from assessment.settings import DEFAULT_RULES
+from platform_kit.contract import catalogue
+from platform_kit.units import unit_tree
+
+RULES = load_rules(DEFAULT_RULES)
+INDICATORS = compile_indicators(RULES.indicators)
+
+
+@pytest.fixture(scope="module")
+def facts():
+    return [f for e in worked_examples().events for f in facts_of(e, catalogue.load(e))]
+
+
+@pytest.fixture(scope="module")
+def view(facts):
+    return rolled_up(from_scratch(by_subject(facts), periods_of_year(2013), INDICATORS), unit_tree())
+
+
+def figure(view, unit: str, indicator: str, period: str) -> tuple[int, int]:
+    return view.get((unit, indicator, Period.parse(period)), (0, 0))
+
+
+class TestAWomanWhoMovedTwiceInAQuarter:
+    def test_she_counts_once_in_the_quarter_where_she_lived_at_its_end(self, view):
+        assert figure(view, CHANGAN, "free_pregnancy_checks", "2013-Q2") == (1, 1)
+        assert figure(view, XINHUA, "free_pregnancy_checks", "2013-Q2") == (0, 0)
+        assert figure(view, JIANSHE, "free_pregnancy_checks", "2013-Q2") == (0, 1)  # Zhao Min, not her
+
+    def test_a_check_from_the_unit_she_lived_in_then_is_a_service_where_she_lives(self, view):
+        assert figure(view, CHANGAN, "services_where_they_live", "2013-Q2") == (1, 1)
+
+    def test_no_contraceptives_means_one_short_of_the_target(self, view):
+        assert figure(view, CHANGAN, "free_contraceptives", "2013-Q2") == (0, 1)
+
+    def test_each_month_counts_her_where_she_lived_at_its_end(self, view):
+        assert figure(view, XINHUA, "free_pregnancy_checks", "2013-04") == (0, 1)  # moved in on the 20th
+        assert figure(view, XINHUA, "free_pregnancy_checks", "2013-05") == (1, 1)
+        assert figure(view, CHANGAN, "free_pregnancy_checks", "2013-06") == (0, 1)
+        assert figure(view, JIANSHE, "free_pregnancy_checks", "2013-Q1") == (0, 2)  # with Zhao Min
+
+    def test_her_latest_answer_in_the_period_decides_her_awareness(self, view):
+        assert figure(view, CHANGAN, "policy_awareness", "2013-Q2") == (1, 1)
+        assert figure(view, XINHUA, "policy_awareness", "2013-05") == (0, 1)
+
+    def test_towns_add_up_their_villages_and_count_her_once(self, view):
+        assert figure(view, GETABU, "free_pregnancy_checks", "2013-Q2") == (1, 1)
+        assert figure(view, ZHONGXINJIE, "free_pregnancy_checks", "2013-Q2") == (0, 1)
+        assert figure(view, "370402000000", "free_pregnancy_checks", "2013-Q2") == (1, 2)
+        assert figure(view, ZHONGXINJIE, "services_where_they_live", "2013-Q2") == (1, 3)
+        assert figure(view, "370402000000", "services_where_they_live", "2013-Q2") == (2, 4)
+
+
+class TestACouplePlanningAPregnancy:
+    def test_the_couple_counts_once_and_the_partners_consultation_counts(self, view):
+        assert figure(view, JIANSHE, "pre_pregnancy_consultation", "2013-Q2") == (1, 1)
+        assert figure(view, JIANSHE, "pre_pregnancy_health_check", "2013-Q2") == (0, 1)
+
+    def test_a_consultation_after_the_quarter_does_not_count_in_it(self, view):
+        assert figure(view, JIANSHE, "pre_pregnancy_consultation", "2013-Q1") == (0, 1)
+
+    def test_both_partners_are_married_people_of_childbearing_age(self, view):
+        assert figure(view, JIANSHE, "free_contraceptives", "2013-Q2") == (0, 2)
+        assert figure(view, JIANSHE, "free_contraceptives", "2013-Q1") == (0, 3)  # Li Na was still there
+
+
+class TestAChildOfCompulsorySchoolAge:
+    def test_enrolled_in_september_counts_from_the_third_quarter(self, view):
+        assert figure(view, XINHUA, "compulsory_education_enrolment", "2013-Q2") == (0, 1)
+        assert figure(view, XINHUA, "compulsory_education_enrolment", "2013-Q3") == (1, 1)
+        assert figure(view, XINHUA, "compulsory_education_enrolment", "2013") == (1, 1)
+
+
+class TestTheLateBirthOnBothClocks:
+    def test_as_occurred_the_newborn_lives_with_his_mother_from_december_20th(self, view):
+        assert figure(view, JIANSHE, "services_where_they_live", "2013-12") == (2, 3)
+
+    def test_known_at_the_end_of_december_the_birth_is_not_seen(self, facts):
+        clocks = Clocks(known_at=parse_instant("2013-12-31", field="known_at"))
+        december = Period.parse("2013-12")
+        seen = [f for f in facts if clocks.sees(f.occurred_at, f.recorded_at)]
+        figures = window_figures(by_subject(seen), clocks.window(december), december, INDICATORS)
+        assert figures[(JIANSHE, "services_where_they_live", december)] == (2, 2)
+
+    def test_the_plan_was_in_force_in_december_until_the_birth(self, view):
+        assert figure(view, JIANSHE, "pre_pregnancy_consultation", "2013-12") == (0, 1)
+
+
+class TestScore:
+    def test_weighted_attainment_of_changan_in_the_second_quarter(self, view):
+        figures = {i.id: figure(view, CHANGAN, i.id, "2013-Q2") for i in RULES.indicators}
+        score = unit_score(CHANGAN, figures, RULES, {}, veto=False)
+        # (15·0 + 15·1 + 15·1 + 10·1) / (15 + 15 + 15 + 10) = 40 / 55
+        assert score.attainment == 72.73
+        assert score.score == 72.73
+
+    def test_an_unreported_birth_costs_five_points(self, view):
+        figures = {i.id: figure(view, JIANSHE, i.id, "2013-11") for i in RULES.indicators}
+        score = unit_score(JIANSHE, figures, RULES, {"unreported_birth": 5.0}, veto=False)
+        assert (score.attainment, score.penalty, score.score) == (0.0, 5.0, -5.0)
