@@ -7,6 +7,7 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(PYTHON) -m uv
 STACK := deploy/local/stack.sh
+export STACK_DIR ?= $(CURDIR)/.stack
 STACK_ENV = eval "$$($(STACK) status | grep -E '^(KAFKA_BOOTSTRAP_SERVERS|DATABASE_URL)=' | sed 's/^/export /')"
 
 help:  ## What each target does
@@ -21,7 +22,8 @@ install: .venv/.installed  ## Install uv, then every Python package at the versi
 up: install  ## Start Kafka (KRaft) and PostgreSQL locally, without Docker (idempotent)
 	$(STACK) up
 
-down:  ## Stop the local stack (data stays in .stack/)
+down:  ## Stop the services and the local stack (data stays in .stack/)
+	deploy/local/services.sh stop
 	$(STACK) down
 
 status:  ## Where the stack is, as KEY=value lines
@@ -30,11 +32,24 @@ status:  ## Where the stack is, as KEY=value lines
 topics: up  ## Create the platform's public topics
 	@$(STACK_ENV); .venv/bin/python -m platform_kit.topics_cli
 
-run: up topics  ## Start the stack and every service, with the demo data
-	@$(STACK) status
-	@echo "The platform kit is up. Services will start here as they arrive (see README.md)."
+services: up topics  ## Start the four services (idempotent); logs in .stack/logs/
+	deploy/local/services.sh start
 
-test: up  ## Install, start what the tests need, run every test against the real broker and database
+run: up topics  ## Start the stack and every service, and replay a year (2013) of demo data once
+	@if [ ! -f $(STACK_DIR)/demo.loaded ]; then deploy/local/services.sh stop; \
+	  .venv/bin/python deploy/demo --clock-env $(DEMO_ARGS) > $(STACK_DIR)/demo.env; fi
+	deploy/local/services.sh start
+	@$(STACK_ENV); set -a; . $(STACK_DIR)/demo.env; set +a; \
+	  .venv/bin/python deploy/demo --once $(STACK_DIR)/demo.loaded $(DEMO_ARGS)
+	@deploy/local/services.sh status
+	@echo "The scoreboard (区流动人口计划生育服务管理中心): http://127.0.0.1:8103/"
+	@echo "APIs: registry http://127.0.0.1:8101/docs, services log :8102/docs, assessment :8103/docs, notifier :8104/docs"
+	@echo "Stop everything with: make down"
+
+browser:  ## Debian's Chromium, for the page tests (only when missing)
+	deploy/local/install-browser.sh
+
+test: up browser  ## Install, start what the tests need, run every test against the real broker and database
 	@$(STACK_ENV); .venv/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: up  ## Measure the kit against the raw limits (plain asyncpg COPY, plain aiokafka)
@@ -43,4 +58,4 @@ bench: up  ## Measure the kit against the raw limits (plain asyncpg COPY, plain 
 clean: down  ## Stop the stack and delete its data
 	$(STACK) down --purge
 
-.PHONY: help install up down status topics run test bench clean
+.PHONY: help install up down status topics services run browser test bench clean

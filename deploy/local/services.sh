@@ -35,6 +35,8 @@ installed() { "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.
 start() {
   stack_env
   mkdir -p "$RUN_DIR" "$LOG_DIR"
+  # The demo's replay clock, when there is one: every service reads the same.
+  if [[ -f "$STACK_DIR/demo.env" ]]; then set -a; . "$STACK_DIR/demo.env"; set +a; fi
   local entry name package port started=()
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name package port <<<"$entry"
