@@ -27,8 +27,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import asyncpg
+from pydantic_core import to_json
 
 from platform_kit.database import apply_ddl, checked_schema
 from platform_kit.envelope import Envelope
@@ -49,6 +51,7 @@ COLUMNS = (
     "payload",
 )
 ENVELOPE_FIELDS = COLUMNS[1:]
+_ROW_FIELDS = attrgetter(*ENVELOPE_FIELDS[:-1])  # every column but position and payload
 
 DDL = """
 CREATE TABLE IF NOT EXISTS {schema}.events (
@@ -107,6 +110,18 @@ def _row_to_envelope(row: asyncpg.Record) -> Envelope:
     return Envelope.model_construct(**{name: row[name] for name in ENVELOPE_FIELDS})
 
 
+def _payload_json(event: Envelope) -> str:
+    # The payload as JSON text, serialised as the envelope itself is on the wire (pydantic's
+    # serialiser, in Rust: several times faster than json.dumps); jsonb stores it parsed.
+    return to_json(event.payload).decode()
+
+
+def _refuse_repeats(events: Sequence[Envelope]) -> None:
+    ids = [event.event_id for event in events]
+    if len(set(ids)) != len(ids):
+        raise DuplicateEvent(i for i in ids if ids.count(i) > 1)
+
+
 def _expected_versions(events: Sequence[Envelope]) -> dict[str, int]:
     """Stream -> the version the stream must be at before this batch (first version - 1)."""
     expected: dict[str, int] = {}
@@ -157,35 +172,48 @@ class EventStore:
         # must be taken after the previous appender has committed.
         await conn.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE")
         await self._check_versions(conn, expected)
-        await self._check_duplicates(conn, events)
+        _refuse_repeats(events)
         head = await conn.fetchval(f"SELECT coalesce(max(position), 0) FROM {self.table}")
         records = [
-            (head + offset, *(getattr(event, name) for name in ENVELOPE_FIELDS))
+            (head + offset, *_ROW_FIELDS(event), _payload_json(event))
             for offset, event in enumerate(events, start=1)
         ]
-        await conn.copy_records_to_table("events", schema_name=self.schema, columns=COLUMNS, records=records)
-        await conn.copy_records_to_table(
-            "outbox", schema_name=self.schema, columns=("position",), records=[(r[0],) for r in records]
+        try:
+            # A savepoint, so that an event id stored already fails the copy, not the
+            # transaction: the unique key finds duplicates as the rows go in, and only then
+            # do we look up which ids they are. Versions and positions cannot collide here:
+            # the lock is held and the versions were checked.
+            async with conn.transaction():
+                await conn.copy_records_to_table("events", schema_name=self.schema, columns=COLUMNS, records=records)
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "events_event_id_key":
+                await self._check_duplicates(conn, events)
+            raise
+        await conn.execute(
+            f"INSERT INTO {self.schema}.outbox (position) SELECT generate_series($1::bigint, $2::bigint)",
+            head + 1,
+            head + len(events),
         )
         await conn.execute("SELECT pg_notify($1, $2)", self.notify_channel, str(head + len(events)))
         return [RecordedEvent(head + i, event) for i, event in enumerate(events, start=1)]
 
     async def _check_versions(self, conn: asyncpg.Connection, expected: dict[str, int]) -> None:
-        rows = await conn.fetch(
-            f"SELECT stream_id, max(stream_version) AS version FROM {self.table} "
-            "WHERE stream_id = ANY($1::text[]) GROUP BY stream_id",
+        # Only the streams that are not where the append expects them come back; the first
+        # of them, in the order of the batch, is named.
+        conflict = await conn.fetchrow(
+            "SELECT e.stream_id, e.expected, coalesce(h.version, 0) AS actual "
+            "FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS e (stream_id, expected, i) "
+            f"LEFT JOIN LATERAL (SELECT max(stream_version) AS version FROM {self.table} "
+            "WHERE stream_id = e.stream_id) AS h ON true "
+            "WHERE coalesce(h.version, 0) <> e.expected ORDER BY e.i LIMIT 1",
             list(expected),
+            list(expected.values()),
         )
-        current = {row["stream_id"]: row["version"] for row in rows}
-        for stream_id, version in expected.items():
-            actual = current.get(stream_id, 0)
-            if actual != version:
-                raise ConcurrencyConflict(stream_id, version, actual)
+        if conflict is not None:
+            raise ConcurrencyConflict(conflict["stream_id"], conflict["expected"], conflict["actual"])
 
     async def _check_duplicates(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
         ids = [event.event_id for event in events]
-        if len(set(ids)) != len(ids):
-            raise DuplicateEvent(i for i in ids if ids.count(i) > 1)
         stored = await conn.fetch(f"SELECT event_id FROM {self.table} WHERE event_id = ANY($1::uuid[])", ids)
         if stored:
             raise DuplicateEvent(row["event_id"] for row in stored)

@@ -155,19 +155,35 @@ class ProjectionRunner:
             await apply_ddl(self.pool, self.schema, self.projection.ddl)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set."""
+        """Consume until ``stop`` is set.
+
+        While one batch's transaction runs in PostgreSQL, the next batch is fetched and decoded
+        (work that stores nothing); the transactions themselves still run one at a time, in
+        the order of the records, so nothing about what is stored changes."""
         self.consumer = group_consumer(self.bootstrap_servers, group_id=self.group_id)
         self.consumer.subscribe(list(self.projection.topics), listener=_SeekToStoredPositions(self))
         await self.consumer.start()
+        committing: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
+                if committing is not None and (committing.done() or self._rebuild_requested):
+                    await committing  # a failed transaction stops the runner here, as it always did
+                    committing = None
                 if self._rebuild_requested:
                     await self._rebuild_now()
                 batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
                 records = [record for records in batch.values() for record in records]
                 if records:
-                    await self.handle(records)
+                    decoded = self._decode(records)
+                    if committing is not None:
+                        await committing
+                    committing = asyncio.create_task(self._commit(records, *decoded))
+            if committing is not None:
+                await committing
         finally:
+            if committing is not None and not committing.done():
+                committing.cancel()  # we are failing or being cancelled: its transaction rolls back
+                await asyncio.gather(committing, return_exceptions=True)
             await self.consumer.stop()
             self.consumer = None
 
@@ -200,7 +216,11 @@ class ProjectionRunner:
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Apply one batch of records: read-model change, applied ids and positions in one
         transaction; dead letters are acknowledged by Kafka before that transaction commits."""
-        incoming, unreadable = self._decode(records)
+        await self._commit(records, *self._decode(records))
+
+    async def _commit(
+        self, records: Sequence[ConsumerRecord], incoming: list[_Incoming], unreadable: list[_DeadLetter]
+    ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await self._first_sightings(conn, incoming)
             refused = await self._apply(conn, fresh)
@@ -230,13 +250,29 @@ class ProjectionRunner:
     async def _first_sightings(self, conn: asyncpg.Connection, incoming: list[_Incoming]) -> list[_Incoming]:
         if not incoming:
             return []
+        ids = [item.event.event_id for item in incoming]
+        if len(set(ids)) == len(ids):
+            # The common case, no id seen before: a plain insert, several times cheaper than
+            # ON CONFLICT ... RETURNING. In a savepoint, so that an id applied before (or by a
+            # racing replica, once it commits) fails this insert only, and the careful way
+            # below then sorts the batch out.
+            try:
+                async with conn.transaction():
+                    await conn.execute(
+                        f"INSERT INTO {self.schema}.applied_events (consumer, event_id) SELECT $1, unnest($2::uuid[])",
+                        self.name,
+                        ids,
+                    )
+                return list(incoming)
+            except asyncpg.UniqueViolationError:
+                pass
         new_ids = {
             row["event_id"]
             for row in await conn.fetch(
                 f"INSERT INTO {self.schema}.applied_events (consumer, event_id) "
                 "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
                 self.name,
-                [item.event.event_id for item in incoming],
+                ids,
             )
         }
         fresh: list[_Incoming] = []

@@ -1,0 +1,88 @@
+"""``python -m bench [--events N | --quick] [--rounds R]``: every stage of the platform kit
+beside its raw limit, in one run; prints a table and writes bench/results/latest.json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from bench.context import Context
+from bench.report import Result, table, write_json
+from bench.suite import Suite, say
+from bench.workload import make_events
+from platform_kit.kafka import idempotent_producer
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000, help="events per stage (default 200000)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 20000 events")
+    parser.add_argument("--batch", type=int, default=1000, help="events per append call (default 1000)")
+    parser.add_argument("--rounds", type=int, default=1, help="measure each stage R times, keep the best (default 1)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"the JSON results (default {RESULTS})")
+    parser.add_argument("--kit-only", action="store_true", help="skip the assessment's and the notifier's stages")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events = 20_000
+    return args
+
+
+async def run(args: argparse.Namespace, bootstrap_servers: str, database_url: str) -> list[Result]:
+    started = time.perf_counter()
+    events = make_events(args.events)
+    # The workload stays in memory for the whole run, which no service does: keep the
+    # garbage collector from walking it again and again inside the timed sections.
+    gc.collect()
+    gc.freeze()
+    say(f"{len(events):,} events made in {time.perf_counter() - started:.1f}s")
+    ctx = await Context.open(bootstrap_servers, database_url)
+    producer = idempotent_producer(bootstrap_servers)
+    await producer.start()
+    try:
+        warmup = await ctx.topic("warmup")
+        results = await Suite(ctx, producer, events, args.batch, args.rounds, warmup).run()
+    finally:
+        await producer.stop()
+        await ctx.close()
+    del events
+    gc.unfreeze()
+    if not args.kit_only:
+        # The services' own figures (issues 4 and 5): their projections against a plain consume,
+        # and the delay from an event to what a person sees.
+        from bench import assessment, notifier
+
+        for service in (assessment, notifier):
+            results += [Result.from_row(row) for row in await service.run(bootstrap_servers, database_url, args.quick)]
+    return results
+
+
+def main(argv: list[str]) -> int:
+    args = arguments(argv)
+    try:
+        bootstrap_servers, database_url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"]
+    except KeyError as missing:
+        say(f"{missing.args[0]} is not set: run `make bench`, or set KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
+        return 2
+    load_before = os.getloadavg()[0]
+    results = asyncio.run(run(args, bootstrap_servers, database_url))
+    print(
+        f"\n{args.events:,} events per stage, {args.batch} events per append call, best of {args.rounds} round(s); "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
+    )
+    print(table(results))
+    write_json(results, args.output)
+    print(f"\nwritten to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
