@@ -162,15 +162,13 @@ class Year:
         if rng.random() < 0.035 and born.year == YEAR:
             self._birth(person, born)
 
-    def _birth(self, mother: Person, day: date, *, late: bool | None = None, unreported: bool = False) -> None:
+    def _birth(self, mother: Person, day: date, *, late: bool | None = None) -> None:
         rng = self.rng
         child = self._new_person(mother.unit, sex=rng.choice(["female", "male"]), birth=day, married=False, child=True)
         born = self._at(day)
         common = {"mother_key": mother.key, "child_key": child.key, "birth_date": day.isoformat(), "sex": child.sex}
         self.add("hospital_birth_report", born, timedelta(hours=rng.randint(2, 30)),
                  report_ref=f"ZZSLH-{YEAR}-{self._seq:05d}", **common)
-        if unreported:
-            return
         # A December birth reported by the family in March: "as occurred" and "as known" differ.
         late = late if late is not None else (day.month == 12 and rng.random() < 0.5)
         delay = timedelta(days=rng.randint(80, 100)) if late else timedelta(days=rng.randint(1, 20))
@@ -231,7 +229,10 @@ class Year:
             self._registration(person, self._at(date(YEAR, 11, self.rng.randint(4, 15))), home_place(self.rng))
             found.append(person)
         for mother in [p for p in found if p.sex == "female"][:3]:
-            self._birth(mother, date(YEAR, self.rng.randint(2, 8), 11), unreported=True)
+            # Born this year, living with the mother, never reported by anyone: the sweep's find.
+            born = date(YEAR, self.rng.randint(2, 8), 11)
+            child = self._new_person(mother.unit, sex=self.rng.choice(["female", "male"]), birth=born, married=False, child=True)
+            self._registration(child, self._at(date(YEAR, 11, 16)), home_place(self.rng), mother_key=mother.key)
         for village in villages:
             self.add("sweep", self._at(date(YEAR, 11, 20)), unit_code=village.code)
 

@@ -59,6 +59,10 @@ class Driver:
             if progress and done % 500 == 0:
                 progress(done)
         await asyncio.gather(*self._last.values())
+        # Hospital births that no family or community ever reported are 漏报出生: ask the
+        # registry to reconcile now rather than at its next hourly round.
+        found = await self.http.post(f"{self.registry}/api/reconciliation/hospital-births")
+        self.outcomes[f"reconciliation: {found.status_code}"] += 1
         await self.http.aclose()
 
     async def _after(self, previous: asyncio.Task[None] | None, action: Action) -> None:
