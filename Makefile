@@ -55,7 +55,8 @@ test: up browser  ## Install, start what the tests need, run every test against 
 bench: up  ## Measure the kit against the raw limits (plain asyncpg COPY, plain aiokafka)
 	@$(STACK_ENV); .venv/bin/python -m bench $(BENCH_ARGS)
 
-clean: down  ## Stop the stack and delete its data
+clean: down  ## Stop everything and delete the local data (the next `make run` replays the demo again)
 	$(STACK) down --purge
+	rm -f $(STACK_DIR)/demo.env $(STACK_DIR)/demo.loaded
 
 .PHONY: help install up down status topics services run browser test bench clean
