@@ -22,17 +22,20 @@ SAMPLE_UNITS = ("370402001001", "370402001002", "370402002001", "370402003001", 
 def service_delivered(
     stream_id: str, version: int, *, unit_code: str = SAMPLE_UNITS[0], index: int = 0, **payload: Any
 ) -> Envelope:
-    """A ServiceDelivered event of realistic size (about 600 bytes as JSON)."""
+    """A ServiceDelivered event of realistic size (about 700 bytes as JSON) whose payload is
+    the contract's own (``platform_kit.contract.services_log.ServiceDelivered``) unless a
+    test adds fields of its own through ``payload``."""
     occurred = DISTRICT_EPOCH + timedelta(minutes=17 * index)
     body = {
-        "resident_ref": f"resident-{uuid.uuid5(uuid.NAMESPACE_OID, stream_id)}",
+        "service_id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{stream_id}/{version}")),
+        "service_kind": ("free_contraceptives", "pregnancy_check", "follow_up_visit", "policy_publicity")[index % 4],
+        "resident_id": str(uuid.uuid5(uuid.NAMESPACE_OID, stream_id)),
         "household_ref": f"household-{index % 997:04d}",
-        "service_kind": ("contraceptives", "pregnancy_check", "follow_up_visit", "policy_publicity")[index % 4],
         "delivered_by_unit": unit_code,
         "staff_ref": f"staff-{index % 177:03d}",
         "free_of_charge": True,
-        "channel": "on_site",
-        "note": "随访：已发放避孕药具，并一次性告知办证所需材料",
+        "cross_unit_reason": "随访：已发放避孕药具，并一次性告知办证所需材料",
+        "resident_unit": unit_code,
     }
     body.update(payload)
     return Envelope.new(

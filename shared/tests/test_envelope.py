@@ -73,6 +73,12 @@ class TestEnvelope:
     def test_the_sample_event_is_of_realistic_size(self):
         assert 500 <= len(service_delivered("resident-1", 1).to_bytes()) <= 900
 
+    def test_the_sample_event_keeps_the_contract(self):
+        from platform_kit.contract import catalogue
+
+        for index in range(4):
+            catalogue.validate(service_delivered("resident-1", 1, index=index))
+
 
 catalogue = EventCatalogue()
 
