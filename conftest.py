@@ -42,8 +42,24 @@ def _local_stack() -> Stack:
     return Stack(values["KAFKA_BOOTSTRAP_SERVERS"], values["DATABASE_URL"])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Test layers by folder: ``unit/`` needs nothing running; ``e2e/`` drives the running
+    services; everything else is an integration test against the real Kafka and PostgreSQL."""
+    for item in items:
+        marked = {m.name for m in item.iter_markers()}
+        parts = Path(str(item.path)).relative_to(REPO).parts
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+        if "unit" in parts and "integration" not in marked:
+            item.add_marker(pytest.mark.unit)
+        elif "unit" not in marked:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
+    if os.environ.get("MSP_UNIT_ONLY"):
+        pytest.fail("a unit test asked for Kafka and PostgreSQL: move it out of unit/, or make it need neither")
     if os.environ.get("TEST_STACK") != "testcontainers":
         yield _local_stack()
         return

@@ -9,7 +9,7 @@ until ``CLOCK_FAST_UNTIL``, then at normal speed), so what the system "knew at 3
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -45,3 +45,26 @@ class Clock:
 
 
 SYSTEM_CLOCK = Clock()
+
+
+class SettableClock(Clock):
+    """A clock that stands still until told to move: tests move a deadline past by setting it."""
+
+    def __init__(self, now: datetime) -> None:
+        super().__init__()
+        if now.tzinfo is None:
+            raise ValueError("now: a clock needs an aware datetime")
+        self._now = now
+
+    @property
+    def simulated(self) -> bool:
+        return True
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        self._now = now
+
+    def advance(self, by: timedelta) -> None:
+        self._now += by

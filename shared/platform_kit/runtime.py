@@ -1,26 +1,41 @@
 """One service process, wired the same way in all four services.
 
-A service declares what it owns (its schema, its topic, its projections, its HTTP routers,
-its FastStream broker for ingest) and the runtime does the rest: logging, the database pool,
-the event store's tables, the topics, the outbox relay, the projection runners, health and
-readiness, and an orderly start and stop. Background loops are supervised: one that fails
-on the database or the broker is restarted with back-off, and readiness says so meanwhile.
+A service declares itself once (:class:`ServiceDeclaration`: its schema and topic, its
+projections, its HTTP routers, its translation of department facts, and three hooks) and the
+runtime does the rest, in this order:
+
+1. logging, the database pool, the Kafka producer, the public topics;
+2. the event store's tables, then the service's ``setup`` hook ("tables ready": its own
+   tables and its service layer, built on the started pool and store);
+3. the outbox relay, the projection runners, the service's own ``loops``, the department
+   gate: each supervised (restarted with back-off after a failure; readiness says so);
+4. HTTP: ``/health/live``, ``/health/ready``, ``POST /api/admin/rebuild`` (when the service
+   has projections), the service's routers, every failure answered as a problem (RFC 9457).
+
+A stop runs the other way and always closes the pool and the producer, even when a loop does
+not finish within ``shutdown_timeout_seconds`` (it is cancelled).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from faststream.kafka import KafkaBroker
 
+from platform_kit import problems
 from platform_kit.catalogue import EventCatalogue
+from platform_kit.clock import Clock
 from platform_kit.database import create_pool
 from platform_kit.event_store import EventStore
+from platform_kit.gate import Accept, DepartmentGate, broker_logger
 from platform_kit.health import HealthChecks, flag_check, health_router, kafka_check, postgres_check
 from platform_kit.kafka import ensure_topics, idempotent_producer
 from platform_kit.logs import configure_logging, get_logger
@@ -32,102 +47,194 @@ from platform_kit.topics import Topics
 log = get_logger(__name__)
 
 Loop = Callable[[asyncio.Event], Awaitable[None]]
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceDeclaration:
+    """What a service is, said once; the runtime builds and runs the rest.
+
+    ``package`` names the installed distribution (its version is the API's version).
+    ``publishes_to`` is the topic the event store is relayed to (None: the service keeps no
+    store). ``accept`` is the service's translation of a department fact into its command
+    (None: it reads no department topic). ``setup`` runs once the pool and the store are ready
+    and before anything consumes or serves; ``loops`` then names the service's own
+    background loops; ``teardown`` runs after they have stopped."""
+
+    name: str
+    title: str
+    description: str
+    package: str
+    publishes_to: Callable[[Topics], str] | None = None
+    projections: Sequence[Projection] = ()
+    routers: Sequence[APIRouter] = ()
+    accept: Accept | None = None
+    setup: Hook | None = None
+    loops: Callable[[ServiceRuntime], Mapping[str, Loop]] | None = None
+    teardown: Hook | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def package_version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
 
 
 class ServiceRuntime:
     def __init__(
         self,
         settings: KitSettings,
+        declaration: ServiceDeclaration | None = None,
         *,
-        schema: str,
+        schema: str | None = None,
         publishes_to: str | None = None,
-        projections: Sequence[Projection] = (),
+        projections: Sequence[Projection] | None = None,
         catalogue: EventCatalogue | None = None,
-        broker: Any | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        """``publishes_to`` is the topic the service's event store is relayed to (None for a
-        service without a store); ``broker`` a FastStream broker started and stopped with it."""
+        """``declaration`` describes a whole service; the keyword arguments alone run the kit's
+        parts without one (the kit's own tests)."""
+        from platform_kit.contract import catalogue as contract_catalogue
+
         self.settings = settings
-        self.schema = schema
+        self.declaration = declaration
+        self.schema = schema or settings.database_schema
         self.topics = Topics(settings.topic_namespace)
+        if publishes_to is None and declaration is not None and declaration.publishes_to is not None:
+            publishes_to = declaration.publishes_to(self.topics)
         self.publishes_to = publishes_to
-        self.projections = list(projections)
-        self.catalogue = catalogue
-        self.broker = broker
-        self.clock = settings.clock()
+        self.projections = list(projections if projections is not None else (declaration.projections if declaration else ()))
+        self.catalogue = catalogue or contract_catalogue
+        self.clock = clock or settings.clock()
         self.health = HealthChecks()
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.store: EventStore | None = None
         self.relay: OutboxRelay | None = None
         self.runners: list[ProjectionRunner] = []
+        self.gate: DepartmentGate | None = None
+        self.broker: KafkaBroker | None = None
+        if declaration is not None and declaration.accept is not None:
+            self.gate = DepartmentGate(
+                declaration.name, catalogue=self.catalogue, topics=self.topics, accept=declaration.accept,
+                store=lambda: self.store, conflict_retries=settings.ingest_conflict_retries, clock=self.clock,
+            )
+            self.broker = KafkaBroker(
+                settings.kafka_bootstrap_servers, client_id=f"{declaration.name}-ingest",
+                logger=broker_logger(declaration.name), log_level=10,
+            )
+            self.gate.subscribe(
+                self.broker, instance_id=settings.ingest_instance_id,
+                session_timeout_ms=settings.ingest_session_timeout_ms, retry_seconds=settings.ingest_retry_seconds,
+            )
+        self.started = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._healthy: dict[str, bool] = {}
+
+    @property
+    def name(self) -> str:
+        return self.declaration.name if self.declaration else self.settings.service_name
+
+    # ---- start and stop ------------------------------------------------------------------
 
     async def start(self) -> None:
         s = self.settings
         configure_logging(s.service_name, s.log_level, s.log_format)
         self._stop.clear()
+        self._tasks = []
+        try:
+            await self._start()
+        except BaseException:
+            await self._close()  # a failed start leaks nothing
+            raise
+        self.started = True
+        log.info("service.started", schema=self.schema, projections=[p.name for p in self.projections])
+
+    async def _start(self) -> None:
+        s = self.settings
         self.pool = await create_pool(s.database_url, max_size=s.database_pool_size)
         self.producer = idempotent_producer(s.kafka_bootstrap_servers, client_id=s.service_name)
         await self.producer.start()
         await ensure_topics(
-            s.kafka_bootstrap_servers,
-            self.topics.public,
-            partitions=s.topic_partitions,
-            replication_factor=s.topic_replication_factor,
+            s.kafka_bootstrap_servers, self.topics.public,
+            partitions=s.topic_partitions, replication_factor=s.topic_replication_factor,
         )
         self.health.add("postgres", postgres_check(self.pool))
         self.health.add("kafka", kafka_check(self.producer))
         if self.publishes_to is not None:
             self.store = EventStore(self.pool, self.schema)
             await self.store.setup()
+        if self.declaration is not None and self.declaration.setup is not None:
+            await self.declaration.setup(self)
+        if self.publishes_to is not None:
             self.relay = OutboxRelay(
-                database_url=s.database_url,
-                schema=self.schema,
-                topic=self.publishes_to,
-                producer=self.producer,
-                batch_size=s.relay_batch_size,
-                idle_poll_seconds=s.relay_idle_poll_seconds,
+                database_url=s.database_url, schema=self.schema, topic=self.publishes_to, producer=self.producer,
+                batch_size=s.relay_batch_size, idle_poll_seconds=s.relay_idle_poll_seconds,
             )
             self.supervise("relay", self.relay.run)
         for projection in self.projections:
             runner = ProjectionRunner(
-                projection,
-                pool=self.pool,
-                schema=self.schema,
-                bootstrap_servers=s.kafka_bootstrap_servers,
-                producer=self.producer,
-                catalogue=self.catalogue,
-                batch_size=s.projection_batch_size,
+                projection, pool=self.pool, schema=self.schema, bootstrap_servers=s.kafka_bootstrap_servers,
+                producer=self.producer, catalogue=self.catalogue, batch_size=s.projection_batch_size,
             )
             await runner.setup()
             self.runners.append(runner)
             self.supervise(f"projection:{projection.name}", runner.run)
+        if self.declaration is not None and self.declaration.loops is not None:
+            for name, loop in self.declaration.loops(self).items():
+                self.supervise(name, loop)
         if self.broker is not None:
             await self.broker.start()
-        log.info("service.started", schema=self.schema, projections=[p.name for p in self.projections])
+            self.health.add("ingest", self._ingest_answers)
+
+    async def _ingest_answers(self) -> None:
+        assert self.broker is not None
+        if not await self.broker.ping(timeout=1.5):
+            raise RuntimeError("the department ingest's Kafka connection does not answer")
 
     async def stop(self) -> None:
+        """Stop consuming, let the loops finish (cancelling those that do not in time), run the
+        service's teardown, and close the producer and the pool whatever happened before."""
         self._stop.set()
-        if self.broker is not None:
-            await self.broker.stop()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=15)
+        try:
+            if self.broker is not None and self.started:
+                with _logged("ingest"):
+                    await self.broker.stop()
+            if self._tasks:
+                done, pending = await asyncio.wait(self._tasks, timeout=self.settings.shutdown_timeout_seconds)
+                for task in pending:
+                    log.warning("service.loop_cancelled", loop=task.get_name(), after_seconds=self.settings.shutdown_timeout_seconds)
+                    task.cancel()
+                if pending:
+                    await asyncio.wait(pending, timeout=5)
+            if self.declaration is not None and self.declaration.teardown is not None and self.started:
+                with _logged("teardown"):
+                    await self.declaration.teardown(self)
+        finally:
+            await self._close()
+            self.started = False
+            log.info("service.stopped", schema=self.schema)
+
+    async def _close(self) -> None:
         self._tasks.clear()
         self.runners.clear()
-        if self.producer is not None:
-            await self.producer.stop()
-        if self.pool is not None:
-            await self.pool.close()
-        log.info("service.stopped", schema=self.schema)
+        producer, pool = self.producer, self.pool
+        self.producer = self.pool = None
+        if producer is not None:
+            with _logged("producer"):
+                await asyncio.wait_for(producer.stop(), timeout=10)
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=10)
+            except Exception:  # a connection that hangs must not keep the process
+                pool.terminate()
 
     def supervise(self, name: str, loop: Loop) -> None:
         """Run a background loop until the service stops, restarting it with back-off when it
-        fails; readiness reports it meanwhile. For the relay, the projections and a service's
-        own loops (a scheduler, delivery workers), started once the runtime has started."""
+        fails; readiness reports it meanwhile."""
         self._healthy[name] = True
         self.health.add(name, flag_check(f"{name} is restarting after a failure", lambda: self._healthy[name]))
         self._tasks.append(asyncio.create_task(self._keep_running(name, loop), name=name))
@@ -140,7 +247,7 @@ class ServiceRuntime:
                 return
             except Exception as error:
                 self._healthy[name] = False
-                log.error("service.loop_failed", loop=name, error=f"{type(error).__name__}: {error}", retry_in=delay)
+                log.error("service.loop_failed", loop=name, error=f"{type(error).__name__}: {error}"[:500], retry_in=delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=delay)
                 delay = min(delay * 2, 30.0)
@@ -154,11 +261,69 @@ class ServiceRuntime:
         finally:
             await self.stop()
 
-    def http_app(self, *, title: str, version: str, description: str, routers: Sequence[APIRouter]) -> FastAPI:
-        """The service's HTTP API (documented by OpenAPI at /openapi.json), with /health/*."""
-        app = FastAPI(title=title, version=version, description=description, lifespan=self.lifespan)
-        app.include_router(health_router(self.health))
-        for router in routers:
-            app.include_router(router)
+    # ---- HTTP ----------------------------------------------------------------------------
+
+    def http_app(
+        self,
+        *,
+        title: str | None = None,
+        version: str | None = None,
+        description: str | None = None,
+        routers: Sequence[APIRouter] | None = None,
+    ) -> FastAPI:
+        """The service's HTTP API (OpenAPI at /openapi.json): health, rebuild, its routers,
+        every failure a problem. ``request.app.state.runtime`` is this runtime."""
+        d = self.declaration
+        app = FastAPI(
+            title=title or (d.title if d else self.name),
+            version=version or (package_version(d.package) if d else "0.0.0"),
+            description=description or (d.description if d else ""),
+            lifespan=self.lifespan,
+        )
         app.state.runtime = self
+        app.include_router(health_router(self.health))
+        if self.projections:
+            app.include_router(_rebuild_router())
+        for router in routers if routers is not None else (d.routers if d else ()):
+            app.include_router(router)
+        problems.install(app)
         return app
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    """The running service behind a request (a FastAPI dependency)."""
+    return request.app.state.runtime
+
+
+def _rebuild_router() -> APIRouter:
+    router = APIRouter(prefix="/api/admin", tags=["operations"])
+
+    @router.post(
+        "/rebuild", status_code=202, responses=problems.responses(503),
+        summary="Empty the read models and read every event again from the beginning",
+    )
+    async def rebuild(request: Request) -> dict[str, list[str]]:
+        runtime = runtime_of(request)
+        if not runtime.runners:
+            raise problems.Refusal("service", "the projections are not running yet", kind="unavailable")
+        for runner in runtime.runners:
+            runner.request_rebuild()
+        return {"rebuilding": [runner.name for runner in runtime.runners]}
+
+    return router
+
+
+@contextlib.contextmanager
+def _logged(part: str):
+    try:
+        yield
+    except Exception as error:
+        log.error("service.stop_failed", part=part, error=f"{type(error).__name__}: {error}"[:300])
+
+
+def serve(app: FastAPI, settings: KitSettings) -> None:
+    """``python -m <service>``: the app over HTTP, logging through the kit (personal data masked)."""
+    import uvicorn
+
+    configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)

@@ -35,6 +35,9 @@ class KitSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     service_name: str = Field("platform", pattern=r"^[a-z][a-z0-9-]*$")
+    database_schema: str = Field(
+        "platform", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="the service's own PostgreSQL schema"
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     database_url: str = "postgresql://postgres@127.0.0.1:55432/migrant_services"
     database_pool_size: int = Field(10, ge=1, le=100)
@@ -52,3 +55,14 @@ class KitSettings(BaseSettings):
     clock_fast_until: AwareDatetime | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=1, le=65535)
+    shutdown_timeout_seconds: float = Field(15.0, gt=0, description="how long a stop waits for loops to finish")
+    # Department ingest (services that read ingest.<department> topics through the kit's gate).
+    # A replica killed without leaving its consumer group holds its partitions this long...
+    ingest_session_timeout_ms: int = Field(10_000, ge=6_000)
+    # ...unless it has a stable name (a StatefulSet's pod name): restarted under the same name,
+    # it takes its partitions back at once (Kafka static membership). Unique per replica.
+    ingest_instance_id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{0,99}$")
+    # How long a department message waits before it is read again when the database or broker failed.
+    ingest_retry_seconds: float = Field(1.0, gt=0)
+    # A fact whose stream changed meanwhile is decided again this many times.
+    ingest_conflict_retries: int = Field(5, ge=1)
