@@ -1,0 +1,151 @@
+"""The four services as real processes, on the real Kafka and PostgreSQL: what end-to-end and
+fault tests drive through the public APIs and topics.
+
+Each run gets its own topic namespace and its own schemas, so it shares the broker and the
+database with other tests without seeing their data. A service is started the way production
+starts it (``python -m <package>``), with its settings in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+# name, package, schema suffix: the order is the order of start.
+SERVICES = (
+    ("registry", "registry", "registry"),
+    ("services-log", "services_log", "services_log"),
+    ("assessment", "assessment", "assessment"),
+    ("notifier", "notifier", "notifier"),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Process:
+    name: str
+    package: str
+    port: int
+    env: dict[str, str]
+    log: Path
+    popen: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            return
+        out = self.log.open("ab")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", self.package], env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+        )
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen is not None and self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}); log:\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"{self.name} not ready after {timeout} s; log:\n{self.tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(sig)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+
+    def kill(self) -> None:
+        """kill -9: no goodbye, no flush, nothing left in order."""
+        self.stop(signal.SIGKILL)
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+@dataclass
+class District:
+    """The four services of one test run."""
+
+    namespace: str
+    schemas: dict[str, str]
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Process:
+        return self.processes[name]
+
+    def url(self, name: str) -> str:
+        return self.processes[name].url
+
+    def start(self) -> None:
+        for process in self.processes.values():
+            process.start()
+        for process in self.processes.values():
+            process.wait_ready()
+
+    def stop(self) -> None:
+        for process in reversed(self.processes.values()):
+            process.stop()
+
+
+def district(bootstrap_servers: str, database_url: str, workdir: Path, **settings: str) -> District:
+    run = uuid.uuid4().hex[:8]
+    namespace = f"e{run}."
+    schemas = {name: f"e{run}_{suffix}" for name, _, suffix in SERVICES}
+    base = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("HTTP_", "DATABASE_", "KAFKA_", "TOPIC_", "CLOCK_", "AUTH_"))
+    }
+    base |= {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "DATABASE_URL": database_url,
+        "TOPIC_NAMESPACE": namespace,
+        "RELAY_IDLE_POLL_SECONDS": "0.05",
+        "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+    }
+    base |= {k.upper(): v for k, v in settings.items()}
+    result = District(namespace, schemas)
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, package, _ in SERVICES:
+        env = base | {"HTTP_PORT": str(free_port()), "DATABASE_SCHEMA": schemas[name], "HTTP_HOST": "127.0.0.1"}
+        result.processes[name] = Process(name, package, int(env["HTTP_PORT"]), env, workdir / f"{name}.log")
+    return result
+
+
+def running_district(bootstrap_servers: str, database_url: str, workdir: Path, **settings: str) -> Iterator[District]:
+    d = district(bootstrap_servers, database_url, workdir, **settings)
+    try:
+        d.start()
+        yield d
+    finally:
+        d.stop()
