@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Start, stop and list the four services on this machine, each as `python -m <package>`,
 # logging to <STACK_DIR>/logs/<service>.log. Reads KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL
-# from `stack.sh status` unless they are set.
+# from `stack.sh status` unless they are set. Every other setting (HTTP_HOST, LOG_LEVEL, and the
+# secrets IDENTITY_SECRET for the registry and WEBHOOK_SECRET for the notifier) is taken from
+# this environment as it is; HTTP_PORT is set per service. An unset secret leaves the service's
+# development default in force, and `start` says so.
 #
 #   deploy/local/services.sh start    start every service not yet running (idempotent), wait until ready
 #   deploy/local/services.sh stop     stop them (SIGTERM, then wait)
-#   deploy/local/services.sh status   one line per service: name, state, URL
+#   deploy/local/services.sh status   one line per service: name, state, URL, listen address, pid
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,13 +40,18 @@ start() {
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   # The demo's replay clock, when there is one: every service reads the same.
   if [[ -f "$STACK_DIR/demo.env" ]]; then set -a; . "$STACK_DIR/demo.env"; set +a; fi
-  local entry name package port started=()
+  local entry name package port started=() secret
+  for secret in IDENTITY_SECRET WEBHOOK_SECRET; do
+    if [[ -n "${!secret:-}" ]]; then log "$secret: from the environment"
+    else log "$secret: not set, the service's development default is used (never in production)"; fi
+  done
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name package port <<<"$entry"
     if ! installed "$package"; then log "$name: not built yet, skipped"; continue; fi
     if pid_of "$name" >/dev/null; then log "$name: already running"; continue; fi
     HTTP_PORT="$port" nohup "$PYTHON" -m "$package" >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
+    echo "${HTTP_HOST:-127.0.0.1}" >"$RUN_DIR/$name.host"
     started+=("$name:$port")
     log "$name: starting on http://127.0.0.1:$port"
   done
@@ -73,15 +81,20 @@ stop() {
       kill -KILL "$pid" 2>/dev/null || true
       log "$name: stopped"
     fi
-    rm -f "$RUN_DIR/$name.pid"
+    rm -f "$RUN_DIR/$name.pid" "$RUN_DIR/$name.host"
   done
 }
 
 status() {
-  local entry name package port
+  local entry name package port pid host
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name package port <<<"$entry"
-    if pid_of "$name" >/dev/null; then echo "$name running http://127.0.0.1:$port"; else echo "$name stopped"; fi
+    if pid=$(pid_of "$name"); then
+      host=$(cat "$RUN_DIR/$name.host" 2>/dev/null || echo 127.0.0.1)
+      echo "$name running http://127.0.0.1:$port (listening on $host:$port, pid $pid)"
+    else
+      echo "$name stopped"
+    fi
   done
 }
 

@@ -9,6 +9,14 @@
 #   deploy/local/stack.sh purge           same as down --purge
 #   deploy/local/stack.sh logs [-f|--no-follow] [-n N]
 #
+# One component at a time (fault injection); each is idempotent and returns
+# only once the component is really down (process gone, port closed) or up
+# (answering, as after `up`):
+#   deploy/local/stack.sh stop-kafka | start-kafka | kill-kafka         (kill: SIGKILL)
+#   deploy/local/stack.sh stop-postgres | start-postgres | kill-postgres
+#                                     (kill: SIGKILL to the postmaster, then
+#                                      waits until its children are gone too)
+#
 # stdout carries only KEY=value lines (status, and up's final status), so
 #   eval "$(deploy/local/stack.sh up)"
 # works; every message goes to stderr.
@@ -16,7 +24,10 @@
 # Environment (defaults in brackets):
 #   STACK_DIR              [<repo>/.stack] libs, data, logs, pid files
 #   KAFKA_PORT             [19092] PLAINTEXT listener on 127.0.0.1
-#   KAFKA_CONTROLLER_PORT  [19093] CONTROLLER listener on 127.0.0.1
+#   KAFKA_CONTROLLER_PORT  [KAFKA_PORT+1] CONTROLLER listener on 127.0.0.1
+#   KAFKA_LIBS             [$STACK_DIR/kafka/libs] the broker's jars; when set,
+#                          used read-only (e.g. another stack's libs) and never
+#                          re-fetched: `up` fails if they are not this pom's
 #   PG_PORT                [55432] PostgreSQL on 127.0.0.1
 #   DATABASE_URL           if set (to anything but this stack's own URL) when
 #                          `up` runs, no PostgreSQL is started; that server is
@@ -35,7 +46,8 @@ STACK_DIR="${STACK_DIR:-$REPO_ROOT/.stack}"
 mkdir -p "$STACK_DIR"
 STACK_DIR="$(cd "$STACK_DIR" && pwd)"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+# Derived from KAFKA_PORT, so a second stack needs only KAFKA_PORT (and PG_PORT).
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 PG_PORT="${PG_PORT:-55432}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
@@ -52,7 +64,8 @@ KAFKA_SRC="$SCRIPT_DIR/kafka"
 KAFKA_POM="$KAFKA_SRC/pom.xml"
 KAFKA_LOG4J="$KAFKA_SRC/log4j2.xml"
 KAFKA_DIR="$STACK_DIR/kafka"
-KAFKA_LIBS="$KAFKA_DIR/libs"
+KAFKA_LIBS_SHARED=0
+if [[ -n "${KAFKA_LIBS:-}" ]]; then KAFKA_LIBS_SHARED=1; else KAFKA_LIBS="$KAFKA_DIR/libs"; fi
 KAFKA_LIBS_MARKER="$KAFKA_LIBS/.stack-complete"
 KAFKA_CONFIG="$KAFKA_DIR/config/server.properties"
 KAFKA_DATA="$KAFKA_DIR/data"
@@ -71,6 +84,26 @@ log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- helpers ---
+
+wait_until_gone() { # timeout pid... -> 0 once no pid is alive, 1 after timeout seconds
+  local deadline=$((SECONDS + $1)) pid alive
+  shift
+  while :; do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    (( alive )) || return 0
+    (( SECONDS < deadline )) || return 1
+    sleep 0.2
+  done
+}
+
+wait_port_closed() { # port timeout -> 0 once nothing accepts on 127.0.0.1:port
+  local deadline=$((SECONDS + $2))
+  while port_open "$1"; do
+    (( SECONDS < deadline )) || return 1
+    sleep 0.2
+  done
+}
 
 port_open() { # port -> 0 if something accepts TCP connections on 127.0.0.1:port
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -219,9 +252,13 @@ ensure_kafka_libs() {
   if [[ "$have" == "$want" ]]; then
     return 0
   fi
+  if (( KAFKA_LIBS_SHARED )); then
+    die "KAFKA_LIBS=$KAFKA_LIBS does not hold the jars of $KAFKA_POM (marker '${have:-none}', want '$want'); unset KAFKA_LIBS to fetch them into $KAFKA_DIR/libs"
+  fi
   command -v mvn >/dev/null || die "mvn (Maven) is required to fetch the Kafka jars"
   log "fetching Kafka $(kafka_version) jars with Maven into $KAFKA_LIBS"
   local tmp="$KAFKA_DIR/libs.tmp.$$"
+  mkdir -p "$KAFKA_DIR"
   rm -rf "$tmp"
   mkdir -p "$tmp"
   mkdir -p "$LOG_DIR"
@@ -385,7 +422,23 @@ stop_kafka() {
     sleep 0.2
   done
   rm -f "$KAFKA_PID"
+  wait_port_closed "$KAFKA_PORT" 30 || die "Kafka stopped but 127.0.0.1:$KAFKA_PORT is still open"
   log "Kafka stopped"
+}
+
+kill_kafka() { # SIGKILL, no shutdown: what a crash or an OOM kill looks like
+  local pid
+  if ! pid="$(kafka_pid)"; then
+    rm -f "$KAFKA_PID"
+    log "Kafka is not running"
+    return 0
+  fi
+  log "killing Kafka (pid $pid) with SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait_until_gone 30 "$pid" || die "Kafka (pid $pid) survived SIGKILL for 30s"
+  rm -f "$KAFKA_PID"
+  wait_port_closed "$KAFKA_PORT" 30 || die "Kafka killed but 127.0.0.1:$KAFKA_PORT is still open"
+  log "Kafka killed"
 }
 
 # ---------------------------------------------------------------- postgres ---
@@ -537,7 +590,42 @@ stop_postgres() {
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 \
       && die "PostgreSQL did not stop; see $PG_LOG"
   fi
+  wait_port_closed "$PG_PORT" 30 || die "PostgreSQL stopped but 127.0.0.1:$PG_PORT is still open"
   log "PostgreSQL stopped"
+}
+
+postmaster_pid() { # pid of our running postmaster, or fails
+  [[ -f "$PG_DATA/postmaster.pid" ]] || return 1
+  local pid
+  pid="$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  # Guard against a recycled pid: a postgres whose data directory is ours.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-D $PG_DATA " || return 1
+  printf '%s\n' "$pid"
+}
+
+kill_postgres() { # SIGKILL to the postmaster; its children notice and exit
+  local pid children
+  if ! pid="$(postmaster_pid)"; then
+    log "PostgreSQL is not running"
+    return 0
+  fi
+  # Its children keep the shared memory until they exit, and a new postmaster
+  # refuses to start while they do: wait for them too.
+  children="$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -s ' \n' ' ' || true)"
+  log "killing the PostgreSQL postmaster (pid $pid) with SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  # shellcheck disable=SC2086
+  wait_until_gone 60 "$pid" $children || die "PostgreSQL processes still alive 60s after SIGKILL: $pid $children"
+  wait_port_closed "$PG_PORT" 30 || die "PostgreSQL killed but 127.0.0.1:$PG_PORT is still open"
+  log "PostgreSQL killed (postmaster.pid left behind, as after a crash)"
+}
+
+refuse_external() {
+  local ext
+  if ext="$(external_url)"; then
+    die "PostgreSQL is external ($(redact "$ext")): not this stack's to $1"
+  fi
 }
 
 # ---------------------------------------------------------------- commands ---
@@ -601,6 +689,27 @@ cmd_logs() {
   fi
 }
 
+cmd_component() {
+  with_lock
+  case "$1" in
+    start-kafka)
+      require_python
+      mkdir -p "$LOG_DIR" "$RUN_DIR" "$KAFKA_DIR"
+      start_kafka
+      wait_for_kafka "$KAFKA_STARTED_PID"
+      log "Kafka up on $KAFKA_BOOTSTRAP" ;;
+    stop-kafka) stop_kafka ;;
+    kill-kafka) kill_kafka ;;
+    start-postgres)
+      refuse_external start
+      mkdir -p "$LOG_DIR" "$RUN_DIR"
+      start_postgres
+      log "PostgreSQL up on 127.0.0.1:$PG_PORT" ;;
+    stop-postgres) refuse_external stop; stop_postgres ;;
+    kill-postgres) refuse_external kill; resolve_pg_bin || true; kill_postgres ;;
+  esac
+}
+
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
 }
@@ -614,6 +723,7 @@ main() {
     purge) cmd_down --purge ;;
     status) print_status ;;
     logs) cmd_logs "$@" ;;
+    start-kafka|stop-kafka|kill-kafka|start-postgres|stop-postgres|kill-postgres) cmd_component "$cmd" ;;
     -h|--help|help) usage ;;
     *) usage; exit 2 ;;
   esac

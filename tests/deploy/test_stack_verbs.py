@@ -1,0 +1,175 @@
+"""deploy/local/stack.sh's fault-injection verbs, on a private stack of this test's own.
+
+Starts a second Kafka and PostgreSQL beside whatever else runs (the shared stack included),
+under a temporary STACK_DIR and on free ports of its own (the KRaft controller port follows
+KAFKA_PORT), exercises every verb, and purges it. Kafka's jars are reused read-only
+(KAFKA_LIBS) from an existing stack when they match the pom, else stack.sh fetches them.
+Slow (two broker starts): an integration test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+REPO = Path(__file__).resolve().parents[2]
+STACK = REPO / "deploy" / "local" / "stack.sh"
+POM = REPO / "deploy" / "local" / "kafka" / "pom.xml"
+
+
+def _free_port(consecutive: int = 1) -> int:
+    """A port p such that p .. p+consecutive-1 are free on 127.0.0.1 (outside the stacks' usual range)."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + consecutive > 65535:
+            continue
+        if all(not _open(base + i) for i in range(consecutive)):
+            return base
+    raise RuntimeError("no free ports")
+
+
+def _open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _shared_libs() -> str | None:
+    """An existing stack's Kafka jars for this very pom, if there are any."""
+    version = re.search(r"<kafka.version>(.*)</kafka.version>", POM.read_text()).group(1)
+    want = f"{version} {hashlib.sha256(POM.read_bytes()).hexdigest()}"
+    candidates = [os.environ.get("KAFKA_LIBS"), os.environ.get("STACK_DIR") and f"{os.environ['STACK_DIR']}/kafka/libs",
+                  str(REPO / ".stack/kafka/libs"), "/work/main/.stack/kafka/libs"]
+    for libs in filter(None, candidates):
+        marker = Path(libs) / ".stack-complete"
+        if marker.is_file() and marker.read_text().strip() == want:
+            return libs
+    return None
+
+
+class Private:
+    def __init__(self, stack_dir: str) -> None:
+        kafka_port, pg_port = _free_port(2), _free_port()
+        assert {kafka_port, kafka_port + 1, pg_port} & {19092, 19093, 55432} == set()
+        self.kafka_port, self.controller_port, self.pg_port = kafka_port, kafka_port + 1, pg_port
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_LIBS",
+                                                                "KAFKA_CONTROLLER_PORT")}
+        env.update(STACK_DIR=stack_dir, KAFKA_PORT=str(kafka_port), PG_PORT=str(pg_port),
+                   KAFKA_HEAP_OPTS="-Xms128m -Xmx384m")
+        if libs := _shared_libs():
+            env["KAFKA_LIBS"] = libs
+        self.env, self.stack_dir = env, Path(stack_dir)
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([str(STACK), *args], env=self.env, capture_output=True, text=True, timeout=300)
+        if check:
+            assert result.returncode == 0, f"stack.sh {' '.join(args)}: {result.stderr[-3000:]}"
+        return result
+
+    def status(self) -> dict[str, str]:
+        out = self.run("status", check=False)
+        lines = out.stdout.splitlines()
+        assert all(re.fullmatch(r"[A-Z_]+=.*", line) for line in lines), out.stdout
+        return dict(line.split("=", 1) for line in lines)
+
+    def kafka_pid(self) -> int:
+        return int((self.stack_dir / "run/kafka.pid").read_text())
+
+    def postmaster_pid(self) -> int:
+        return int((self.stack_dir / "postgres/data/postmaster.pid").read_text().splitlines()[0])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def private() -> Iterator[Private]:
+    stack_dir = tempfile.mkdtemp(prefix="stack-verbs-", dir="/tmp")
+    stack = Private(stack_dir)
+    try:
+        up = stack.run("up")
+        assert f"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{stack.kafka_port}" in up.stdout
+        yield stack
+    finally:
+        stack.run("down", "--purge", check=False)
+        shutil.rmtree(stack_dir, ignore_errors=True)
+
+
+def test_a_private_stack_runs_beside_on_its_own_ports(private: Private) -> None:
+    s = private.status()
+    assert s == {
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{private.kafka_port}",
+        "KAFKA_STATE": "running",
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{private.pg_port}/migrant_services",
+        "POSTGRES_STATE": "running",
+    }
+    config = (private.stack_dir / "kafka/config/server.properties").read_text()
+    assert f"CONTROLLER://127.0.0.1:{private.controller_port}" in config
+    assert _open(private.controller_port)
+    assert str(private.stack_dir) in (private.stack_dir / "kafka/config/server.properties").read_text()
+
+
+def test_kafka_verbs(private: Private) -> None:
+    pid = private.kafka_pid()
+    private.run("stop-kafka")
+    assert not _alive(pid) and not _open(private.kafka_port)
+    assert private.status()["KAFKA_STATE"] == "stopped"
+    private.run("stop-kafka")  # idempotent
+    assert private.run("status", check=False).returncode == 3
+
+    private.run("start-kafka")
+    assert _open(private.kafka_port) and private.status()["KAFKA_STATE"] == "running"
+    private.run("start-kafka")  # idempotent
+
+    pid = private.kafka_pid()
+    private.run("kill-kafka")
+    assert not _alive(pid) and not _open(private.kafka_port)
+    assert private.status()["KAFKA_STATE"] == "stopped"
+    private.run("kill-kafka")  # idempotent
+    private.run("start-kafka")  # recovers after an unclean stop
+    assert private.status()["KAFKA_STATE"] == "running"
+
+
+def test_postgres_verbs(private: Private) -> None:
+    private.run("stop-postgres")
+    assert not _open(private.pg_port) and private.status()["POSTGRES_STATE"] == "stopped"
+    private.run("stop-postgres")  # idempotent
+
+    private.run("start-postgres")
+    assert _open(private.pg_port) and private.status()["POSTGRES_STATE"] == "running"
+    private.run("start-postgres")  # idempotent
+
+    pid = private.postmaster_pid()
+    private.run("kill-postgres")
+    assert not _alive(pid) and not _open(private.pg_port)
+    assert private.status()["POSTGRES_STATE"] == "stopped"
+    private.run("kill-postgres")  # idempotent
+    private.run("start-postgres")  # recovers after a crash (stale postmaster.pid, crash recovery)
+    assert private.status()["POSTGRES_STATE"] == "running"
+    assert private.run("status", check=False).returncode == 0
+
+
+def test_down_purge_removes_the_private_stack(private: Private) -> None:
+    private.run("down", "--purge")
+    assert not _open(private.kafka_port) and not _open(private.pg_port)
+    for gone in ("kafka/data", "postgres", "logs", "run"):
+        assert not (private.stack_dir / gone).exists(), gone
+    assert private.run("status", check=False).returncode == 3
