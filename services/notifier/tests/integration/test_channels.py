@@ -49,10 +49,10 @@ async def test_a_webhook_that_is_down_is_retried_with_back_off_then_dead_lettere
     assert letter.payload["delivery_id"] == str(dead["delivery_id"])
 
     async with running.api() as api:  # staff see the dead letter, fix the unit's system, and send it again
-        [listed] = (await api.get("/dead-letters", params={"channel": "webhook"})).json()
+        [listed] = (await api.get("/api/dead-letters", params={"channel": "webhook"})).json()
         assert listed["reason"] == dead["last_error"] and listed["rule"] == "inflow" and listed["attempts"] == 4
         receiver.endpoints["jianshe"].down = False
-        assert (await api.post(f"/dead-letters/{listed['delivery_id']}/retry")).status_code == 202
+        assert (await api.post(f"/api/dead-letters/{listed['delivery_id']}/retry")).status_code == 202
     await running.until_deliveries("webhook", "delivered", 1)
     assert [r.key for r in receiver.endpoints["jianshe"].effects] == [str(dead["delivery_id"])]
 
