@@ -42,7 +42,7 @@ async def test_a_webhook_that_is_down_is_retried_with_back_off_then_dead_lettere
     assert len(await running.deliveries("inbox", "delivered")) == 1
     assert len(smtp.mail.to("jianshe@shizhong.example")) == 1
 
-    records = await read_topic_to_end(stack.bootstrap_servers, running.notifier.topics.notifier_events)
+    records = await read_topic_to_end(stack.bootstrap_servers, running.notifier.runtime.topics.notifier_events)
     published = [Envelope.from_bytes(r.value) for r in records]
     [letter] = [e for e in published if e.event_type == "NotificationDeadLettered"]
     assert letter.payload["reason"] == dead["last_error"] and letter.payload["attempts"] == 4
