@@ -31,9 +31,10 @@ from notifier.entrypoints.answers import (
     Subscription,
 )
 
-UNIT_CODE = r"^\d{12}$"
-PLACE_CODE = r"^\d{6}(\d{3}|\d{6})?$"
-RECIPIENT = r"^(unit:\d{12}|place:\d{6}(\d{3}|\d{6})?|resident:[0-9a-f-]{36})$"
+# [0-9], not \d: \d also matches other scripts' digits (１３８...), which no unit code or phone number has.
+UNIT_CODE = r"^[0-9]{12}$"
+PLACE_CODE = r"^[0-9]{6}([0-9]{3}|[0-9]{6})?$"
+RECIPIENT = r"^(unit:[0-9]{12}|place:[0-9]{6}([0-9]{3}|[0-9]{6})?|resident:[0-9a-f-]{36})$"
 SEQ_MAX = 2**63 - 1  # inbox positions are PostgreSQL bigints
 UnreadOnly = Annotated[bool, Query(description="only what has not been marked read")]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -45,7 +46,7 @@ Recipient = Annotated[str, Path(pattern=RECIPIENT, description="unit:<code>, res
 ADDRESS = {
     "webhook": re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$"),
     "email": re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"),
-    "sms": re.compile(r"^\+?\d{6,15}$"),
+    "sms": re.compile(r"^\+?[0-9]{6,15}$"),
 }
 
 

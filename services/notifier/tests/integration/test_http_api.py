@@ -76,3 +76,51 @@ async def test_staff_subscribe_a_unit_to_a_channel_and_bad_requests_say_why(runn
     await running.publish(story.registered(uuid.uuid4(), JIANSHE, at("2013-12-03")))
     await running.until_deliveries("email", "delivered", 1)
     assert len(smtp.mail.to("jianshe@shizhong.example")) == 1
+
+
+PROBLEM = "application/problem+json"
+
+
+async def _problem(response, status: int, field: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status and [e["field"] for e in body["errors"]][0] == field
+    return body
+
+
+async def test_what_names_nothing_is_404_as_a_problem(running):
+    nobody, nothing = uuid.uuid4(), uuid.uuid4()
+    async with running.api() as api:
+        await _problem(await api.post(f"/api/units/{JIANSHE}/inbox/{nothing}/read"), 404, "notification_id")
+        await _problem(await api.post(f"/api/residents/{nobody}/inbox/{nothing}/read"), 404, "notification_id")
+        await _problem(await api.post(f"/api/units/370402999999/inbox/{nothing}/read"), 404, "unit_code")
+        await _problem(await api.get(f"/api/notifications/{nothing}"), 404, "notification_id")
+        await _problem(await api.post(f"/api/dead-letters/{nothing}/retry"), 404, "delivery_id")
+        await _problem(await api.delete(f"/api/recipients/unit:{JIANSHE}/subscriptions/sms"), 404, "channel")
+        await _problem(await api.get(f"/units/{JIANSHE}/inbox"), 404, "path")  # the old path, before /api
+
+
+async def test_odd_input_is_refused_as_invalid_and_never_fails_the_service(running):
+    async with running.api() as api:
+        inbox = f"/api/units/{JIANSHE}/inbox"
+        await _problem(await api.get(inbox, params={"before": 2**63}), 422, "query.before")
+        await _problem(await api.get(inbox, params={"before": 10**40}), 422, "query.before")
+        await _problem(await api.get(inbox, params={"before": 0}), 422, "query.before")
+        assert (await api.get(inbox, params={"before": 2**63 - 1})).json()["items"] == []
+        await _problem(await api.get(inbox, params={"limit": 10**30}), 422, "query.limit")
+        await _problem(await api.get("/api/units/12x/inbox"), 422, "path.unit_code")
+        await _problem(await api.get("/api/residents/not-an-id/inbox"), 422, "path.resident_id")
+        await _problem(await api.get("/api/places/37/inbox"), 422, "path.place_code")
+        await _problem(await api.get("/api/notifications/42"), 422, "path.notification_id")
+        await _problem(await api.get("/api/dead-letters", params={"channel": "pigeon"}), 422, "query.channel")
+        subscriptions = f"/api/recipients/unit:{JIANSHE}/subscriptions"
+        await _problem(await api.get("/api/recipients/someone/subscriptions"), 422, "path.recipient")
+        for channel, address in [("webhook", "https://hooks.example/\x00"), ("email", "a\x00b@shizhong.example"),
+                                 ("webhook", "https://hooks.example/a\nb"), ("sms", "１３８００１３８０００")]:
+            await _problem(await api.put(f"{subscriptions}/{channel}", json={"address": address}), 422, "address")
+        await _problem(await api.put(f"{subscriptions}/email", json={"address": "x" * 501}), 422, "address")
+        await _problem(await api.put(f"{subscriptions}/email", content=b"{not json"), 422, "body")
+        assert (await api.get(subscriptions)).json() == []
+        await _problem(await api.get("/api/units/３７０４０２００１００１/inbox"), 422, "path.unit_code")
+        await _problem(await api.get("/api/recipients/place:３７０４０２/subscriptions"), 422, "path.recipient")
