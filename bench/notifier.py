@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench import raw
 from bench.context import Context, observed, rate, warm_producer
+from platform_kit.clock import SYSTEM_CLOCK
 from platform_kit.contract import catalogue
 from platform_kit.envelope import Envelope
 from platform_kit.kafka import ensure_topics, idempotent_producer
@@ -38,11 +39,9 @@ from platform_kit.projection import ProjectionRunner
 from platform_kit.topics import Topics
 from platform_kit.units import unit_tree
 
-from notifier.bootstrap import Notifier
-from notifier.clock import SystemClock
+from notifier.bootstrap import Settings, build
 from notifier.domain.rulebook import load_rulebook
-from notifier.service_layer.deciding import DecisionsProjection
-from notifier.settings import NotifierSettings
+from notifier.entrypoints.projections import DecisionsProjection
 
 DECIDE_EVENTS = {True: 5_000, False: 50_000}
 DELAY_EVENTS = {True: 500, False: 3_000}
@@ -91,7 +90,7 @@ async def decisions(ctx: Context, producer: AIOKafkaProducer, n: int) -> tuple[f
     topics = await _namespace(ctx, "decide")
     await _publish(producer, topics.registry_events, arrivals(n))
     schema = ctx.schema("notifier_decide")
-    projection = DecisionsProjection(topics, schema, load_rulebook(), unit_tree(), SystemClock(), catalogue)
+    projection = DecisionsProjection(topics, schema, load_rulebook(), unit_tree(), SYSTEM_CLOCK, catalogue)
     runner = ProjectionRunner(
         projection, pool=ctx.pool, schema=schema, bootstrap_servers=ctx.bootstrap_servers, producer=producer,
         catalogue=catalogue,
@@ -160,12 +159,12 @@ async def delivery_delay(ctx: Context, producer: AIOKafkaProducer, n: int) -> di
     schema = ctx.schema("notifier_deliver")
     webhook = _Webhook()
     url = await webhook.start()
-    settings = NotifierSettings(
+    settings = Settings(
         _env_file=None, kafka_bootstrap_servers=ctx.bootstrap_servers, database_url=ctx.database_url,
-        topic_namespace=topics.namespace, log_level="WARNING", http_timeout_seconds=5,
+        topic_namespace=topics.namespace, log_level="WARNING", http_timeout_seconds=5, database_schema=schema,
     )
-    notifier = Notifier(settings, schema=schema)
-    await notifier.start()
+    notifier = build(settings)
+    await notifier.runtime.start()
     try:
         assert notifier.runtime.pool is not None
         villages = [unit.code for unit in unit_tree().villages()]
@@ -191,7 +190,7 @@ async def delivery_delay(ctx: Context, producer: AIOKafkaProducer, n: int) -> di
         inbox = [(r["delivered_at"].timestamp() - sent[str(r["caused_by_event_id"])]) * 1000 for r in rows]
         hooks = [(at - sent[cause]) * 1000 for cause, at in webhook.arrived.items()]
     finally:
-        await notifier.stop()
+        await notifier.runtime.stop()
         await webhook.stop()
     return {"inbox": _percentiles(inbox), "webhook": _percentiles(hooks)}
 

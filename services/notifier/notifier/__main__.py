@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uvicorn
+from platform_kit.runtime import serve
 
-from notifier.bootstrap import Notifier
-from notifier.settings import NotifierSettings
+from notifier.bootstrap import Settings, build
 
 
 def main() -> None:
-    settings = NotifierSettings()
-    notifier = Notifier(settings)
-    uvicorn.run(notifier.app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    settings = Settings()
+    serve(build(settings).app, settings)
 
 
 if __name__ == "__main__":

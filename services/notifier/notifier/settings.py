@@ -13,6 +13,9 @@ from platform_kit.settings import KitSettings
 class NotifierSettings(KitSettings):
     service_name: str = "notifier"
     http_port: int = Field(8104, ge=1, le=65535)
+    database_schema: str = Field(
+        "notifier", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="the notifier's own PostgreSQL schema"
+    )
 
     rules_file: Path | None = Field(None, description="a rules file to use instead of the packaged notifier/rules.toml")
 

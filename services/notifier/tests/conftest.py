@@ -15,13 +15,12 @@ import pytest
 from notifier_receivers import HttpReceiver, SmtpServer
 from notifier_story import Story, at
 
+from platform_kit.clock import SettableClock
 from platform_kit.envelope import Envelope
 from platform_kit.testing import wait_until
 
 from notifier.adapters import views
-from notifier.bootstrap import Notifier
-from notifier.clock import SettableClock
-from notifier.settings import NotifierSettings
+from notifier.bootstrap import Notifier, Settings, build
 
 SECRET = "webhook-secret-for-tests"
 
@@ -57,7 +56,7 @@ def smtp() -> Any:
     server.stop()
 
 
-def settings_for(stack, namespace: str, receiver: HttpReceiver, smtp: SmtpServer, **overrides: Any) -> NotifierSettings:
+def settings_for(stack, namespace: str, receiver: HttpReceiver, smtp: SmtpServer, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "kafka_bootstrap_servers": stack.bootstrap_servers,
         "database_url": stack.database_url,
@@ -74,7 +73,7 @@ def settings_for(stack, namespace: str, receiver: HttpReceiver, smtp: SmtpServer
         "scheduler_poll_seconds": 0.05,
         "http_timeout_seconds": 5,
     }
-    return NotifierSettings(**(values | overrides))
+    return Settings(**(values | overrides))
 
 
 @dataclass
@@ -91,10 +90,10 @@ class Running:
 
     @property
     def schema(self) -> str:
-        return self.notifier.schema
+        return self.notifier.runtime.schema
 
     async def publish(self, *events: Envelope) -> None:
-        topics = self.notifier.topics
+        topics = self.notifier.runtime.topics
         route = {"registry": topics.registry_events, "services-log": topics.services_events,
                  "assessment": topics.assessment_events}
         sends = [await self.producer.send(route[e.source], value=e.to_bytes(), key=e.key) for e in events]
@@ -190,14 +189,14 @@ async def start_notifier(stack, schema, namespace, clock, receiver, smtp, produc
     started: list[Notifier] = []
 
     async def start(**overrides: Any) -> Running:
-        notifier = Notifier(settings_for(stack, namespace, receiver, smtp, **overrides), schema=schema, clock=clock)
-        await notifier.start()
+        notifier = build(settings_for(stack, namespace, receiver, smtp, database_schema=schema, **overrides), clock=clock)
+        await notifier.runtime.start()
         started.append(notifier)
         return Running(notifier, producer, clock)
 
     yield start
     for notifier in started:
-        await notifier.stop()
+        await notifier.runtime.stop()
 
 
 @pytest.fixture

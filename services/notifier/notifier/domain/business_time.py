@@ -1,4 +1,5 @@
-"""Dates on business time: the district's local calendar, quarters, and when a step falls due.
+"""Dates on business time: quarters, and when a step falls due, on the district's calendar
+(:mod:`platform_kit.calendar`: its time zone and its dates).
 
 Due dates are dates (a plan is due *by* 15 January). A step ``n`` days from the due date is
 sent at the opening of the office on that day; a due date has passed at midnight after it.
@@ -6,11 +7,9 @@ sent at the opening of the office on that day; a due date has passed at midnight
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta
 
-
-def local_date(moment: datetime, tz: tzinfo) -> date:
-    return moment.astimezone(tz).date()
+from platform_kit.calendar import DISTRICT_TZ
 
 
 def quarter(day: date) -> str:
@@ -34,13 +33,13 @@ def end_of_quarter(day: date) -> date:
     return next_quarter_start(day) - timedelta(days=1)
 
 
-def passed_at(due: date, tz: tzinfo) -> datetime:
-    """The moment a due date has passed: midnight after it, local time."""
-    return datetime.combine(due + timedelta(days=1), time(0), tzinfo=tz)
+def passed_at(due: date) -> datetime:
+    """The moment a due date has passed: midnight after it, in the district."""
+    return datetime.combine(due + timedelta(days=1), time(0), tzinfo=DISTRICT_TZ)
 
 
-def step_time(due: date, days: int, opens: time, tz: tzinfo) -> datetime:
-    return datetime.combine(due + timedelta(days=days), opens, tzinfo=tz)
+def step_time(due: date, days: int, opens: time) -> datetime:
+    return datetime.combine(due + timedelta(days=days), opens, tzinfo=DISTRICT_TZ)
 
 
 def chinese_date(day: date) -> str:

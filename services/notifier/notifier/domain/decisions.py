@@ -8,6 +8,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from platform_kit.calendar import local_date
 from platform_kit.envelope import Envelope
 from platform_kit.units import UnitTree
 
@@ -15,7 +16,6 @@ from notifier.domain.addressing import recipients, unit_of
 from notifier.domain.business_time import (
     chinese_date,
     end_of_quarter,
-    local_date,
     passed_at,
     quarter,
     quarter_text,
@@ -33,8 +33,8 @@ def decide(event: Envelope, before: Resident | None, book: Rulebook, tree: UnitT
     rules = book.bindings(event.event_type)
     if rules is None:
         return decision
-    facts = event_facts(event, after, book.calendar.tz)
-    day = local_date(event.occurred_at, book.calendar.tz)
+    facts = event_facts(event, after)
+    day = local_date(event.occurred_at)
     cause = Cause(event.event_id, event.correlation_id or event.event_id, event.unit_code)
     resident_id = concerned_resident(event)
     if resident_id:
@@ -72,7 +72,7 @@ def fire(timer: Timer, resident: Resident | None, now: datetime, book: Rulebook,
     """What a timer whose time has come sends (its state is the caller's to record)."""
     decision = Decision(resident=resident)
     if timer.step == ROLLOVER:
-        next_period = local_date(timer.due_at, book.calendar.tz)
+        next_period = local_date(timer.due_at)
         watch = next((w for w in book.watches if w.name == timer.rule), None)
         if watch is not None and resident is not None and _is(resident, watch.who, next_period):
             facts = timer.facts | {"resident_unit": resident.unit_code}
@@ -142,8 +142,8 @@ def _open(
         return
     due = _due(watch, facts, day)
     facts["due"] = chinese_date(due)
-    tz, opens = book.calendar.tz, book.calendar.office_opens
-    due_at = passed_at(due, tz)
+    opens = book.calendar.office_opens
+    due_at = passed_at(due)
     resident_id = concerned_resident_id(facts)
     for index, step in enumerate(watch.steps):
         text = render(step.text, facts, tree, book.labels)
@@ -157,7 +157,7 @@ def _open(
                 Timer(
                     derived_id("timer", watch.name, subject, index, cause.event_id), watch.name, subject, index,
                     step.at,
-                    step_time(due, step.at, opens, tz), due_at, step.is_reminder, tuple(to), text, resident_id, cause,
+                    step_time(due, step.at, opens), due_at, step.is_reminder, tuple(to), text, resident_id, cause,
                     opened_at, _kept(facts),
                 )
             )

@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from platform_kit.calendar import local_date
 from platform_kit.envelope import Envelope
 from platform_kit.logs import PERSONAL_FIELDS
 
-from notifier.domain.business_time import chinese_date, local_date, quarter, quarter_text
+from notifier.domain.business_time import chinese_date, quarter, quarter_text
 from notifier.domain.rulebook import Who
 
 RESIDENT_KEYS = ("resident_id", "mother_resident_id")
@@ -100,7 +101,7 @@ def next_resident(event: Envelope, before: Resident | None) -> Resident | None:
     return before
 
 
-def event_facts(event: Envelope, after: Resident | None, tz: Any) -> dict[str, Any]:
+def event_facts(event: Envelope, after: Resident | None) -> dict[str, Any]:
     """The event's payload (personal data dropped) and the derived facts, by name."""
     payload = {k: v for k, v in event.payload.items() if k not in PRIVATE_KEYS}
     facts: dict[str, Any] = {}
@@ -110,7 +111,7 @@ def event_facts(event: Envelope, after: Resident | None, tz: Any) -> dict[str, A
             "birth_date": after.birth_date.isoformat() if after.birth_date else None,
         }
     facts |= payload
-    day = local_date(event.occurred_at, tz)
+    day = local_date(event.occurred_at)
     resident_id = concerned_resident(event)
     facts |= {
         "event_type": event.event_type,

@@ -15,7 +15,7 @@ import re
 import string
 import tomllib
 from dataclasses import dataclass, field
-from datetime import time, timedelta, timezone
+from datetime import time
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -174,14 +174,9 @@ class ServiceDue(_Strict):
 
 
 class Calendar(_Strict):
-    utc_offset: str = Field("+08:00", pattern=r"^[+-]\d{2}:\d{2}$")
-    office_opens: time = time(9, 0)
+    """When the offices open; the days and the time zone are the district's (platform_kit.calendar)."""
 
-    @cached_property
-    def tz(self) -> timezone:
-        sign = -1 if self.utc_offset[0] == "-" else 1
-        hours, minutes = map(int, self.utc_offset[1:].split(":"))
-        return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    office_opens: time = time(9, 0)
 
 
 class Rulebook(_Strict):

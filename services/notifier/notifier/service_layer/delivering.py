@@ -20,15 +20,15 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from platform_kit.clock import Clock
 from platform_kit.database import connect
 from platform_kit.event_store import EventStore
 from platform_kit.logs import get_logger
 
 from notifier.adapters import queue
+from notifier.adapters.channels import Channel, RetryPolicy, SendFailed
 from notifier.adapters.queue import Delivered, Failed, Outcome, Outgoing
 from notifier.adapters.tables import deliveries_channel
-from notifier.channels import Channel, RetryPolicy, SendFailed
-from notifier.clock import Clock
 
 log = get_logger(__name__)
 

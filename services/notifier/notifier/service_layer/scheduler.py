@@ -12,11 +12,11 @@ from datetime import datetime
 
 import asyncpg
 
+from platform_kit.clock import Clock
 from platform_kit.logs import get_logger
 from platform_kit.units import UnitTree
 
 from notifier.adapters import plans
-from notifier.clock import Clock
 from notifier.domain.planner import Planner
 from notifier.domain.rulebook import Rulebook
 

@@ -42,17 +42,17 @@ async def test_a_webhook_that_is_down_is_retried_with_back_off_then_dead_lettere
     assert len(await running.deliveries("inbox", "delivered")) == 1
     assert len(smtp.mail.to("jianshe@shizhong.example")) == 1
 
-    records = await read_topic_to_end(stack.bootstrap_servers, running.notifier.topics.notifier_events)
+    records = await read_topic_to_end(stack.bootstrap_servers, running.notifier.runtime.topics.notifier_events)
     published = [Envelope.from_bytes(r.value) for r in records]
     [letter] = [e for e in published if e.event_type == "NotificationDeadLettered"]
     assert letter.payload["reason"] == dead["last_error"] and letter.payload["attempts"] == 4
     assert letter.payload["delivery_id"] == str(dead["delivery_id"])
 
     async with running.api() as api:  # staff see the dead letter, fix the unit's system, and send it again
-        [listed] = (await api.get("/dead-letters", params={"channel": "webhook"})).json()
+        [listed] = (await api.get("/api/dead-letters", params={"channel": "webhook"})).json()
         assert listed["reason"] == dead["last_error"] and listed["rule"] == "inflow" and listed["attempts"] == 4
         receiver.endpoints["jianshe"].down = False
-        assert (await api.post(f"/dead-letters/{listed['delivery_id']}/retry")).status_code == 202
+        assert (await api.post(f"/api/dead-letters/{listed['delivery_id']}/retry")).status_code == 202
     await running.until_deliveries("webhook", "delivered", 1)
     assert [r.key for r in receiver.endpoints["jianshe"].effects] == [str(dead["delivery_id"])]
 

@@ -24,7 +24,7 @@ from platform_kit.topics import Topics
 
 from notifier.adapters import views
 from notifier.adapters.tables import DDL
-from notifier.channels.mail import SUBJECT_PREFIX
+from notifier.adapters.channels.mail import SUBJECT_PREFIX
 
 PROCESS = Path(__file__).parents[1] / "processes" / "notifier_killed_after_send.py"
 UNITS = (JIANSHE, XINHUA, CHANGAN)

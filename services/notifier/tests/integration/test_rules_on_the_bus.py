@@ -79,7 +79,7 @@ async def test_each_delivery_is_published_traceable_to_the_event_that_caused_it(
     await running.until_deliveries("email", "delivered", 1)
 
     async def published() -> list[Envelope]:
-        records = await read_topic_to_end(stack.bootstrap_servers, running.notifier.topics.notifier_events)
+        records = await read_topic_to_end(stack.bootstrap_servers, running.notifier.runtime.topics.notifier_events)
         return [Envelope.from_bytes(r.value) for r in records]
 
     await wait_until(lambda: _count(published, 4), timeout=60, what="four deliveries published")

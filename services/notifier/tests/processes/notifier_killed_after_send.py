@@ -6,8 +6,7 @@ import os
 import signal
 import sys
 
-from notifier.bootstrap import Notifier
-from notifier.settings import NotifierSettings
+from notifier.bootstrap import Settings, build
 
 
 async def main(schema: str, channel: str, after: str) -> None:
@@ -21,8 +20,8 @@ async def main(schema: str, channel: str, after: str) -> None:
                 print(f"sent {item.delivery_id}", flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    notifier = Notifier(NotifierSettings(), schema=schema, after_send=die_after_sending)
-    await notifier.start()
+    notifier = build(Settings(database_schema=schema), after_send=die_after_sending)
+    await notifier.runtime.start()
     await asyncio.Event().wait()
 
 

@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from notifier_receivers import signature_is_valid
 
-from notifier.channels import RetryPolicy, SendFailed, http_failure
-from notifier.channels.sms import quiet_until
-from notifier.channels.webhook import sign
+from notifier.adapters.channels import RetryPolicy, SendFailed, http_failure
+from notifier.adapters.channels.sms import quiet_until
+from notifier.adapters.channels.webhook import sign
 from notifier.domain.business_time import end_of_quarter, first_day_of_quarter, next_quarter_start, quarter
 
 CST = timezone(timedelta(hours=8))

@@ -18,8 +18,8 @@ from datetime import datetime
 
 import httpx
 
+from notifier.adapters.channels import Channel, SendFailed, http_failure
 from notifier.adapters.queue import Outgoing
-from notifier.channels import Channel, SendFailed, http_failure
 
 SIGNATURE_HEADER = "X-Notifier-Signature"
 

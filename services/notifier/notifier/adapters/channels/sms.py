@@ -2,9 +2,9 @@
 
 The gateway receives ``POST <sms_gateway_url>`` with JSON ``{"to", "text", "client_ref"}``
 and the header ``Idempotency-Key`` (the delivery id; ``client_ref`` repeats it for gateways
-that deduplicate on a body field). During quiet hours (by default 21:00-08:00, district
-time) nothing is sent: the deliveries wait until the quiet hours end, and do not count as
-attempts.
+that deduplicate on a body field). During quiet hours (by default 21:00-08:00 in the
+district's time, platform_kit.calendar) nothing is sent: the deliveries wait until the quiet
+hours end, and do not count as attempts.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from datetime import datetime, time, timedelta, tzinfo
 
 import httpx
 
+from platform_kit.calendar import DISTRICT_TZ
+
+from notifier.adapters.channels import Channel, SendFailed, http_failure
 from notifier.adapters.queue import Outgoing
-from notifier.channels import Channel, SendFailed, http_failure
 
 
 def quiet_until(now: datetime, start: time, end: time, tz: tzinfo) -> datetime | None:
@@ -33,7 +35,7 @@ class SmsChannel(Channel):
     name = "sms"
 
     def __init__(
-        self, gateway_url: str | None, *, quiet_start: time, quiet_end: time, tz: tzinfo, timeout_seconds: float = 10.0
+        self, gateway_url: str | None, *, quiet_start: time, quiet_end: time, tz: tzinfo = DISTRICT_TZ, timeout_seconds: float = 10.0
     ) -> None:
         self.gateway_url = gateway_url
         self.quiet_start, self.quiet_end, self.tz = quiet_start, quiet_end, tz

@@ -13,8 +13,8 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from notifier.adapters.channels import Channel, SendFailed
 from notifier.adapters.queue import Outgoing
-from notifier.channels import Channel, SendFailed
 
 SUBJECT_PREFIX = "【市中区流动人口服务】"
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from notifier.adapters.channels import Channel
 from notifier.adapters.queue import Outgoing
-from notifier.channels import Channel
 
 
 class InboxChannel(Channel):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from platform_kit.catalogue import EventCatalogue
+from platform_kit.clock import Clock
 from platform_kit.envelope import Envelope
 from platform_kit.projection import Projection
 from platform_kit.topics import Topics
@@ -16,7 +17,6 @@ from platform_kit.units import UnitTree
 
 from notifier.adapters import plans
 from notifier.adapters.tables import DDL
-from notifier.clock import Clock
 from notifier.domain.facts import concerned_resident
 from notifier.domain.planner import Planner
 from notifier.domain.rulebook import Rulebook
@@ -31,10 +31,11 @@ class DecisionsProjection(Projection):
     ) -> None:
         self.topics = [topics.registry_events, topics.services_events, topics.assessment_events]
         self.schema, self.book, self.tree, self.clock, self.catalogue = schema, book, tree, clock, catalogue
+        self.event_types = book.event_types  # what the rules react to: the rest is skipped (and undocumented)
         self.decided = 0  # notifications made, for the bench and the curious
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
-        relevant = [e for e in events if e.event_type in self.book.event_types]
+        relevant = [e for e in events if e.event_type in self.event_types]
         if not relevant:
             return
         for event in relevant:
