@@ -130,6 +130,7 @@ class ServiceRuntime:
                 session_timeout_ms=settings.ingest_session_timeout_ms, retry_seconds=settings.ingest_retry_seconds,
             )
         self.started = False
+        self._set_up = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._healthy: dict[str, bool] = {}
@@ -145,10 +146,18 @@ class ServiceRuntime:
         configure_logging(s.service_name, s.log_level, s.log_format)
         self._stop.clear()
         self._tasks = []
+        self._set_up = False
         try:
             await self._start()
         except BaseException:
-            await self._close()  # a failed start leaks nothing
+            # A failed start leaks nothing: loops stopped, the service's own parts torn down.
+            self._stop.set()
+            for task in self._tasks:
+                task.cancel()
+            if self._set_up and self.declaration is not None and self.declaration.teardown is not None:
+                with _logged("teardown"):
+                    await self.declaration.teardown(self)
+            await self._close()
             raise
         self.started = True
         log.info("service.started", schema=self.schema, projections=[p.name for p in self.projections])
@@ -169,6 +178,7 @@ class ServiceRuntime:
             await self.store.setup()
         if self.declaration is not None and self.declaration.setup is not None:
             await self.declaration.setup(self)
+            self._set_up = True
         if self.publishes_to is not None:
             self.relay = OutboxRelay(
                 database_url=s.database_url, schema=self.schema, topic=self.publishes_to, producer=self.producer,
