@@ -1,7 +1,7 @@
 """What arrives from outside is normalised before it is trusted: digits and webhook addresses.
 
 Digits: a village manager's keyboard may type full-width digits (３７０４０２); NFKC folds them
-to ASCII. Other scripts' digits (Arabic-Indic ٣٧٠, Devanagari...) are *refused*, not
+to ASCII (and the other compatibility forms of 0-9: superscripts, circled ①). Other scripts' digits (Arabic-Indic ٣٧٠, Devanagari...) are *refused*, not
 translated: no unit code or ID number is written that way, and Python's ``int()`` and
 ``str.isdigit()`` would quietly accept them, so two spellings of one code could slip past a
 uniqueness check.
