@@ -80,7 +80,11 @@ def keys_from_file(path: Path) -> list[VerificationKey]:
     except OSError as error:
         raise KeyConfigurationError(f"AUTH_PUBLIC_KEY_FILE {path}: cannot be read ({error.strerror})") from None
     if raw.lstrip().startswith(b"{"):
-        keys = keys_from_jwks(json.loads(raw), source=f"AUTH_PUBLIC_KEY_FILE {path}")
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            raise KeyConfigurationError(f"AUTH_PUBLIC_KEY_FILE {path}: looks like JSON but does not parse") from None
+        keys = keys_from_jwks(document, source=f"AUTH_PUBLIC_KEY_FILE {path}")
     else:
         if b"PRIVATE KEY" in raw:
             raise KeyConfigurationError(f"AUTH_PUBLIC_KEY_FILE {path}: is a private key; give the service the public key")

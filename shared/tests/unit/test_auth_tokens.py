@@ -157,6 +157,12 @@ class TestKeyFiles:
         with pytest.raises(KeyConfigurationError, match="private key"):
             build_verifier(AuthSettings(issuer=IDP, public_key_file=path))
 
+    def test_a_broken_jwks_file_is_refused_with_the_reason(self, tmp_path: Path) -> None:
+        path = tmp_path / "jwks.json"
+        path.write_text('{"keys": [')
+        with pytest.raises(KeyConfigurationError, match="does not parse"):
+            build_verifier(AuthSettings(issuer=IDP, public_key_file=path))
+
     def test_claims_mapped_from_the_identity_providers_own_names(self, tmp_path: Path) -> None:
         key = ed25519.Ed25519PrivateKey.generate()
         settings = AuthSettings(issuer=IDP, public_key_file=write_pem(tmp_path / "idp.pem", key.public_key()),
