@@ -22,7 +22,7 @@ from platform_kit.contract.registry import (
 )
 from platform_kit.envelope import Envelope
 
-from registry.domain.time import local_date
+from platform_kit.calendar import local_date
 
 
 def resident_stream(resident_id: uuid.UUID) -> str:

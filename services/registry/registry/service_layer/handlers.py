@@ -2,7 +2,7 @@
 new events together with what they imply for the key vault and the read model — one
 PostgreSQL transaction, so either all of it happened or none of it did.
 
-Entrypoints (HTTP, the department ingest) call these methods; an ``Origin`` says who asks and
+Entrypoints (HTTP, the department gate's ``accept``) call these methods; an ``Origin`` says who asks and
 how the new events are identified (fresh ids for staff; ids derived from the department's
 event id for a department message, which is what makes its redelivery harmless).
 """
@@ -20,21 +20,22 @@ import asyncpg
 from platform_kit.contract.common import EncryptedPersonalData
 from platform_kit.contract.registry import PersonalDataErased, ResidentRegistered
 from platform_kit.envelope import Envelope
+from platform_kit.clock import Clock
 from platform_kit.event_store import ConcurrencyConflict, EventStore
 from platform_kit.logs import get_logger
+from platform_kit.problems import Refusal
 from platform_kit.units import UnitTree
 
 from registry.adapters.read_model import ReadModel
 from registry.adapters.vault import KeyVault, PersonKey
 from registry.domain import decisions, exchange, reconciliation
 from registry.domain.decisions import PersonalData
-from registry.domain.errors import AlreadyRecorded, DomainError, UnknownResident, UnknownVerificationRequest
+from registry.domain.errors import AlreadyRecorded, unknown_resident, unknown_verification_request
 from registry.domain.exchange import Verification, fold_verification, verification_stream
 from registry.domain.facts import Context, Fact
 from registry.domain.identity import check_name, normalise_id_number
 from registry.domain.resident import Resident, fold, resident_stream
-from registry.domain.time import Clock
-from registry.messages import (
+from registry.domain.commands import (
     ChangeMaritalStatus,
     DepartResident,
     EnrolChild,
@@ -199,7 +200,7 @@ class Registry:
     async def _load(self, resident_id: uuid.UUID, expected_version: int | None, field: str = "resident_id") -> Resident:
         resident = await self.resident(resident_id)
         if resident is None:
-            raise UnknownResident(field, resident_id)
+            raise unknown_resident(field, resident_id)
         if expected_version is not None and expected_version != resident.version:
             raise ConcurrencyConflict(resident.stream_id, expected_version, resident.version)
         return resident
@@ -209,7 +210,7 @@ class Registry:
             return None
         resident = await self.resident(resident_id)
         if resident is None and required:
-            raise UnknownResident(required, resident_id)
+            raise unknown_resident(required, resident_id)
         return resident
 
     # ---- verification requests (协查) -------------------------------------------------
@@ -218,7 +219,7 @@ class Registry:
         stream = verification_stream(request_id)
         state: Verification | None = fold_verification(await self.store.read_stream(stream))
         if state is None:
-            raise UnknownVerificationRequest(request_id)
+            raise unknown_verification_request(request_id)
         if cmd.expected_version is not None and cmd.expected_version != state.version:
             raise ConcurrencyConflict(stream, cmd.expected_version, state.version)
         facts = exchange.reply(state, cmd, self.context(origin))
@@ -283,7 +284,7 @@ class Registry:
         if code is None:
             return None
         if code not in self.units:
-            raise DomainError(field, f"{code} is not a unit of {self.units.district.name}")
+            raise Refusal(field, f"{code} is not a unit of {self.units.district.name}")
         unit = self.units[code]
         if unit.level == "district":
             return None
