@@ -23,8 +23,8 @@ from platform_kit.contract.registry import (
     ResidentMoved,
     ResidentRegistered,
 )
-
 from platform_kit.problems import Refusal
+from platform_kit.calendar import age_on, local_date, start_of
 
 from registry.domain.errors import AlreadyRecorded
 from registry.domain.exchange import kind_for, movement_facts
@@ -38,7 +38,6 @@ from registry.domain.identity import (
     is_in_district,
 )
 from registry.domain.resident import Child, Resident, resident_stream
-from platform_kit.calendar import age_on, local_date, start_of
 from registry.domain.commands import (
     ChangeMaritalStatus,
     DepartResident,

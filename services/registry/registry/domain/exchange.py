@@ -19,14 +19,13 @@ from platform_kit.contract.registry import (
     VerificationRequested,
 )
 from platform_kit.envelope import Envelope
-
 from platform_kit.problems import Refusal
+from platform_kit.calendar import age_on
 
 from registry.domain.errors import AlreadyRecorded
 from registry.domain.facts import Context, Fact
 from registry.domain.identity import check_free_text, check_place, is_in_district
 from registry.domain.resident import Resident
-from platform_kit.calendar import age_on
 from registry.domain.commands import ReplyToVerification, RequestVerification
 
 DEADLINE_DAYS = {"marriage_childbearing_certificate": 7, "current_pregnancy": 15, "ordinary": 30}

@@ -9,9 +9,9 @@ from datetime import date, datetime
 
 from platform_kit.contract.common import Payload
 from platform_kit.units import UnitTree
-
 from platform_kit.problems import Refusal
 from platform_kit.calendar import CLOCK_SKEW, DISTRICT_TZ, local_date
+
 
 
 @dataclass(frozen=True, slots=True)

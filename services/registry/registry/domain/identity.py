@@ -11,8 +11,8 @@ import re
 from datetime import date
 
 from platform_kit.logs import mask_personal_text
-
 from platform_kit.problems import Refusal
+
 
 DISTRICT_PLACE = "370402"  # 市中区, 枣庄市, 山东省
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -36,7 +36,8 @@ from registry.domain.commands import (
     ReportBirth,
     ResidentCommand,
 )
-from registry.service_layer.handlers import Origin, Registry
+from registry.service_layer.handlers import Registry
+from registry.service_layer.unit_of_work import Origin
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ from registry.entrypoints.schemas import (
     ResidentSummary,
     ResidentView,
 )
-from registry.service_layer.handlers import Outcome, Registry
+from registry.service_layer.handlers import Registry
+from registry.service_layer.unit_of_work import Outcome
 
 router = APIRouter(prefix="/api/residents", tags=["residents"])
 # A resident's id in a path is a UUID or names nothing (404): "lookup" is not someone's id.

@@ -22,7 +22,7 @@ from platform_kit.topics import Topics
 from registry.domain.commands import MoveResident, ReportBirth
 from registry.domain.errors import unknown_resident
 from registry.entrypoints import ingest
-from registry.service_layer.handlers import Outcome
+from registry.service_layer.unit_of_work import Outcome
 
 
 class Registry:
