@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -56,9 +57,11 @@ class Refusal(Exception):
 
     kind: Kind = "invalid"
 
-    def __init__(self, field: str, reason: str, *, kind: Kind | None = None) -> None:
+    def __init__(self, field: str, reason: str, *, kind: Kind | None = None, **extensions: Any) -> None:
         super().__init__(f"{field}: {reason}")
         self.field, self.reason = field, reason
+        # RFC 9457 extension members: what the caller needs to act on it (an existing id...).
+        self.extensions: dict[str, Any] = extensions
         if kind is not None:
             self.kind = kind
 
@@ -85,10 +88,14 @@ class Problem(BaseModel):
     errors: list[FieldProblem] = Field(description="every field at fault, with its reason")
 
 
-def problem(status: int, errors: list[FieldProblem], *, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int, errors: list[FieldProblem], *, headers: dict[str, str] | None = None, extensions: dict[str, Any] | None = None
+) -> JSONResponse:
+    """The problem body; ``extensions`` are extra members (RFC 9457 §3.2), never replacing a standard one."""
     first = errors[0]
     body = Problem(title=TITLE.get(status, "error"), status=status, detail=f"{first.field}: {first.reason}", errors=errors)
-    return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    content = {**jsonable_encoder(extensions or {}), **body.model_dump(mode="json")}
+    return JSONResponse(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def field_problems(errors: list[dict[str, Any]], *, drop_prefix: tuple[str, ...] = ("body",)) -> list[FieldProblem]:
@@ -118,7 +125,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, refusal: Refusal) -> JSONResponse:
-        return problem(refusal.status, [FieldProblem(field=refusal.field, reason=refusal.reason)])
+        errors = [FieldProblem(field=refusal.field, reason=refusal.reason)]
+        return problem(refusal.status, errors, extensions=refusal.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -132,7 +140,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConcurrencyConflict)
     async def concurrent(_request: Request, error: ConcurrencyConflict) -> JSONResponse:
         reason = "changed meanwhile by another request; read it again and retry"
-        return problem(409, [FieldProblem(field="stream_version", reason=reason)])
+        versions = {"stream_id": error.stream_id, "expected_version": error.expected, "actual_version": error.actual}
+        return problem(409, [FieldProblem(field="stream_version", reason=reason)], extensions=versions)
 
     @app.exception_handler(DuplicateEvent)
     async def duplicate(_request: Request, _error: DuplicateEvent) -> JSONResponse:

@@ -22,10 +22,3 @@ class RegistrySettings(KitSettings):
     reconciliation_interval_seconds: float = Field(
         3600.0, ge=0, description="how often the hospital-birth reconciliation runs by itself; 0: only when asked (POST)"
     )
-    ingest_instance_id: str | None = Field(
-        None,
-        pattern=r"^[a-z0-9][a-z0-9.-]*$",
-        description="a stable name for this replica (e.g. a StatefulSet pod name): with it, a restarted replica takes "
-        "its ingest partitions back at once (Kafka static membership) instead of after the session timeout",
-    )
-    ingest_conflict_retries: int = Field(5, ge=1, description="a department message whose resident changed meanwhile is decided again")

@@ -1,34 +1,21 @@
-"""Fixtures of the registry's integration tests: a whole registry process on the real broker
-and database, with its own schema, its own topic namespace and a clock the test moves."""
+"""The registry's tests: ``unit/`` needs nothing running; ``integration/`` runs a whole
+registry process on the real broker and database. Both build people with ``registry_builders``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sys
+from pathlib import Path
 
-import httpx
 import pytest
-from registry_builders import MovableClock, registry_settings
 
-from registry.bootstrap import RegistryService, build
+from platform_kit.clock import SettableClock
 
+sys.path.insert(0, str(Path(__file__).parent))  # registry_builders, for the tests
 
-@pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
+from registry_builders import NOW  # noqa: E402
 
 
 @pytest.fixture
-async def registry_service(stack, schema, clock) -> AsyncIterator[RegistryService]:
-    service = build(registry_settings(stack, database_schema=schema), clock=clock)
-    await service.runtime.start()
-    try:
-        yield service
-    finally:
-        await service.runtime.stop()
-
-
-@pytest.fixture
-async def api(registry_service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=registry_service.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-        yield client
+def clock() -> SettableClock:
+    """The district's clock, in the test's hand: 1 December 2013, 10:00."""
+    return SettableClock(NOW)

@@ -7,9 +7,10 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from platform_kit.calendar import DISTRICT_TZ
+
 from registry.domain.identity import check_digit
 from registry.settings import RegistrySettings
-from registry.domain.time import DISTRICT_TZ
 
 NOW = datetime(2013, 12, 1, 10, 0, tzinfo=DISTRICT_TZ)
 LONGSHAN_1 = "370402005001"  # a community of 龙山路街道
@@ -17,19 +18,6 @@ LONGSHAN_2 = "370402005002"
 ZHONGXIN_1 = "370402001001"  # 建设社区, 中心街街道
 TENGZHOU = "370481"  # 滕州市: a 户籍地 outside the district
 _sequence = itertools.count(11)
-
-
-class MovableClock:
-    """The district's clock, as the test wants it."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def id_number(birth_date: date, sex: str, *, area: str = TENGZHOU, sequence: int | None = None) -> str:
@@ -121,7 +109,7 @@ class History:
 
     def __init__(self, ctx=None, **registration_overrides: Any) -> None:
         from registry.domain import decisions
-        from registry.messages import RegisterResident
+        from registry.domain.commands import RegisterResident
 
         self.ctx = ctx or context()
         self.resident_id = uuid.uuid4()

@@ -23,8 +23,10 @@ from platform_kit.contract.registry import (
     ResidentMoved,
     ResidentRegistered,
 )
+from platform_kit.problems import Refusal
+from platform_kit.calendar import age_on, local_date, start_of
 
-from registry.domain.errors import AlreadyRecorded, DomainError
+from registry.domain.errors import AlreadyRecorded
 from registry.domain.exchange import kind_for, movement_facts
 from registry.domain.facts import Context, Fact
 from registry.domain.identity import (
@@ -36,8 +38,7 @@ from registry.domain.identity import (
     is_in_district,
 )
 from registry.domain.resident import Child, Resident, resident_stream
-from registry.domain.time import age_on, local_date, start_of
-from registry.messages import (
+from registry.domain.commands import (
     ChangeMaritalStatus,
     DepartResident,
     EnrolChild,
@@ -76,7 +77,7 @@ def personal_data(cmd: RegisterResident, ctx: Context) -> PersonalData:
     if cmd.id_number is not None:
         id_number = check_id_number(cmd.id_number, birth_date=birth_date, sex=cmd.sex)
     elif age_on(birth_date, ctx.today) >= ID_NUMBER_FROM_AGE:
-        raise DomainError("id_number", f"is required from age {ID_NUMBER_FROM_AGE}")
+        raise Refusal("id_number", f"is required from age {ID_NUMBER_FROM_AGE}")
     phone = check_phone(cmd.phone) if cmd.phone else None
     return PersonalData(name=check_name(cmd.name), id_number=id_number, phone=phone)
 
@@ -93,15 +94,15 @@ def register(
     unit = ctx.village(cmd.unit_code, "unit_code")
     hukou = check_place(cmd.household_registration_place, "household_registration_place")
     if cmd.population == "migrant" and is_in_district(hukou):
-        raise DomainError("household_registration_place", f"{hukou} is inside 市中区, so the person is not a migrant")
+        raise Refusal("household_registration_place", f"{hukou} is inside 市中区, so the person is not a migrant")
     if cmd.population == "registered" and not is_in_district(hukou):
-        raise DomainError("household_registration_place", f"{hukou} is outside 市中区, so the person is a migrant")
+        raise Refusal("household_registration_place", f"{hukou} is outside 市中区, so the person is a migrant")
     arrived_from = check_place(cmd.arrived_from, "arrived_from") if cmd.arrived_from else None
     when = ctx.when(cmd.occurred_at, not_before=start_of(birth_date), what="the person's birth")
     _marriageable(cmd.marital_status, cmd.sex, birth_date, local_date(when))
     if cmd.mother_resident_id is not None:
         if mother is None:
-            raise DomainError("mother_resident_id", f"no resident {cmd.mother_resident_id} in the registry")
+            raise Refusal("mother_resident_id", f"no resident {cmd.mother_resident_id} in the registry")
         _can_be_mother(mother, birth_date, "mother_resident_id")
     registered = ResidentRegistered(
         resident_id=resident_id, sex=cmd.sex, birth_date=birth_date, marital_status=cmd.marital_status,
@@ -124,9 +125,9 @@ def move(r: Resident, cmd: MoveResident, ctx: Context) -> list[Fact]:
     _living(r)
     to_unit = ctx.village(cmd.to_unit, "to_unit")
     if cmd.from_unit is not None and cmd.from_unit != r.unit_code:
-        raise DomainError("from_unit", f"the resident lives in {r.unit_code} ({ctx.unit_name(r.unit_code)}), not {cmd.from_unit}")
+        raise Refusal("from_unit", f"the resident lives in {r.unit_code} ({ctx.unit_name(r.unit_code)}), not {cmd.from_unit}")
     if to_unit == r.unit_code:
-        raise DomainError("to_unit", f"the resident already lives in {to_unit} ({ctx.unit_name(to_unit)})")
+        raise Refusal("to_unit", f"the resident already lives in {to_unit} ({ctx.unit_name(to_unit)})")
     when = ctx.when(cmd.occurred_at, not_before=r.registered_at, what="the resident's registration")
     moved = ResidentMoved(resident_id=r.resident_id, from_unit=r.unit_code, to_unit=to_unit)
     return [Fact(r.stream_id, moved, when, to_unit)]
@@ -135,12 +136,12 @@ def move(r: Resident, cmd: MoveResident, ctx: Context) -> list[Fact]:
 def depart(r: Resident, cmd: DepartResident, ctx: Context) -> list[Fact]:
     _living(r)
     if cmd.from_unit is not None and cmd.from_unit != r.unit_code:
-        raise DomainError("from_unit", f"the resident lives in {r.unit_code} ({ctx.unit_name(r.unit_code)}), not {cmd.from_unit}")
+        raise Refusal("from_unit", f"the resident lives in {r.unit_code} ({ctx.unit_name(r.unit_code)}), not {cmd.from_unit}")
     destination = None
     if cmd.destination_place is not None:
         destination = check_place(cmd.destination_place, "destination_place")
         if is_in_district(destination):
-            raise DomainError("destination_place", f"{destination} is inside 市中区: record a move instead")
+            raise Refusal("destination_place", f"{destination} is inside 市中区: record a move instead")
     reason = check_free_text(cmd.reason, "reason")
     when = ctx.when(cmd.occurred_at, not_before=r.registered_at, what="the resident's registration")
     departed = ResidentDeparted(resident_id=r.resident_id, from_unit=r.unit_code, destination_place=destination, reason=reason)
@@ -167,11 +168,11 @@ ALLOWED_MARITAL_CHANGES = {
 def change_marital_status(r: Resident, cmd: ChangeMaritalStatus, ctx: Context) -> list[Fact]:
     _living(r)
     if cmd.previous is not None and cmd.previous != r.marital_status:
-        raise DomainError("previous", f"the registry has the resident as {r.marital_status}, not {cmd.previous}")
+        raise Refusal("previous", f"the registry has the resident as {r.marital_status}, not {cmd.previous}")
     if cmd.marital_status == r.marital_status:
-        raise DomainError("marital_status", f"the resident is {r.marital_status} already")
+        raise Refusal("marital_status", f"the resident is {r.marital_status} already")
     if cmd.marital_status not in ALLOWED_MARITAL_CHANGES[r.marital_status]:
-        raise DomainError("marital_status", f"cannot change from {r.marital_status} to {cmd.marital_status}")
+        raise Refusal("marital_status", f"cannot change from {r.marital_status} to {cmd.marital_status}")
     when = ctx.when(cmd.occurred_at, not_before=r.registered_at, what="the resident's registration")
     _marriageable(cmd.marital_status, r.sex, r.birth_date, local_date(when))
     changed = MaritalStatusChanged(resident_id=r.resident_id, previous=r.marital_status, marital_status=cmd.marital_status)
@@ -182,21 +183,21 @@ def plan_pregnancy(r: Resident, cmd: PlanPregnancy, ctx: Context, *, partner: Re
     """孕前优生: a married couple declares the pregnancy it plans (the pre-pregnancy indicators)."""
     _living(r)
     if r.marital_status != "married":
-        raise DomainError("resident_id", f"the resident is {r.marital_status}; pregnancy plans are declared by married couples")
+        raise Refusal("resident_id", f"the resident is {r.marital_status}; pregnancy plans are declared by married couples")
     when = ctx.when(cmd.occurred_at, not_before=r.registered_at, what="the resident's registration")
     planned = cmd.planned_from
     if not ctx.today - timedelta(days=366) <= planned <= ctx.today + timedelta(days=3 * 366):
-        raise DomainError("planned_from", f"{planned.isoformat()} is not within a year before or three years after today")
+        raise Refusal("planned_from", f"{planned.isoformat()} is not within a year before or three years after today")
     woman = r if r.sex == "female" else partner
     if woman is not None and woman.sex == "female" and age_on(woman.birth_date, planned) not in CHILDBEARING_AGES:
-        raise DomainError("planned_from", f"the woman would be {age_on(woman.birth_date, planned)}, outside childbearing age (15-49)")
+        raise Refusal("planned_from", f"the woman would be {age_on(woman.birth_date, planned)}, outside childbearing age (15-49)")
     if cmd.partner_resident_id is not None:
         if partner is None:
-            raise DomainError("partner_resident_id", f"no resident {cmd.partner_resident_id} in the registry")
+            raise Refusal("partner_resident_id", f"no resident {cmd.partner_resident_id} in the registry")
         if partner.resident_id == r.resident_id:
-            raise DomainError("partner_resident_id", "is the resident themself")
+            raise Refusal("partner_resident_id", "is the resident themself")
         if partner.sex == r.sex or partner.marital_status != "married":
-            raise DomainError("partner_resident_id", "must be a married resident of the other sex")
+            raise Refusal("partner_resident_id", "must be a married resident of the other sex")
     if any(p.planned_from == planned for p in r.pregnancy_plans):
         raise AlreadyRecorded("planned_from", f"a plan from {planned.isoformat()} is recorded already", r.resident_id)
     plan = PregnancyPlanned(resident_id=r.resident_id, partner_resident_id=cmd.partner_resident_id, planned_from=planned)
@@ -207,10 +208,10 @@ def issue_residence_permit(r: Resident, cmd: IssueResidencePermit, ctx: Context)
     """居住证: issued by public security to migrants living here."""
     _living(r)
     if r.population != "migrant":
-        raise DomainError("resident_id", "the resident is registered population (户籍人口); residence permits are for migrants")
+        raise Refusal("resident_id", "the resident is registered population (户籍人口); residence permits are for migrants")
     issued_on = ctx.not_future(cmd.issued_on, "issued_on")
     if cmd.valid_until <= issued_on:
-        raise DomainError("valid_until", f"{cmd.valid_until.isoformat()} is not after issued_on ({issued_on.isoformat()})")
+        raise Refusal("valid_until", f"{cmd.valid_until.isoformat()} is not after issued_on ({issued_on.isoformat()})")
     check_free_text(cmd.permit_ref, "permit_ref")
     if any(p.permit_ref == cmd.permit_ref for p in r.permits):
         raise AlreadyRecorded("permit_ref", f"permit {cmd.permit_ref} is recorded already", r.resident_id)
@@ -239,7 +240,7 @@ def report_birth(
     """
     _living(mother)
     if mother.sex != "female":
-        raise DomainError("resident_id", "the resident is male; a birth is reported on the mother")
+        raise Refusal("resident_id", "the resident is male; a birth is reported on the mother")
     birth_date = ctx.not_future(cmd.birth_date, "birth_date")
     _can_be_mother(mother, birth_date, "birth_date")
     report_ref = check_free_text(cmd.report_ref, "report_ref")
@@ -276,11 +277,11 @@ def _child_of_report(
         if known is not None:
             _not_reported_by(known, cmd.reported_by)
         elif registered.mother_resident_id not in (None, mother.resident_id):
-            raise DomainError("child_resident_id", f"the registry has {registered.mother_resident_id} as the child's mother")
+            raise Refusal("child_resident_id", f"the registry has {registered.mother_resident_id} as the child's mother")
         if registered.birth_date != birth_date:
-            raise DomainError("birth_date", f"the child is registered as born on {registered.birth_date.isoformat()}")
+            raise Refusal("birth_date", f"the child is registered as born on {registered.birth_date.isoformat()}")
         if registered.sex != cmd.sex:
-            raise DomainError("sex", f"the child is registered as {registered.sex}")
+            raise Refusal("sex", f"the child is registered as {registered.sex}")
         return registered.resident_id
     for child in mother.children:
         close = abs((child.birth_date - birth_date).days) <= ctx.birth_match_days
@@ -300,9 +301,9 @@ def enrol_child(child: Resident, cmd: EnrolChild, ctx: Context) -> list[Fact]:
     term_starts = date(cmd.school_year, 9, 1)
     age = age_on(child.birth_date, term_starts)
     if age not in SCHOOL_AGES:
-        raise DomainError("school_year", f"the child would be {age} on {term_starts.isoformat()}; compulsory education is for ages 6 to 16")
+        raise Refusal("school_year", f"the child would be {age} on {term_starts.isoformat()}; compulsory education is for ages 6 to 16")
     if cmd.school_year > ctx.today.year + 1:
-        raise DomainError("school_year", f"{cmd.school_year} is more than a year ahead")
+        raise Refusal("school_year", f"{cmd.school_year} is more than a year ahead")
     school = check_free_text(cmd.school_name, "school_name")
     if any(e.school_year == cmd.school_year and e.school_name == school for e in child.enrolments):
         raise AlreadyRecorded("school_name", f"the child is enrolled at {school} for {cmd.school_year} already", child.resident_id)
@@ -322,27 +323,27 @@ def erase_personal_data(r: Resident, cmd: ErasePersonalData, ctx: Context) -> li
 def _living(r: Resident, field_name: str = "resident_id") -> None:
     if not r.living:
         assert r.departed_on is not None
-        raise DomainError(field_name, f"the resident left the district on {r.departed_on.isoformat()}")
+        raise Refusal(field_name, f"the resident left the district on {r.departed_on.isoformat()}")
 
 
 def _birth_date(day: date, ctx: Context) -> date:
     if day < EARLIEST_BIRTH:
-        raise DomainError("birth_date", f"{day.isoformat()} is before {EARLIEST_BIRTH.isoformat()}")
+        raise Refusal("birth_date", f"{day.isoformat()} is before {EARLIEST_BIRTH.isoformat()}")
     return ctx.not_future(day, "birth_date")
 
 
 def _marriageable(status: str, sex: str, birth_date: date, on: date) -> None:
     if status != "unmarried" and age_on(birth_date, on) < MARRIAGE_AGE[sex]:
-        raise DomainError(
+        raise Refusal(
             "marital_status", f"{status} at {age_on(birth_date, on)}, below the legal age of marriage ({MARRIAGE_AGE[sex]} for {sex})"
         )
 
 
 def _can_be_mother(mother: Resident, birth_date: date, field_name: str) -> None:
     if mother.sex != "female":
-        raise DomainError(field_name, "the mother must be a woman")
+        raise Refusal(field_name, "the mother must be a woman")
     if birth_date < mother.birth_date:
-        raise DomainError(field_name, f"{birth_date.isoformat()} is before the mother's own birth ({mother.birth_date.isoformat()})")
+        raise Refusal(field_name, f"{birth_date.isoformat()} is before the mother's own birth ({mother.birth_date.isoformat()})")
     age = age_on(mother.birth_date, birth_date)
     if age not in MOTHER_AGES:
-        raise DomainError(field_name, f"the mother would have been {age} at the birth")
+        raise Refusal(field_name, f"the mother would have been {age} at the birth")

@@ -19,13 +19,14 @@ from platform_kit.contract.registry import (
     VerificationRequested,
 )
 from platform_kit.envelope import Envelope
+from platform_kit.problems import Refusal
+from platform_kit.calendar import age_on
 
-from registry.domain.errors import AlreadyRecorded, DomainError
+from registry.domain.errors import AlreadyRecorded
 from registry.domain.facts import Context, Fact
 from registry.domain.identity import check_free_text, check_place, is_in_district
 from registry.domain.resident import Resident
-from registry.domain.time import age_on
-from registry.messages import ReplyToVerification, RequestVerification
+from registry.domain.commands import ReplyToVerification, RequestVerification
 
 DEADLINE_DAYS = {"marriage_childbearing_certificate": 7, "current_pregnancy": 15, "ordinary": 30}
 SUBJECTS = {
@@ -88,7 +89,7 @@ def request_verification(r: Resident, cmd: RequestVerification, ctx: Context) ->
     """Staff open a request (outgoing), or record one another place sent (incoming)."""
     place = check_place(cmd.counterpart_place, "counterpart_place")
     if is_in_district(place):
-        raise DomainError("counterpart_place", f"{place} is inside 市中区; verification requests go between places")
+        raise Refusal("counterpart_place", f"{place} is inside 市中区; verification requests go between places")
     requested_on = ctx.not_future(cmd.requested_on or ctx.today, "requested_on")
     subject = check_free_text(cmd.subject, "subject")
     request_id = ctx.new_id()
@@ -125,7 +126,7 @@ def reply(v: Verification, cmd: ReplyToVerification, ctx: Context) -> list[Fact]
         raise AlreadyRecorded("request_id", f"was answered on {v.reply.replied_on.isoformat()}", request.request_id)
     replied_on = ctx.not_future(cmd.replied_on, "replied_on")
     if replied_on < request.requested_on:
-        raise DomainError("replied_on", f"{replied_on.isoformat()} is before the request ({request.requested_on.isoformat()})")
+        raise Refusal("replied_on", f"{replied_on.isoformat()} is before the request ({request.requested_on.isoformat()})")
     answer = VerificationReplied(
         request_id=request.request_id, resident_id=request.resident_id, replied_on=replied_on,
         outcome=cmd.outcome, note=check_free_text(cmd.note, "note"), days_late=days_late(request.due_on, replied_on),

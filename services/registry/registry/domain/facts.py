@@ -9,9 +9,9 @@ from datetime import date, datetime
 
 from platform_kit.contract.common import Payload
 from platform_kit.units import UnitTree
+from platform_kit.problems import Refusal
+from platform_kit.calendar import CLOCK_SKEW, DISTRICT_TZ, local_date
 
-from registry.domain.errors import DomainError
-from registry.domain.time import CLOCK_SKEW, DISTRICT_TZ, local_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +43,23 @@ class Context:
         """The business time of a fact: given, or now; never in the future."""
         moment = occurred_at or self.now
         if moment > self.now + CLOCK_SKEW:
-            raise DomainError("occurred_at", f"{_local(moment)} is in the future (now is {_local(self.now)})")
+            raise Refusal("occurred_at", f"{_local(moment)} is in the future (now is {_local(self.now)})")
         if not_before is not None and moment < not_before:
-            raise DomainError("occurred_at", f"{_local(moment)} is before {what} ({_local(not_before)})")
+            raise Refusal("occurred_at", f"{_local(moment)} is before {what} ({_local(not_before)})")
         return moment
 
     def not_future(self, day: date, field_name: str) -> date:
         if day > self.today:
-            raise DomainError(field_name, f"{day.isoformat()} is in the future (today is {self.today.isoformat()})")
+            raise Refusal(field_name, f"{day.isoformat()} is in the future (today is {self.today.isoformat()})")
         return day
 
     def village(self, code: str, field_name: str) -> str:
         """A unit where people live: a village or community of the district."""
         if code not in self.units:
-            raise DomainError(field_name, f"{code} is not a unit of {self.units.district.name}")
+            raise Refusal(field_name, f"{code} is not a unit of {self.units.district.name}")
         unit = self.units[code]
         if unit.level != "village":
-            raise DomainError(field_name, f"{code} is {unit.name} (a {unit.kind}), not a village or community")
+            raise Refusal(field_name, f"{code} is {unit.name} (a {unit.kind}), not a village or community")
         return code
 
     def unit_name(self, code: str) -> str:

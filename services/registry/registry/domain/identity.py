@@ -11,8 +11,8 @@ import re
 from datetime import date
 
 from platform_kit.logs import mask_personal_text
+from platform_kit.problems import Refusal
 
-from registry.domain.errors import DomainError
 
 DISTRICT_PLACE = "370402"  # 市中区, 枣庄市, 山东省
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -25,6 +25,7 @@ PROVINCES = frozenset(
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NAME_FORBIDDEN = re.compile(r"[\d\x00-\x1f@#$%^&*()_+=<>{}\[\]|\\/;:\"?!]")
 
 
@@ -40,38 +41,38 @@ def check_id_number(value: str, *, birth_date: date, sex: str, field: str = "id_
     """The ID number, normalised, if it is well formed and agrees with ``birth_date`` and ``sex``."""
     number = normalise_id_number(value)
     if not _ID_SHAPE.match(number):
-        raise DomainError(field, "must be 18 characters: 17 digits and a check digit (0-9 or X)")
+        raise Refusal(field, "must be 18 characters: 17 digits and a check digit (0-9 or X)")
     if int(number[:2]) not in PROVINCES:
-        raise DomainError(field, f"the address code starts with {number[:2]}, which is no province")
+        raise Refusal(field, f"the address code starts with {number[:2]}, which is no province")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise DomainError(field, "characters 7-14 are not a calendar date") from None
+        raise Refusal(field, "characters 7-14 are not a calendar date") from None
     if number[17] != check_digit(number[:17]):
-        raise DomainError(field, "the check digit does not match the other 17 digits")
+        raise Refusal(field, "the check digit does not match the other 17 digits")
     if born != birth_date:
-        raise DomainError(field, f"holds the birth date {born.isoformat()}, but birth_date is {birth_date.isoformat()}")
+        raise Refusal(field, f"holds the birth date {born.isoformat()}, but birth_date is {birth_date.isoformat()}")
     coded_sex = "male" if int(number[16]) % 2 else "female"
     if coded_sex != sex:
-        raise DomainError(field, f"its 17th digit says {coded_sex}, but sex is {sex}")
+        raise Refusal(field, f"its 17th digit says {coded_sex}, but sex is {sex}")
     return number
 
 
 def check_phone(value: str, field: str = "phone") -> str:
     phone = re.sub(r"[\s()]", "", value).removeprefix("+86")
     if not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
-        raise DomainError(field, "must be a mainland mobile number (11 digits, 1[3-9]...) or a landline (0632-1234567)")
+        raise Refusal(field, "must be a mainland mobile number (11 digits, 1[3-9]...) or a landline (0632-1234567)")
     return phone
 
 
 def check_name(value: str, field: str = "name") -> str:
     name = " ".join(value.split())
     if not name:
-        raise DomainError(field, "must not be empty")
+        raise Refusal(field, "must not be empty")
     if len(name) > 40:
-        raise DomainError(field, "must be at most 40 characters")
+        raise Refusal(field, "must be at most 40 characters")
     if _NAME_FORBIDDEN.search(name):
-        raise DomainError(field, "may hold letters, Chinese characters, spaces, '·' and '-' only")
+        raise Refusal(field, "may hold letters, Chinese characters, spaces, '·' and '-' only")
     return name
 
 
@@ -81,12 +82,15 @@ def is_in_district(place: str) -> bool:
 
 def check_place(value: str, field: str) -> str:
     if int(value[:2]) not in PROVINCES:
-        raise DomainError(field, f"{value} starts with {value[:2]}, which is no province")
+        raise Refusal(field, f"{value} starts with {value[:2]}, which is no province")
     return value
 
 
 def check_free_text(value: str, field: str) -> str:
-    """Free text travels in clear on Kafka: it must not carry an ID number or a phone number."""
+    """Free text travels in clear on Kafka: it must not carry an ID number or a phone number,
+    nor control characters (a NUL byte cannot even be stored)."""
+    if _CONTROL.search(value):
+        raise Refusal(field, "must not hold control characters")
     if mask_personal_text(value) != value:
-        raise DomainError(field, "looks like it holds an ID number or a phone number; personal data must not travel in clear")
+        raise Refusal(field, "looks like it holds an ID number or a phone number; personal data must not travel in clear")
     return value

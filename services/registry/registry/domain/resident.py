@@ -21,8 +21,8 @@ from platform_kit.contract.registry import (
     ResidentRegistered,
 )
 from platform_kit.envelope import Envelope
+from platform_kit.calendar import local_date
 
-from registry.domain.time import local_date
 
 
 def resident_stream(resident_id: uuid.UUID) -> str:

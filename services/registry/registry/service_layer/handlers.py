@@ -1,40 +1,30 @@
-"""The registry's service layer: load the streams a command is about, decide, and commit the
-new events together with what they imply for the key vault and the read model — one
-PostgreSQL transaction, so either all of it happened or none of it did.
+"""The registry's handlers: load the streams a command is about, decide (``registry.domain``),
+and commit the new events through the unit of work.
 
-Entrypoints (HTTP, the department ingest) call these methods; an ``Origin`` says who asks and
-how the new events are identified (fresh ids for staff; ids derived from the department's
-event id for a department message, which is what makes its redelivery harmless).
+Entrypoints (HTTP, the department gate's ``accept``) call these methods; an ``Origin`` says who
+asks and how the new events are identified.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
 import asyncpg
 
 from platform_kit.contract.common import EncryptedPersonalData
-from platform_kit.contract.registry import PersonalDataErased, ResidentRegistered
-from platform_kit.envelope import Envelope
+from platform_kit.clock import Clock
 from platform_kit.event_store import ConcurrencyConflict, EventStore
 from platform_kit.logs import get_logger
+from platform_kit.problems import Refusal
 from platform_kit.units import UnitTree
 
 from registry.adapters.read_model import ReadModel
 from registry.adapters.vault import KeyVault, PersonKey
 from registry.domain import decisions, exchange, reconciliation
-from registry.domain.decisions import PersonalData
-from registry.domain.errors import AlreadyRecorded, DomainError, UnknownResident, UnknownVerificationRequest
-from registry.domain.exchange import Verification, fold_verification, verification_stream
-from registry.domain.facts import Context, Fact
-from registry.domain.identity import check_name, normalise_id_number
-from registry.domain.resident import Resident, fold, resident_stream
-from registry.domain.time import Clock
-from registry.messages import (
+from registry.domain.commands import (
     ChangeMaritalStatus,
     DepartResident,
     EnrolChild,
@@ -49,6 +39,13 @@ from registry.messages import (
     ResidentCommand,
     RunSweep,
 )
+from registry.domain.decisions import PersonalData
+from registry.domain.errors import AlreadyRecorded, unknown_resident, unknown_verification_request
+from registry.domain.exchange import Verification, fold_verification, verification_stream
+from registry.domain.facts import Context, Fact
+from registry.domain.identity import check_name, normalise_id_number
+from registry.domain.resident import Resident, fold, resident_stream
+from registry.service_layer.unit_of_work import STAFF, Origin, Outcome, UnitOfWork, outcome
 
 log = get_logger(__name__)
 
@@ -62,33 +59,6 @@ SIMPLE_DECISIONS: dict[type[ResidentCommand], Callable[[Resident, Any, Context],
     ErasePersonalData: decisions.erase_personal_data,
     RequestVerification: exchange.request_verification,
 }
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Who asks, and how the events they cause are identified."""
-
-    source: str = "registry"
-    correlation_id: uuid.UUID | None = None
-    causation_id: uuid.UUID | None = None
-    event_id: Callable[[int], uuid.UUID] = field(default=lambda _index: uuid.uuid4())
-    new_id: Callable[[], uuid.UUID] = field(default=uuid.uuid4)
-
-
-STAFF = Origin()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    stream_id: str
-    stream_version: int
-    events: list[Envelope]
-    resident_id: uuid.UUID | None = None
-    child_resident_id: uuid.UUID | None = None
-
-    @property
-    def verification_request_ids(self) -> list[uuid.UUID]:
-        return [uuid.UUID(str(e.payload["request_id"])) for e in self.events if e.event_type == "VerificationRequested"]
 
 
 class Registry:
@@ -106,6 +76,7 @@ class Registry:
         self.store, self.vault, self.read_model, self.units, self.clock = store, vault, read_model, units, clock
         self.birth_match_days = birth_match_days
         self.hospital_birth_grace_days = hospital_birth_grace_days
+        self.uow = UnitOfWork(store, vault, read_model, clock)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -126,9 +97,9 @@ class Registry:
         # Only a person who may be registered is looked for: bad input is 422 before it is 409.
         digest = self.vault.digest(normalise_id_number(personal.id_number)) if personal.id_number else None
         claim = (digest, resident_id, await self._departed_holder(digest)) if digest else None
-        events = await self._commit(facts, {}, origin, keys=[key], claim=claim)
+        events = await self.uow.commit(facts, {}, origin, keys=[key], claim=claim)
         log.info("resident.registered", resident_id=str(resident_id), unit_code=cmd.unit_code, source=origin.source)
-        return self._outcome(resident_stream(resident_id), events, resident_id=resident_id)
+        return outcome(resident_stream(resident_id), events, resident_id=resident_id)
 
     async def _departed_holder(self, digest: bytes) -> uuid.UUID | None:
         """The resident holding this ID number, if they left the district (a returning person
@@ -152,9 +123,9 @@ class Registry:
             facts = decisions.plan_pregnancy(resident, cmd, ctx, partner=partner)
         else:
             facts = SIMPLE_DECISIONS[type(cmd)](resident, cmd, ctx)
-        events = await self._commit(facts, {resident.stream_id: resident.version}, origin)
+        events = await self.uow.commit(facts, {resident.stream_id: resident.version}, origin)
         log.info("resident.changed", resident_id=str(resident_id), command=type(cmd).__name__, source=origin.source)
-        return self._outcome(resident.stream_id, events, resident_id=resident_id)
+        return outcome(resident.stream_id, events, resident_id=resident_id)
 
     async def report_birth(
         self, mother_id: uuid.UUID, cmd: ReportBirth, origin: Origin = STAFF, *, proposed_child_id: uuid.UUID | None = None
@@ -172,11 +143,11 @@ class Registry:
             mother, cmd, self.context(origin), new_child_id=new_child_id, sealed_child=key.seal(PersonalData(name)),
             registered_child=child,
         )
-        events = await self._commit(facts, {mother.stream_id: mother.version}, origin, keys=[key])
+        events = await self.uow.commit(facts, {mother.stream_id: mother.version}, origin, keys=[key])
         born = next(e for e in events if e.event_type == "BirthReported")
         child_id = uuid.UUID(str(born.payload["child_resident_id"]))
         log.info("birth.reported", mother_resident_id=str(mother_id), child_resident_id=str(child_id), source=origin.source)
-        return self._outcome(mother.stream_id, events, resident_id=mother_id, child_resident_id=child_id)
+        return outcome(mother.stream_id, events, resident_id=mother_id, child_resident_id=child_id)
 
     async def resident(self, resident_id: uuid.UUID) -> Resident | None:
         return fold(await self.store.read_stream(resident_stream(resident_id)))
@@ -199,7 +170,7 @@ class Registry:
     async def _load(self, resident_id: uuid.UUID, expected_version: int | None, field: str = "resident_id") -> Resident:
         resident = await self.resident(resident_id)
         if resident is None:
-            raise UnknownResident(field, resident_id)
+            raise unknown_resident(field, resident_id)
         if expected_version is not None and expected_version != resident.version:
             raise ConcurrencyConflict(resident.stream_id, expected_version, resident.version)
         return resident
@@ -209,7 +180,7 @@ class Registry:
             return None
         resident = await self.resident(resident_id)
         if resident is None and required:
-            raise UnknownResident(required, resident_id)
+            raise unknown_resident(required, resident_id)
         return resident
 
     # ---- verification requests (协查) -------------------------------------------------
@@ -218,12 +189,12 @@ class Registry:
         stream = verification_stream(request_id)
         state: Verification | None = fold_verification(await self.store.read_stream(stream))
         if state is None:
-            raise UnknownVerificationRequest(request_id)
+            raise unknown_verification_request(request_id)
         if cmd.expected_version is not None and cmd.expected_version != state.version:
             raise ConcurrencyConflict(stream, cmd.expected_version, state.version)
         facts = exchange.reply(state, cmd, self.context(origin))
-        events = await self._commit(facts, {stream: state.version}, origin)
-        return self._outcome(stream, events, resident_id=state.request.resident_id)
+        events = await self.uow.commit(facts, {stream: state.version}, origin)
+        return outcome(stream, events, resident_id=state.request.resident_id)
 
     # ---- reconciliation (清理清查) ------------------------------------------------------
 
@@ -267,7 +238,7 @@ class Registry:
         for attempt in range(3):
             facts = await find()
             try:
-                await self._commit(facts, {}, origin)
+                await self.uow.commit(facts, {}, origin)
             except ConcurrencyConflict:
                 if attempt == 2:
                     raise
@@ -283,64 +254,10 @@ class Registry:
         if code is None:
             return None
         if code not in self.units:
-            raise DomainError(field, f"{code} is not a unit of {self.units.district.name}")
+            raise Refusal(field, f"{code} is not a unit of {self.units.district.name}")
         unit = self.units[code]
         if unit.level == "district":
             return None
         if unit.level == "town":
             return [v.code for v in self.units.villages(code)]
         return [code]
-
-    # ---- committing -------------------------------------------------------------------
-
-    async def _commit(
-        self,
-        facts: Sequence[Fact],
-        versions: dict[str, int],
-        origin: Origin,
-        *,
-        keys: Sequence[PersonKey] = (),
-        claim: tuple[bytes, uuid.UUID, uuid.UUID | None] | None = None,
-    ) -> list[Envelope]:
-        """Append the facts (streams not in ``versions`` must be new) and, in the same
-        transaction, keep the keys of people they register, shred the keys of people they
-        erase, claim an ID number, and update the read model."""
-        if not facts:
-            return []
-        events = self._envelopes(facts, versions, origin)
-        registered = {f.payload.resident_id for f in facts if isinstance(f.payload, ResidentRegistered)}
-        erased = [f.payload.resident_id for f in facts if isinstance(f.payload, PersonalDataErased)]
-        async with self.pool.acquire() as conn, conn.transaction():
-            await self.store.append(events, conn=conn)
-            await self.vault.save(conn, [k for k in keys if k.resident_id in registered])
-            for resident_id in erased:
-                await self.vault.shred(conn, resident_id)
-            if claim is not None:
-                await self.vault.claim(conn, claim[0], claim[1], replacing=claim[2])
-            await self.read_model.apply(conn, events)
-        return events
-
-    def _envelopes(self, facts: Sequence[Fact], versions: dict[str, int], origin: Origin) -> list[Envelope]:
-        heads = dict(versions)
-        now = self.clock()
-        events: list[Envelope] = []
-        for index, fact in enumerate(facts):
-            heads[fact.stream_id] = heads.get(fact.stream_id, 0) + 1
-            event_id = origin.event_id(index)
-            events.append(
-                Envelope.new(
-                    event_type=fact.event_type, stream_id=fact.stream_id, stream_version=heads[fact.stream_id],
-                    unit_code=fact.unit_code, source=origin.source, payload=fact.payload.model_dump(mode="json"),
-                    occurred_at=fact.occurred_at, recorded_at=now, event_id=event_id,
-                    correlation_id=origin.correlation_id or (events[0].event_id if events else event_id),
-                    causation_id=origin.causation_id,
-                )
-            )
-        return events
-
-    @staticmethod
-    def _outcome(stream_id: str, events: list[Envelope], **ids: Any) -> Outcome:
-        if not any(e.stream_id == stream_id for e in events):
-            stream_id = events[0].stream_id  # e.g. a verification request: its own stream changed
-        version = max(e.stream_version for e in events if e.stream_id == stream_id)
-        return Outcome(stream_id=stream_id, stream_version=version, events=events, **ids)

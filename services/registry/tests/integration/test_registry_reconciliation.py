@@ -3,6 +3,8 @@ hospital births nobody else reported in time, and children a sweep finds without
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import uuid
 
 import httpx
@@ -32,10 +34,10 @@ async def test_a_hospital_birth_the_family_never_reported_is_found_after_the_gra
         "birth_date": "2013-11-21", "sex": "female", "reported_by": "family", "report_ref": "家-1"})
     assert family.status_code == 201 and family.json()["stream_version"] == 4  # linked: no second child
 
-    clock.advance(days=15)  # 2013-12-16: the family still has until 2013-12-20
+    clock.advance(timedelta(days=15))  # 2013-12-16: the family still has until 2013-12-20
     assert (await api.post("/api/reconciliation/hospital-births")).json() == {"found": []}
 
-    clock.advance(days=20)
+    clock.advance(timedelta(days=20))
     (found,) = (await api.post("/api/reconciliation/hospital-births")).json()["found"]
     assert found["kind"] == "hospital_report_without_registry_birth" and found["mother_resident_id"] == silent
     assert found["unit_code"] == LONGSHAN_1 and "30 days" in found["detail"]

@@ -16,8 +16,10 @@ async def test_two_staff_deciding_on_the_same_version_one_wins_the_other_retries
     second = await api.post(f"{path}/marital-status", json={"marital_status": "divorced", "expected_version": seen})
     assert first.status_code == 200
     assert second.status_code == 409
-    (conflict,) = second.json()["detail"]
-    assert conflict["type"] == "concurrency_conflict" and conflict["actual_version"] == seen + 1
+    conflict = second.json()
+    assert second.headers["content-type"] == "application/problem+json" and conflict["status"] == 409
+    assert conflict["errors"][0]["field"] == "stream_version" and conflict["actual_version"] == seen + 1
+    assert conflict["stream_id"] == f"resident-{resident['resident_id']}" and conflict["expected_version"] == seen
 
     retried = await api.post(f"{path}/marital-status", json={"marital_status": "divorced", "expected_version": conflict["actual_version"]})
     assert retried.status_code == 200 and retried.json()["stream_version"] == seen + 2
@@ -42,7 +44,7 @@ async def test_the_same_person_registered_twice_at_once_is_registered_once(api, 
     answers = await asyncio.gather(*(api.post("/api/residents", json=body) for _ in range(4)))
     assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
     winner = next(a.json() for a in answers if a.status_code == 201)
-    assert all(a.json()["detail"][0]["existing_id"] == winner["resident_id"] for a in answers if a.status_code == 409)
+    assert all(a.json()["existing_id"] == winner["resident_id"] for a in answers if a.status_code == 409)
     registered = [e for e in await stored_events(registry_service) if e.event_type == "ResidentRegistered"]
     assert len(registered) == 1
 

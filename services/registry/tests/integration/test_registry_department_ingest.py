@@ -21,9 +21,9 @@ from registry_builders import (
     stored_events,
 )
 
+from platform_kit.calendar import start_of
 from platform_kit.testing import wait_until
 
-from registry.domain.time import start_of
 
 
 async def register(api, **overrides) -> str:
@@ -126,7 +126,7 @@ async def test_what_cannot_be_accepted_is_rejected_with_its_reason_and_writes_no
         return department_envelope("health", "BirthReported", {**body, **payload})
 
     bad = [  # (department, message, field, reason)
-        ("health", b"{not json", "message", "not a JSON envelope"),
+        ("health", b"{not json", "body", "is not valid JSON"),
         ("health", {k: v for k, v in birth().items() if k != "event_id"}, "event_id", "Field required"),
         ("health", {**birth(), "source": "dept:education"}, "source", "dept:health only"),
         ("health", department_envelope("health", "SurveyRecorded", {}), "event_type", "not accepted from health"),
@@ -164,6 +164,7 @@ async def test_what_cannot_be_accepted_is_rejected_with_its_reason_and_writes_no
             and r["event_id"] == event_id
         ]
         assert record["rejected_by"] == "registry" and (event_id is None or event_id in record["original"])
+        assert record["errors"][0] == {"field": field, "reason": record["reason"]}
         assert "13906321234" not in record["original"]  # a rejection does not spread a phone number further
     assert len(await stored_events(registry_service)) == before
 

@@ -8,7 +8,9 @@ from datetime import date
 import pytest
 from registry_builders import NOW, context, envelopes
 
-from registry.domain.errors import AlreadyRecorded, DomainError
+from platform_kit.problems import Refusal
+
+from registry.domain.errors import AlreadyRecorded
 from registry.domain.exchange import DEADLINE_DAYS, days_late, due_on, fold_verification, kind_for, movement_facts, reply
 from registry.domain.reconciliation import (
     LivingChild,
@@ -17,7 +19,7 @@ from registry.domain.reconciliation import (
     discrepancy_id,
     unreported_hospital_births,
 )
-from registry.messages import ReplyToVerification
+from registry.domain.commands import ReplyToVerification
 
 
 def test_the_national_deadlines_are_7_15_and_30_days():
@@ -62,7 +64,7 @@ def test_a_reply_in_time_is_not_late():
 
 
 def test_a_reply_before_the_request_is_rejected():
-    with pytest.raises(DomainError, match="before the request") as error:
+    with pytest.raises(Refusal, match="before the request") as error:
         reply(open_request(), ReplyToVerification(replied_on=date(2013, 10, 31), outcome="confirmed"), context())
     assert error.value.field == "replied_on"
 

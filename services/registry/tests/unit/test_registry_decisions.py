@@ -10,8 +10,10 @@ import pytest
 from registry_builders import LONGSHAN_1, LONGSHAN_2, NOW, ZHONGXIN_1, History, context, id_number, registration, sealed, types
 
 from registry.domain import decisions
-from registry.domain.errors import AlreadyRecorded, DomainError
-from registry.messages import (
+from platform_kit.problems import Refusal
+
+from registry.domain.errors import AlreadyRecorded
+from registry.domain.commands import (
     ChangeMaritalStatus,
     DepartResident,
     EnrolChild,
@@ -31,7 +33,7 @@ def register(**overrides):
 @contextmanager
 def refused(field: str, match: str | None = None):
     """Expect a refusal naming ``field`` (and saying ``match``)."""
-    with pytest.raises(DomainError, match=match) as error:
+    with pytest.raises(Refusal, match=match) as error:
         yield error
     assert error.value.field == field, f"refused on {error.value.field}, not {field}"
 
@@ -80,7 +82,7 @@ class TestRegistration:
             register(occurred_at=(NOW + timedelta(days=1)).isoformat())
 
     def test_an_adult_without_an_id_number_is_rejected(self):
-        with pytest.raises(DomainError, match="required from age 16") as error:
+        with pytest.raises(Refusal, match="required from age 16") as error:
             decisions.personal_data(RegisterResident(**{**registration(), "id_number": None}), context())
         assert error.value.field == "id_number"
 

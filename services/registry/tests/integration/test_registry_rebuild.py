@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from registry_builders import LONGSHAN_2, registration
 
 
@@ -20,7 +22,7 @@ async def test_the_read_model_rebuilt_from_history_equals_the_live_one(api, regi
         "replied_on": "2013-12-01", "outcome": "confirmed"})
     man = (await api.post("/api/residents", json=registration(sex="male", birth_date="1970-01-01"))).json()
     await api.post(f"/api/residents/{man['resident_id']}/departure", json={"reason": "返乡", "destination_place": "370481"})
-    clock.advance(days=60)
+    clock.advance(timedelta(days=60))
     assert (await api.post("/api/reconciliation/hospital-births")).json()["found"]
     await api.post(f"/api/residents/{man['resident_id']}/erasure", json={"reason": "本人申请"})
 

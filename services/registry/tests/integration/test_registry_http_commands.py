@@ -3,6 +3,8 @@ answers, what it stores, and that the relay publishes it to registry.events."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from collections import Counter
 
 from registry_builders import LONGSHAN_2, ZHONGXIN_1, published, registration, stored_events
@@ -107,7 +109,7 @@ class TestVerificationRequests:
         (request_id,) = resident["verification_request_ids"]
         assert (await api.get("/api/verification-requests", params={"overdue": True})).json() == []
 
-        clock.advance(days=9)
+        clock.advance(timedelta(days=9))
         (overdue,) = (await api.get("/api/verification-requests", params={"overdue": True})).json()
         assert overdue["request_id"] == request_id and overdue["days_late"] == 2 and overdue["replied_on"] is None
 

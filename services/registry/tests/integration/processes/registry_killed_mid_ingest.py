@@ -11,13 +11,13 @@ import os
 import signal
 import sys
 
-from registry.bootstrap import build
-from registry.entrypoints.ingest import DepartmentIngest
-from registry.settings import RegistrySettings
+from platform_kit.gate import DepartmentGate
+
+from registry.bootstrap import Settings, build
 
 KILL_AT, MOMENT = int(sys.argv[1]), sys.argv[2]
 decided = 0
-accept = DepartmentIngest._accept
+accept = DepartmentGate._accept  # the gate's handling of a message routed to this service
 
 
 async def accept_then_die(self, *args, **kwargs):
@@ -31,11 +31,11 @@ async def accept_then_die(self, *args, **kwargs):
     return verdict
 
 
-DepartmentIngest._accept = accept_then_die
+DepartmentGate._accept = accept_then_die
 
 
 async def main() -> None:
-    service = build(RegistrySettings())
+    service = build(Settings())
     await service.runtime.start()
     await asyncio.Event().wait()
 

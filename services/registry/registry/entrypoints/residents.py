@@ -1,0 +1,188 @@
+"""Residents over HTTP: the commands on a resident (POST) and what the registry knows of them (GET).
+
+A command answers 201 (something new was created) or 200 with the resident id and the
+stream's version; a refusal is a problem: 422 the request is wrong, 404 an unknown resident,
+409 a concurrent write (reload and retry) or a fact recorded already (``existing_id``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from platform_kit import problems
+from platform_kit.problems import NotFound
+
+from registry.domain.commands import (
+    ChangeMaritalStatus,
+    DepartResident,
+    EnrolChild,
+    ErasePersonalData,
+    IssueResidencePermit,
+    LookUpByIdNumber,
+    MoveResident,
+    PlanPregnancy,
+    RegisterResident,
+    ReportBirth,
+    RequestVerification,
+    ResidentCommand,
+)
+from registry.domain.resident import Resident
+from registry.entrypoints.dependencies import Reg
+from registry.entrypoints.schemas import (
+    ChildView,
+    EnrolmentView,
+    PermitView,
+    PersonalView,
+    Recorded,
+    ResidentPage,
+    ResidentRef,
+    ResidentSummary,
+    ResidentView,
+)
+from registry.service_layer.handlers import Registry
+from registry.service_layer.unit_of_work import Outcome
+
+router = APIRouter(prefix="/api/residents", tags=["residents"])
+# A resident's id in a path is a UUID or names nothing (404): "lookup" is not someone's id.
+ONE = "/{resident_id:uuid}"
+COMMAND = problems.responses(404, 409, 503)
+
+
+def recorded(outcome: Outcome) -> Recorded:
+    return Recorded(
+        resident_id=outcome.resident_id, stream_id=outcome.stream_id, stream_version=outcome.stream_version,
+        event_ids=[e.event_id for e in outcome.events], child_resident_id=outcome.child_resident_id,
+        verification_request_ids=outcome.verification_request_ids,
+    )
+
+
+# ---- what the registry knows ----------------------------------------------------------
+
+
+@router.post(
+    "/lookup", responses=problems.responses(404, 503),
+    summary="Find a resident by ID number (sent in the body, never in a URL)",
+)
+async def look_up(registry: Reg, command: LookUpByIdNumber) -> ResidentRef:
+    resident_id = await registry.find_by_id_number(command.id_number)
+    resident = await registry.resident(resident_id) if resident_id else None
+    if resident is None:
+        raise NotFound("id_number", "no resident holds this ID number")
+    return ResidentRef(resident_id=resident.resident_id, stream_version=resident.version)
+
+
+@router.get("", responses=problems.responses(503), summary="Residents of a unit (a village, a town, or the district)")
+async def list_residents(
+    registry: Reg,
+    unit_code: Annotated[str | None, Query()] = None,
+    status: Annotated[Literal["living", "departed"] | None, Query()] = None,
+    population: Annotated[Literal["migrant", "registered"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> ResidentPage:
+    units = registry.villages_under(unit_code, "unit_code")
+    total, rows = await registry.read_model.residents(units, status=status, population=population, limit=limit, offset=offset)
+    names = await registry.names([(r["resident_id"], r["personal"]) for r in rows])
+    return ResidentPage(
+        total=total,
+        items=[
+            ResidentSummary(
+                resident_id=r["resident_id"], name=names.get(r["resident_id"]), sex=r["sex"], birth_date=r["birth_date"],
+                marital_status=r["marital_status"], population=r["population"], unit_code=r["unit_code"],
+                status=r["status"], erased=r["erased"], stream_version=r["version"],
+            )
+            for r in rows
+        ],
+    )
+
+
+@router.get(ONE, responses=problems.responses(404, 503), summary="One resident, as their history tells it")
+async def get_resident(registry: Reg, resident_id: uuid.UUID) -> ResidentView:
+    resident = await registry.resident(resident_id)
+    if resident is None:
+        raise NotFound("resident_id", f"no resident {resident_id} in the registry")
+    return await _view(registry, resident)
+
+
+async def _view(registry: Registry, r: Resident) -> ResidentView:
+    personal = await registry.personal(r)
+    return ResidentView(
+        resident_id=r.resident_id, stream_version=r.version, status="living" if r.living else "departed", erased=r.erased,
+        personal=PersonalView(name=personal.name, id_number=personal.id_number, phone=personal.phone) if personal else None,
+        sex=r.sex, birth_date=r.birth_date, marital_status=r.marital_status, population=r.population,
+        household_registration_place=r.household_registration_place, unit_code=r.unit_code,
+        unit_name=registry.units[r.unit_code].name, registered_at=r.registered_at, departed_on=r.departed_on,
+        mother_resident_id=r.mother_resident_id,
+        children=[ChildView(child_resident_id=c.child_resident_id, birth_date=c.birth_date, sex=c.sex, reported_by=sorted(c.reported_by)) for c in r.children],
+        residence_permits=[PermitView(permit_ref=p.permit_ref, issued_on=p.issued_on, valid_until=p.valid_until) for p in r.permits],
+        enrolments=[EnrolmentView(school_name=e.school_name, school_year=e.school_year, grade=e.grade) for e in r.enrolments],
+        pregnancy_plans=[p.planned_from for p in r.pregnancy_plans],
+    )
+
+
+# ---- commands -------------------------------------------------------------------------
+
+
+@router.post("", status_code=201, responses=problems.responses(409, 503), summary="Register a person where they live (属地化管理)")
+async def register(registry: Reg, command: RegisterResident) -> Recorded:
+    """A migrant's arrival also notifies the 户籍地 and opens a verification request (协查)."""
+    return recorded(await registry.register(command))
+
+
+async def _on(registry: Registry, resident_id: uuid.UUID, command: ResidentCommand) -> Recorded:
+    return recorded(await registry.decide(resident_id, command))
+
+
+@router.post(ONE + "/moves", responses=COMMAND, summary="Move to another village or community of the district")
+async def move(registry: Reg, resident_id: uuid.UUID, command: MoveResident) -> Recorded:
+    return await _on(registry, resident_id, command)
+
+
+@router.post(ONE + "/departure", responses=COMMAND, summary="Leave the district (notifies the destination, opens a 协查)")
+async def depart(registry: Reg, resident_id: uuid.UUID, command: DepartResident) -> Recorded:
+    return await _on(registry, resident_id, command)
+
+
+@router.post(ONE + "/marital-status", responses=COMMAND, summary="Change marital status")
+async def change_marital_status(registry: Reg, resident_id: uuid.UUID, command: ChangeMaritalStatus) -> Recorded:
+    return await _on(registry, resident_id, command)
+
+
+@router.post(ONE + "/pregnancy-plans", status_code=201, responses=COMMAND, summary="Declare a planned pregnancy (孕前优生)")
+async def plan_pregnancy(registry: Reg, resident_id: uuid.UUID, command: PlanPregnancy) -> Recorded:
+    return await _on(registry, resident_id, command)
+
+
+@router.post(ONE + "/residence-permits", status_code=201, responses=COMMAND, summary="Record a residence permit (居住证)")
+async def issue_residence_permit(registry: Reg, resident_id: uuid.UUID, command: IssueResidencePermit) -> Recorded:
+    return await _on(registry, resident_id, command)
+
+
+@router.post(ONE + "/births", status_code=201, responses=COMMAND, summary="Report a birth on the mother")
+async def report_birth(registry: Reg, resident_id: uuid.UUID, command: ReportBirth) -> Recorded:
+    """The newborn becomes a resident (``child_resident_id`` in the answer), unless another
+    reporter's report of the same birth is recorded already: then the report is linked to it."""
+    return await _on(registry, resident_id, command)
+
+
+@router.post(ONE + "/enrolments", status_code=201, responses=COMMAND, summary="Enrol a child in school (义务教育)")
+async def enrol_child(registry: Reg, resident_id: uuid.UUID, command: EnrolChild) -> Recorded:
+    return await _on(registry, resident_id, command)
+
+
+@router.post(ONE + "/erasure", responses=COMMAND, summary="Erase the person's personal data (crypto-shredding)")
+async def erase(registry: Reg, resident_id: uuid.UUID, command: ErasePersonalData) -> Recorded:
+    """Deletes the person's key: name, ID number and phone become unreadable everywhere, for
+    good; the person's facts stay and keep counting."""
+    return await _on(registry, resident_id, command)
+
+
+@router.post(
+    ONE + "/verification-requests", status_code=201, responses=COMMAND,
+    summary="Open or record a verification request (协查)",
+)
+async def request_verification(registry: Reg, resident_id: uuid.UUID, command: RequestVerification) -> Recorded:
+    return await _on(registry, resident_id, command)

@@ -1,0 +1,1 @@
+"""Handlers: load the streams a command is about, decide, append (one transaction)."""

@@ -1,0 +1,29 @@
+"""A whole registry process on the real broker and database, with its own schema, its own
+topic namespace and the test's clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from registry_builders import registry_settings
+
+from registry.bootstrap import RegistryService, build
+
+
+@pytest.fixture
+async def registry_service(stack, schema, clock) -> AsyncIterator[RegistryService]:
+    service = build(registry_settings(stack, database_schema=schema), clock=clock)
+    await service.runtime.start()
+    try:
+        yield service
+    finally:
+        await service.runtime.stop()
+
+
+@pytest.fixture
+async def api(registry_service) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=registry_service.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+        yield client
