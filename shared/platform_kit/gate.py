@@ -230,20 +230,7 @@ class DepartmentGate:
         what = ", ".join(accepted) if accepted else "none of its types"
         rest = "it rejects any other type (it is the gatekeeper)." if self.is_gatekeeper(department) else "it ignores the others."
 
-        @broker.subscriber(
-            topic,
-            group_id=f"{self.topics.namespace}{self.service}.ingest.{department}",
-            group_instance_id=f"{instance_id}.{department}" if instance_id else None,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            session_timeout_ms=session_timeout_ms,
-            heartbeat_interval_ms=max(session_timeout_ms // 5, 1000),
-            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after the append; on failure, read it again
-            decoder=_raw,
-            title=f"{topic}:{self.service}",
-            description=f"Facts from {department} (envelopes, source dept:{department}). The {self.service} accepts {what}; {rest}",
-        )
-        async def handle(body: Annotated[bytes, WithJsonSchema(_inline(fact.model_json_schema()))], message: KafkaMessage) -> None:
+        async def handle(body: bytes, message: KafkaMessage) -> None:
             record = message.raw_message
             try:
                 verdict = await gate.handle(department, body, topic=record.topic, partition=record.partition, offset=record.offset)
@@ -256,6 +243,24 @@ class DepartmentGate:
                 log.warning("ingest.retry", topic=record.topic, offset=record.offset, error=f"{type(error).__name__}: {error}"[:300])
                 await asyncio.sleep(retry_seconds)
                 raise
+
+        # The body's documented schema names a local (``fact``): annotations are strings here
+        # (``from __future__``), which FastStream resolves in the module's globals only, so the
+        # annotation is given as an object before the subscriber reads the signature.
+        handle.__annotations__["body"] = Annotated[bytes, WithJsonSchema(_inline(fact.model_json_schema()))]
+        broker.subscriber(
+            topic,
+            group_id=f"{self.topics.namespace}{self.service}.ingest.{department}",
+            group_instance_id=f"{instance_id}.{department}" if instance_id else None,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=max(session_timeout_ms // 5, 1000),
+            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after the append; on failure, read it again
+            decoder=_raw,
+            title=f"{topic}:{self.service}",
+            description=f"Facts from {department} (envelopes, source dept:{department}). The {self.service} accepts {what}; {rest}",
+        )(handle)
 
 
 async def _stored(store: EventStore, event_id: uuid.UUID) -> bool:
