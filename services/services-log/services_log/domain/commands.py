@@ -51,6 +51,9 @@ OccurredAt = Annotated[
 ]
 
 
+MOST_PEOPLE = 100_000  # far more than any one training or activity in a district ever counts
+
+
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -91,7 +94,8 @@ class RecordTraining(Command):
     training_id: uuid.UUID | None = Field(None, description="choose it to make retries safe; generated when absent")
     held_by_unit: UnitCode
     topic: Text
-    person_times: int = Field(ge=1, description="人次: each trainee counts once per session attended")
+    # Bounded, so that no reader summing them (the assessment) meets a number it cannot store.
+    person_times: int = Field(ge=1, le=MOST_PEOPLE, description="人次: each trainee counts once per session attended")
     trainee_refs: list[Ref] = Field(default_factory=list, max_length=2000, description="who was trained")
     audience: Audience = "staff"
     occurred_at: OccurredAt
@@ -103,5 +107,5 @@ class RecordAssociationActivity(Command):
     activity_id: uuid.UUID | None = Field(None, description="choose it to make retries safe; generated when absent")
     association_ref: Annotated[str, AfterValidator(_printable)] = Field(max_length=60, description="e.g. association-07; GET /api/associations lists them")
     activity: Text
-    participants: int = Field(ge=0)
+    participants: int = Field(ge=0, le=MOST_PEOPLE)
     occurred_at: OccurredAt
