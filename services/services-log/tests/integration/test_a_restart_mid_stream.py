@@ -7,7 +7,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 

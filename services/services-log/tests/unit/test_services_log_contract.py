@@ -83,3 +83,26 @@ def test_each_route_documents_the_problems_it_can_answer(service, method, path, 
     assert set(answers) == statuses
     for status in statuses - {"200", "201", "202"}:
         assert answers[status]["content"] == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/services/not-an-id", "path.service_id"),
+        ("/api/surveys/1234", "path.survey_id"),
+        ("/api/trainings/%00", "path.training_id"),
+        ("/api/association-activities/x", "path.activity_id"),
+        ("/api/residents/x", "path.resident_id"),
+        ("/api/awaiting-resident?limit=100000000000000000000000000000", "query.limit"),
+        ("/api/awaiting-resident?unit_code=3704%00", "query.unit_code"),
+    ],
+)
+async def test_a_malformed_id_or_query_is_invalid_before_anything_is_read(service, path, field):
+    # Refused by validation, before the route reaches the (here not started) database.
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://services-log") as http:
+        answer = await http.get(path)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["errors"][0]["field"] == field
