@@ -129,7 +129,9 @@ class DepartmentGate:
             try:
                 envelope = Envelope.model_validate_json(body)
             except ValidationError as error:
-                return self._refuse_envelope(department, field_problems(list(error.errors())), body, identity, topic, partition, offset)
+                # A Kafka message has no HTTP body: what is not an envelope at all is the "message".
+                problems = [p if p.field != "body" else FieldProblem(field="message", reason=p.reason) for p in field_problems(list(error.errors()))]
+                return self._refuse_envelope(department, problems, body, identity, topic, partition, offset)
             if envelope.source != f"dept:{department}":
                 reason = f"is {envelope.source!r}; {topic} carries messages from dept:{department} only"
                 return self._refuse_envelope(department, [FieldProblem(field="source", reason=reason)], body, identity, topic, partition, offset)

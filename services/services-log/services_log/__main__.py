@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from services_log.bootstrap import bootstrap
+from platform_kit.runtime import serve
+from services_log.bootstrap import Settings, build
 
 
 def main() -> None:
-    service = bootstrap()
-    settings = service.settings
-    # log_config=None: the kit's logging (JSON lines, personal data masked) stays in charge.
-    uvicorn.run(service.app, host=settings.http_host, port=settings.http_port, log_config=None)
+    settings = Settings()
+    serve(build(settings).app, settings)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ async def test_a_routed_fact_is_handed_to_its_owner_with_ids_that_do_not_change_
 async def test_not_json_is_refused_by_the_gatekeeper_and_left_alone_by_the_others():
     refused = await handle(gate("registry", Recorder()), b"{not json")
     assert refused.outcome == "rejected"
-    assert refused.rejection.field == "body" and refused.rejection.rejected_by == "registry"
+    assert refused.rejection.field == "message" and refused.rejection.rejected_by == "registry"
     assert (await handle(gate("services-log", Recorder()), b"{not json", "health")).outcome == "ignored"
 
 

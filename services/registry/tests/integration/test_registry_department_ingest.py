@@ -126,7 +126,7 @@ async def test_what_cannot_be_accepted_is_rejected_with_its_reason_and_writes_no
         return department_envelope("health", "BirthReported", {**body, **payload})
 
     bad = [  # (department, message, field, reason)
-        ("health", b"{not json", "body", "is not valid JSON"),
+        ("health", b"{not json", "message", "is not valid JSON"),
         ("health", {k: v for k, v in birth().items() if k != "event_id"}, "event_id", "Field required"),
         ("health", {**birth(), "source": "dept:education"}, "source", "dept:health only"),
         ("health", department_envelope("health", "SurveyRecorded", {}), "event_type", "not accepted from health"),

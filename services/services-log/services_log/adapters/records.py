@@ -14,7 +14,8 @@ from services_log.domain.records import AwaitingRecord
 
 # Write-side state, kept in the same transaction as the record's own event: which records still
 # wait for the registry to tell us of their resident. Not part of any read model; never reset.
-# Created with the registry view (see bootstrap), which resolves these records as facts arrive.
+# Created by the service's setup hook (Recorder.attach), before the registry view, which
+# resolves these records as the registry's facts arrive, first runs.
 DDL = """
 CREATE TABLE IF NOT EXISTS {schema}.awaiting_resident (
     stream_id      text PRIMARY KEY,

@@ -49,6 +49,7 @@ RESIDENT_EVENTS = frozenset({*_UNIT_OF, "MaritalStatusChanged"})
 
 class RegistryView(Projection):
     name = "registry_view"
+    event_types = RESIDENT_EVENTS  # what it reads of registry.events (the contract document says so)
 
     def __init__(
         self,
@@ -56,13 +57,10 @@ class RegistryView(Projection):
         registry_topic: str,
         *,
         on_residents_known: OnResidentsKnown | None = None,
-        extra_ddl: str = "",
     ) -> None:
-        """``extra_ddl``: tables that must exist before the first batch is applied (the ones
-        ``on_residents_known`` writes), created with the view's own."""
         self.schema = checked_schema(schema)
         self.topics = [registry_topic]
-        self.ddl = DDL + extra_ddl
+        self.ddl = DDL
         self.on_residents_known = on_residents_known
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:

@@ -1,11 +1,12 @@
 """The services log's rules: given what the registry has told us and a command, which event —
-or a Rejection naming the field and the reason. The same rules judge staff (HTTP) and
+or a refusal naming the field and the reason (the kit's ``Refusal``; ``Conflict`` when the
+command is well formed but contradicts what is known). The same rules judge staff (HTTP) and
 departments (ingest). Pure: the clock and the ids come in as arguments."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from platform_kit.contract.services_log import (
     AssociationActivityHeld,
@@ -14,14 +15,14 @@ from platform_kit.contract.services_log import (
     SurveyRecorded,
     TrainingHeld,
 )
+from platform_kit.calendar import CLOCK_SKEW, local_date
 from platform_kit.logs import mask_personal_text
+from platform_kit.problems import Conflict, Refusal
 from platform_kit.units import associations, unit_tree
+from services_log.domain.commands import RecordAssociationActivity, RecordService, RecordSurvey, RecordTraining
 from services_log.domain.records import AwaitingRecord, NewEvent, stream_id
-from services_log.domain.rejection import Rejection
-from services_log.domain.residence import DISTRICT_TIME, ResidentFacts, place
-from services_log.messages import RecordAssociationActivity, RecordService, RecordSurvey, RecordTraining
+from services_log.domain.residence import ResidentFacts, place
 
-CLOCK_SKEW = timedelta(minutes=1)  # a device clock a little ahead is not a service from the future
 WOMEN_ONLY = frozenset({"pregnancy_check"})  # 孕情/孕检
 
 
@@ -32,7 +33,7 @@ def decide_service(
     _not_in_future(command.occurred_at, now)
     _detail_fits_kind(command)
     if command.resident_id is None and command.household_ref is None:
-        raise Rejection("resident_id", "a service goes to a resident or a household: give resident_id or household_ref")
+        raise Refusal("resident_id", "a service goes to a resident or a household: give resident_id or household_ref")
     _no_personal_data(
         staff_ref=command.staff_ref, household_ref=command.household_ref, cross_unit_reason=command.cross_unit_reason
     )
@@ -40,7 +41,7 @@ def decide_service(
     if resident is not None:
         _born_by(resident, command.occurred_at)
         if command.service_kind in WOMEN_ONLY and resident.sex == "male":
-            raise Rejection(
+            raise Refusal(
                 "service_kind", f"{command.service_kind} is for women; the registry has this resident as male"
             )
     payload = ServiceDelivered(
@@ -79,7 +80,7 @@ def decide_training(command: RecordTraining, *, training_id: uuid.UUID, now: dat
     _no_personal_data(topic=command.topic, **{f"trainee_refs.{i}": ref for i, ref in enumerate(command.trainee_refs)})
     trainees = len(set(command.trainee_refs))
     if command.person_times < trainees:
-        raise Rejection(
+        raise Refusal(
             "person_times",
             f"{command.person_times} is fewer than the {trainees} trainees named: each counts at least once",
         )
@@ -98,7 +99,7 @@ def decide_association_activity(
 ) -> NewEvent:
     hosts = {association.ref: association.host_unit_code for association in associations()}
     if command.association_ref not in hosts:
-        raise Rejection("association_ref", f"{command.association_ref!r} is not one of the district's 13 associations")
+        raise Refusal("association_ref", f"{command.association_ref!r} is not one of the district's 13 associations")
     _not_in_future(command.occurred_at, now)
     _no_personal_data(activity=command.activity)
     payload = AssociationActivityHeld(
@@ -142,28 +143,27 @@ def _residence(
         return "not_yet_known", None  # the registry's event may simply not have arrived yet
     placement = place(resident, unit, at)
     if placement.residence == "departed":
-        raise Rejection(
+        raise Conflict(
             "resident_id",
-            f"the resident left the district on {placement.departed_on.astimezone(DISTRICT_TIME):%Y-%m-%d}, "
+            f"the resident left the district on {local_date(placement.departed_on):%Y-%m-%d}, "
             "before occurred_at; register them again if they came back",
-            conflict=True,
         )
     return placement.residence, placement.resident_unit
 
 
 def _known_unit(field: str, code: str) -> None:
     if code not in unit_tree():
-        raise Rejection(field, f"{code} is not a unit of {unit_tree().district.name}")
+        raise Refusal(field, f"{code} is not a unit of {unit_tree().district.name}")
 
 
 def _not_in_future(occurred_at: datetime, now: datetime) -> None:
     if occurred_at > now + CLOCK_SKEW:
-        raise Rejection("occurred_at", f"{occurred_at.isoformat()} is in the future (now is {now.isoformat()})")
+        raise Refusal("occurred_at", f"{occurred_at.isoformat()} is in the future (now is {now.isoformat()})")
 
 
 def _born_by(resident: ResidentFacts, occurred_at: datetime) -> None:
-    if resident.birth_date is not None and occurred_at.astimezone(DISTRICT_TIME).date() < resident.birth_date:
-        raise Rejection("occurred_at", "is before the resident was born")
+    if resident.birth_date is not None and local_date(occurred_at) < resident.birth_date:
+        raise Refusal("occurred_at", "is before the resident was born")
 
 
 def _detail_fits_kind(command: RecordService) -> None:
@@ -171,12 +171,12 @@ def _detail_fits_kind(command: RecordService) -> None:
     for field, kind in details:
         given = getattr(command, field) is not None
         if command.service_kind == kind and not given:
-            raise Rejection(field, f"required when service_kind is {kind}")
+            raise Refusal(field, f"required when service_kind is {kind}")
         if command.service_kind != kind and given:
-            raise Rejection(field, f"only for service_kind {kind}, not {command.service_kind}")
+            raise Refusal(field, f"only for service_kind {kind}, not {command.service_kind}")
 
 
 def _no_personal_data(**texts: str | None) -> None:
     for field, text in texts.items():
         if text is not None and mask_personal_text(text) != text:
-            raise Rejection(field, "looks like an ID number or a phone number; personal data is never recorded here")
+            raise Refusal(field, "looks like an ID number or a phone number; personal data is never recorded here")

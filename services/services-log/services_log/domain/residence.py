@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from platform_kit.contract.services_log import ResolvedResidence
 from platform_kit.units import unit_tree
-
-DISTRICT_TIME = timezone(timedelta(hours=8), "CST")  # dates told to staff are the district's dates
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,12 @@ from typing import Literal
 
 import asyncpg
 
+from platform_kit.database import apply_ddl
 from platform_kit.envelope import Envelope, utc_now
 from platform_kit.event_store import ConcurrencyConflict, DuplicateEvent, EventStore
+from platform_kit.gate import DepartmentFact
 from platform_kit.logs import get_logger
+from platform_kit.problems import Conflict
 from platform_kit.runtime import ServiceRuntime
 from services_log.adapters import records
 from services_log.adapters.registry_view import lock_residents, resident_facts
@@ -25,15 +28,17 @@ from services_log.domain.decisions import (
     decide_training,
     resolve_residence,
 )
+from services_log.domain.commands import (
+    Command,
+    RecordAssociationActivity,
+    RecordService,
+    RecordSurvey,
+    RecordTraining,
+)
 from services_log.domain.records import ID_FIELD, AwaitingRecord, NewEvent
-from services_log.domain.rejection import Rejection
-from services_log.messages import Command, RecordAssociationActivity, RecordService, RecordSurvey, RecordTraining
 
 log = get_logger(__name__)
 
-# uuid5 namespace of the events made from department messages: the same department message,
-# however often it is delivered, always becomes the same event id, which the store refuses twice.
-DEPARTMENT_EVENTS = uuid.UUID("6f1d3c52-8e0b-5a47-9c2e-4b7a1d9e0f35")
 VERDICT_FIELDS = frozenset({"residence", "resident_unit"})  # decided by us, not part of what was told
 
 
@@ -47,12 +52,14 @@ class Origin:
     correlation_id: uuid.UUID | None = None
 
     @classmethod
-    def department(cls, department: str, message: Envelope) -> Origin:
+    def department(cls, fact: DepartmentFact) -> Origin:
+        """The kit's gate derives the event's id from the department's event id: the same
+        message, however often delivered, becomes the same event, which the store refuses twice."""
         return cls(
-            source=f"dept:{department}",
-            event_id=uuid.uuid5(DEPARTMENT_EVENTS, f"{department}/{message.event_id}"),
-            causation_id=message.event_id,
-            correlation_id=message.correlation_id or message.event_id,
+            source=fact.source,
+            event_id=fact.event_id(0),
+            causation_id=fact.causation_id,
+            correlation_id=fact.correlation_id,
         )
 
 
@@ -63,23 +70,31 @@ class Outcome:
 
 
 class Recorder:
-    def __init__(self, runtime: ServiceRuntime, *, clock: Callable[[], datetime] = utc_now) -> None:
-        self.runtime = runtime
-        self.schema = runtime.schema
+    """The services log's unit of work. Built with the service, it is attached to the running
+    runtime by the ``setup`` hook (the pool and the store exist only once the runtime starts)."""
+
+    def __init__(self, schema: str, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.schema = schema
         self.clock = clock
+        self.runtime: ServiceRuntime | None = None
+
+    async def attach(self, runtime: ServiceRuntime) -> None:
+        """The ``setup`` hook: the records' own table, before anything records or resolves."""
+        self.runtime, self.clock = runtime, runtime.clock
+        await apply_ddl(self.pool, self.schema, records.DDL)
 
     @property
     def pool(self) -> asyncpg.Pool:
-        assert self.runtime.pool is not None, "the runtime is not started"
+        assert self.runtime is not None and self.runtime.pool is not None, "the runtime is not started"
         return self.runtime.pool
 
     @property
     def store(self) -> EventStore:
-        assert self.runtime.store is not None, "the runtime is not started"
+        assert self.runtime is not None and self.runtime.store is not None, "the runtime is not started"
         return self.runtime.store
 
     async def record(self, command: Command, origin: Origin = Origin()) -> Outcome:
-        """Record the command's event, or raise Rejection. A retry of a recorded command (same
+        """Record the command's event, or raise Refusal. A retry of a recorded command (same
         id, same content) or a department's repeated message records nothing new."""
         async with self.pool.acquire() as conn, conn.transaction():
             new = await self._decide(conn, command)
@@ -129,11 +144,10 @@ class Recorder:
             return Outcome(stored, "duplicate")
         if _same_record(stored, event):
             return Outcome(stored, "replayed")
-        raise Rejection(
+        raise Conflict(
             ID_FIELD[new.event_type],
             f"{new.record_id} is already recorded with different content (stream {new.stream_id}); "
             "choose a new id for a new record",
-            conflict=True,
         )
 
     async def resolve_awaiting(self, conn: asyncpg.Connection, told: dict[uuid.UUID, Envelope]) -> None:

@@ -17,9 +17,9 @@ from platform_kit.envelope import Envelope
 from platform_kit.projection import ProjectionRunner
 from platform_kit.testing import read_topic_to_end, wait_until
 from platform_kit.topics import Topics
-from services_log.bootstrap import ServicesLog, bootstrap
+from services_log.bootstrap import ServicesLog, build
 from services_log.settings import ServicesLogSettings
-from services_log.testing import RegistryFacts
+from services_log_facts import RegistryFacts
 
 
 def settings_for(stack, schema: str, namespace: str, replica: str | None = None) -> ServicesLogSettings:
@@ -27,7 +27,7 @@ def settings_for(stack, schema: str, namespace: str, replica: str | None = None)
         kafka_bootstrap_servers=stack.bootstrap_servers,
         database_url=stack.database_url,
         topic_namespace=namespace,
-        services_log_schema=schema,
+        database_schema=schema,
         relay_idle_poll_seconds=0.05,
         ingest_session_timeout_ms=6_000,
         ingest_retry_seconds=0.2,
@@ -55,7 +55,7 @@ class Harness:
         return settings_for(self.stack, self.schema, self.namespace, self.replica)
 
     async def start(self) -> None:
-        self.service = bootstrap(self.settings)
+        self.service = build(self.settings)
         await self.service.runtime.start()
         transport = httpx.ASGITransport(app=self.service.app)
         self.http = httpx.AsyncClient(transport=transport, base_url="http://services-log")
@@ -104,7 +104,7 @@ class Harness:
 
     async def ingest_caught_up(self, department: str, *, timeout: float = 60) -> None:
         topic = self.topics.ingest(department)
-        group = f"{self.schema}.ingest.{department}"
+        group = f"{self.namespace}services-log.ingest.{department}"
         admin = AIOKafkaAdminClient(bootstrap_servers=self.stack.bootstrap_servers)
         await admin.start()
         try:

@@ -7,12 +7,11 @@ import asyncio
 import signal
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from services_log.service_layer.recorder import DEPARTMENT_EVENTS
-from services_log.testing import hr_training
+from platform_kit.gate import fact_event_id
+from services_log_facts import hr_training
 
 PROCESSES = Path(__file__).parent / "processes"
 CST = timezone(timedelta(hours=8))
@@ -60,5 +59,5 @@ async def test_a_restart_in_the_middle_of_an_ingest_stream_loses_and_doubles_not
 
     stored = await harness.stored_events("TrainingHeld")
     assert len(stored) == len(trainings)  # nothing doubled
-    assert {e.event_id for e in stored} == {uuid.uuid5(DEPARTMENT_EVENTS, f"hr/{t.event_id}") for t in trainings}
+    assert {e.event_id for e in stored} == {fact_event_id("hr", t.event_id, 0) for t in trainings}
     assert await harness.rejections() == []

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from platform_kit.testing import wait_until
-from services_log.testing import hospital_check, hr_training
+from services_log_facts import hospital_check, hr_training
 
 CST = timezone(timedelta(hours=8))
 YONGFU = "370402005001"

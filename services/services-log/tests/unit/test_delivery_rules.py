@@ -10,6 +10,7 @@ from typing import get_args
 import pytest
 
 from platform_kit.contract.services_log import CertificateMode, ServiceKind, SixOnesItem
+from platform_kit.problems import Conflict, Refusal
 from platform_kit.units import associations
 from services_log.domain.decisions import (
     decide_association_activity,
@@ -19,9 +20,8 @@ from services_log.domain.decisions import (
     resolve_residence,
 )
 from services_log.domain.records import AwaitingRecord
-from services_log.domain.rejection import Rejection
 from services_log.domain.residence import ResidenceChange, ResidentFacts
-from services_log.messages import RecordAssociationActivity, RecordService, RecordSurvey, RecordTraining
+from services_log.domain.commands import RecordAssociationActivity, RecordService, RecordSurvey, RecordTraining
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2013, 12, 31, 17, 0, tzinfo=CST)
@@ -54,8 +54,8 @@ def deliver(command: RecordService, known: ResidentFacts | None = None):
     return decide_service(command, known, service_id=uuid.uuid4(), now=NOW)
 
 
-def rejected(decide, *args, **kwargs) -> Rejection:
-    with pytest.raises(Rejection) as caught:
+def rejected(decide, *args, **kwargs) -> Refusal:
+    with pytest.raises(Refusal) as caught:
         decide(*args, **kwargs)
     return caught.value
 
@@ -97,7 +97,7 @@ class TestWhereTheResidentLived:
     def test_a_service_after_the_resident_left_the_district_conflicts(self):
         departed = resident((on(3, 1), YONGFU), (on(5, 1), None))
         rejection = rejected(deliver, service(occurred_at=on(6, 3)), departed)
-        assert (rejection.field, rejection.conflict) == ("resident_id", True)
+        assert (type(rejection), rejection.field, rejection.status) == (Conflict, "resident_id", 409)
         assert "left the district on 2013-05-01" in rejection.reason
 
     def test_a_service_before_the_resident_left_is_still_theirs(self):
@@ -207,7 +207,7 @@ class TestSurveys:
     def test_an_answer_after_the_resident_left_conflicts(self):
         departed = resident((on(3, 1), YONGFU), (on(5, 1), None))
         rejection = rejected(decide_survey, self.survey(), departed, survey_id=uuid.uuid4(), now=NOW)
-        assert rejection.conflict
+        assert (type(rejection), rejection.status) == (Conflict, 409)
 
 
 class TestTrainings:

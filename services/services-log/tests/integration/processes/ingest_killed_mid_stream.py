@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from platform_kit.event_store import EventStore
-from services_log.bootstrap import bootstrap
+from services_log.bootstrap import build
 from services_log.service_layer.recorder import Recorder
 from services_log.settings import ServicesLogSettings
 
@@ -51,12 +51,12 @@ async def main(moment: str, bootstrap_servers: str, database_url: str, schema: s
     settings = ServicesLogSettings(
         kafka_bootstrap_servers=bootstrap_servers,
         database_url=database_url,
-        services_log_schema=schema,
+        database_schema=schema,
         topic_namespace=namespace,
         ingest_instance_id="replica-0",
         log_level="WARNING",
     )
-    service = bootstrap(settings)
+    service = build(settings)
     await service.runtime.start()
     await asyncio.Event().wait()
 
