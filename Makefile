@@ -46,13 +46,13 @@ run: up topics  ## Start the stack and every service, and replay a year (2013) o
 	@echo "APIs: registry http://127.0.0.1:8101/docs, services log :8102/docs, assessment :8103/docs, notifier :8104/docs"
 	@echo "Stop everything with: make down"
 
-browser:  ## Debian's Chromium, for the page tests (only when missing)
-	deploy/local/install-browser.sh
+tools:  ## Debian's Chromium, promtool and docker-compose, for the tests (only when missing)
+	deploy/local/install-tools.sh
 
 test-unit: install  ## The unit tests alone: nothing to start, a few seconds
 	MSP_UNIT_ONLY=1 .venv/bin/python -m pytest -m unit $(PYTEST_ARGS)
 
-test: up browser  ## Install, start what the tests need, run every test against the real broker and database
+test: up tools  ## Install, start what the tests need, run every test against the real broker and database
 	@$(STACK_ENV); .venv/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: up  ## Measure the kit against the raw limits (plain asyncpg COPY, plain aiokafka)
@@ -62,4 +62,4 @@ clean: down  ## Stop everything and delete the local data (the next `make run` r
 	$(STACK) down --purge
 	rm -f $(STACK_DIR)/demo.env $(STACK_DIR)/demo.loaded
 
-.PHONY: help install up down status topics services run browser test-unit test bench clean
+.PHONY: help install up down status topics services run tools test-unit test bench clean
