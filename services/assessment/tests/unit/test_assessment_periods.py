@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from assessment.domain.periods import CST, Clocks, Period, parse_instant, periods_containing, previous
+from assessment.domain.periods import Clocks, Period, parse_instant, periods_containing, previous
+from platform_kit.calendar import DISTRICT_TZ
 
 
 class TestPeriods:
@@ -21,7 +22,7 @@ class TestPeriods:
 
     def test_the_fourth_quarter_ends_when_the_new_year_begins_in_china(self):
         q4 = Period.parse("2013-Q4")
-        assert (q4.start, q4.end) == (datetime(2013, 10, 1, tzinfo=CST), datetime(2014, 1, 1, tzinfo=CST))
+        assert (q4.start, q4.end) == (datetime(2013, 10, 1, tzinfo=DISTRICT_TZ), datetime(2014, 1, 1, tzinfo=DISTRICT_TZ))
 
     def test_a_year_contains_its_quarters_and_months_and_not_the_other_way(self):
         assert Period.parse("2013").contains(Period.parse("2013-05"))
@@ -41,17 +42,17 @@ class TestPeriods:
 class TestClocks:
     def test_a_date_means_the_end_of_that_day(self):
         end = parse_instant("2013-12-31", field="as_of")
-        assert end.astimezone(CST).isoformat() == "2013-12-31T23:59:59.999999+08:00"
+        assert end.astimezone(DISTRICT_TZ).isoformat() == "2013-12-31T23:59:59.999999+08:00"
 
     def test_as_of_cuts_the_window_and_nothing_before_the_period_is_a_window(self):
         clocks = Clocks(as_of=parse_instant("2013-05-15", field="as_of"))
         window = clocks.window(Period.parse("2013-Q2"))
-        assert (window.start, window.end) == (datetime(2013, 4, 1, tzinfo=CST), datetime(2013, 5, 16, tzinfo=CST))
+        assert (window.start, window.end) == (datetime(2013, 4, 1, tzinfo=DISTRICT_TZ), datetime(2013, 5, 16, tzinfo=DISTRICT_TZ))
         assert clocks.window(Period.parse("2013-Q3")) is None
 
     def test_known_at_sees_only_what_was_recorded_by_then(self):
         clocks = Clocks(known_at=parse_instant("2013-12-31", field="known_at"))
-        december, march = datetime(2013, 12, 20, 9, tzinfo=CST), datetime(2014, 3, 5, 9, tzinfo=CST)
+        december, march = datetime(2013, 12, 20, 9, tzinfo=DISTRICT_TZ), datetime(2014, 3, 5, 9, tzinfo=DISTRICT_TZ)
         assert clocks.sees(december, december)
         assert not clocks.sees(december, march)
 
