@@ -35,7 +35,7 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        match = _PERIOD.match(text)
+        match = _PERIOD.fullmatch(text)
         if not match:
             raise ValueError(f"period: {text!r} is not a year (2013), a quarter (2013-Q2) or a month (2013-05)")
         year, quarter, month = match.groups()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from assessment.domain.periods import Clocks, Period, parse_instant, periods_containing, previous
+from assessment.domain.periods import PERIOD_PATTERN, Clocks, Period, parse_instant, periods_containing, previous
 from platform_kit.calendar import DISTRICT_TZ
 
 
@@ -15,10 +18,29 @@ class TestPeriods:
     def test_a_period_reads_back_as_written(self, text):
         assert str(Period.parse(text)) == text
 
-    @pytest.mark.parametrize("text", ["13", "2013-Q5", "2013-13", "2013-5", "2013/05", "2013-Q"])
+    @pytest.mark.parametrize("text", ["13", "2013-Q5", "2013-13", "2013-5", "2013/05", "2013-Q", "2013\n"])
     def test_anything_else_is_refused_with_the_reason(self, text):
         with pytest.raises(ValueError, match="period: .* is not a year"):
             Period.parse(text)
+
+    @pytest.mark.parametrize("text", ["0001", "1899", "3000-Q1", "9999-12"])
+    def test_a_year_the_calendar_cannot_hold_is_refused(self, text):
+        with pytest.raises(ValueError, match="period: the year must be between 1900 and 2999"):
+            Period.parse(text)
+
+    @given(st.from_regex(r"[0-9]{4}(-Q[0-9]|-[0-9]{1,2})?", fullmatch=True) | st.text(max_size=9))
+    def test_the_openapi_pattern_is_the_grammar_the_code_reads(self, text):
+        try:
+            Period.parse(text)
+            parsed = True
+        except ValueError as error:
+            parsed = "year must be between" in str(error)  # the pattern lets it by; the range refuses it
+        assert parsed == bool(re.fullmatch(PERIOD_PATTERN, text))
+
+    def test_an_instant_the_calendar_cannot_hold_is_refused_naming_the_clock(self):
+        for text in ("9999-12-31", "0001-01-01T00:00:00+08:00", "1899-12-31"):
+            with pytest.raises(ValueError, match="^as_of: "):
+                parse_instant(text, field="as_of")
 
     def test_the_fourth_quarter_ends_when_the_new_year_begins_in_china(self):
         q4 = Period.parse("2013-Q4")
