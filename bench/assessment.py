@@ -24,6 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -32,11 +33,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from assessment.domain.coverage import compile_indicators, from_scratch, rolled_up
 from assessment.domain.facts import by_subject, facts_of
 from assessment.domain.periods import Period
-from assessment.config import load_rules
-from assessment.demo import demo_history, publish
-from assessment.projection import CoverageProjection
-from assessment.settings import DEFAULT_RULES, AssessmentSettings
-from assessment.testing import History
+from assessment.entrypoints.projection import CoverageProjection
+from assessment.settings import DEFAULT_RULES, AssessmentSettings, load_rules
 from platform_kit.contract import catalogue
 from platform_kit.database import create_pool
 from platform_kit.envelope import Envelope
@@ -44,6 +42,11 @@ from platform_kit.kafka import ensure_topics, idempotent_producer
 from platform_kit.projection import ProjectionRunner
 from platform_kit.topics import Topics
 from platform_kit.units import unit_tree
+
+# The made-up year and the history builder are test fixtures, kept beside the assessment's tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "assessment" / "tests"))
+from assessment_demo import demo_history, publish  # noqa: E402
+from assessment_testing import History  # noqa: E402
 
 PARTITIONS = 3
 PROBE_TOWN = "370402104000"  # 西王庄镇: the probes' town; the background load lives elsewhere
@@ -230,7 +233,7 @@ async def latency(scratch: Scratch, producer, quick: bool) -> list[dict]:
     topics = scratch.namespace("latency")
     settings = {
         "KAFKA_BOOTSTRAP_SERVERS": scratch.bootstrap_servers, "DATABASE_URL": scratch.database_url,
-        "TOPIC_NAMESPACE": topics.namespace, "SCHEMA_NAME": scratch.schema("latency"),
+        "TOPIC_NAMESPACE": topics.namespace, "DATABASE_SCHEMA": scratch.schema("latency"),
     }
     others = [t.code for t in unit_tree().towns() if t.code != PROBE_TOWN]
     preload = demo_history(seed=5, people_per_village=3 if quick else 8, towns=others)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from assessment.bootstrap import bootstrap
+from assessment.bootstrap import Settings, build
+from platform_kit.runtime import serve
 
 
 def main() -> None:
-    service = bootstrap()
-    uvicorn.run(service.app, host=service.settings.http_host, port=service.settings.http_port, log_config=None)
+    settings = Settings()
+    serve(build(settings).app, settings)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""The assessment service's settings: the kit's, plus where its rules live."""
+"""The assessment service's settings: the kit's, plus where its rules live and how often it
+tells the world; and reading those rules (the district's ``indicators.toml``)."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from pydantic import Field
 
+from assessment.domain.policy import Rules
 from platform_kit.settings import KitSettings
 
 DEFAULT_RULES = Path(__file__).with_name("indicators.toml")
@@ -14,7 +17,12 @@ DEFAULT_RULES = Path(__file__).with_name("indicators.toml")
 class AssessmentSettings(KitSettings):
     service_name: str = "assessment"
     http_port: int = Field(8103, ge=1, le=65535)
-    schema_name: str = Field("assessment", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    database_schema: str = Field("assessment", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     rules_file: Path = DEFAULT_RULES
     stream_heartbeat_seconds: float = Field(15.0, gt=0)
     announce_interval_seconds: float = Field(1.0, gt=0, description="how often CoverageChanged are published")
+
+
+def load_rules(path: Path = DEFAULT_RULES) -> Rules:
+    with path.open("rb") as file:
+        return Rules.model_validate(tomllib.load(file))

@@ -7,13 +7,12 @@ from datetime import timedelta
 
 from hypothesis import strategies as st
 
-from assessment.config import load_rules
 from assessment.domain.coverage import add, changes, compile_indicators, still_needed
 from assessment.domain.facts import Fact, facts_of
 from assessment.domain.periods import periods_of_year
-from assessment.examples import CHANGAN, JIANSHE, XINHUA
-from assessment.settings import DEFAULT_RULES
-from assessment.testing import History, instant
+from assessment.settings import DEFAULT_RULES, load_rules
+from assessment_examples import CHANGAN, JIANSHE, XINHUA
+from assessment_testing import History, instant
 from platform_kit.contract import catalogue
 
 RULES = load_rules(DEFAULT_RULES)

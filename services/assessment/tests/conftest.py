@@ -15,13 +15,13 @@ import httpx
 import pytest
 import uvicorn
 
-from assessment.bootstrap import Assessment, bootstrap
+from assessment.bootstrap import Assessment, build
 from assessment.settings import AssessmentSettings
 from platform_kit.envelope import Envelope
 from platform_kit.testing import wait_until
 from platform_kit.topics import Topics
 
-sys.path.insert(0, str(Path(__file__).parent))  # assessment_histories, for the tests
+sys.path.insert(0, str(Path(__file__).parent))  # the fixtures beside the tests: assessment_testing, _examples, ...
 
 
 @dataclass
@@ -96,14 +96,14 @@ def namespace() -> str:
 def settings(stack, schema, namespace) -> AssessmentSettings:
     return AssessmentSettings(
         kafka_bootstrap_servers=stack.bootstrap_servers, database_url=stack.database_url, topic_namespace=namespace,
-        schema_name=schema, relay_idle_poll_seconds=0.05, log_level="WARNING", stream_heartbeat_seconds=1.0,
+        database_schema=schema, relay_idle_poll_seconds=0.05, log_level="WARNING", stream_heartbeat_seconds=1.0,
         announce_interval_seconds=0.1,
     )
 
 
 @contextlib.asynccontextmanager
 async def _serving(settings: AssessmentSettings, producer) -> AsyncIterator[RunningService]:
-    service = bootstrap(settings)
+    service = build(settings)
     async with serving(service) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         yield RunningService(service, Topics(settings.topic_namespace), base_url, http, producer)
 

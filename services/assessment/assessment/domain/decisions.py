@@ -1,6 +1,8 @@
 """The district centre's decisions, as events in the assessment's own store: one-vote vetoes,
 published rankings, rectification orders and the plans that answer them. ``fold`` reads them
-back; the ``decide_*`` functions turn a command into new events or refuse it."""
+back; the ``decide_*`` functions turn a command into new events or refuse it with the kit's
+refusals: ``NotFound`` (404) when it names a unit that does not exist, ``Refusal`` (422) when it
+is wrong in itself, ``Conflict`` (409) when it cannot be taken given what was decided before."""
 
 from __future__ import annotations
 
@@ -9,20 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from assessment.domain.periods import Period, local_date
+from assessment.domain.periods import Period
 from assessment.domain.scoring import Ranked
+from platform_kit.calendar import local_date
 from platform_kit.envelope import Envelope
+from platform_kit.problems import Conflict, NotFound, Refusal
 
 SOURCE = "assessment"
 DECISION_TYPES = ("VetoApplied", "RankingPublished", "RectificationRequired", "RectificationPlanSubmitted")
-
-
-class Refused(Exception):
-    """A command that cannot be carried out, with the field at fault and why."""
-
-    def __init__(self, field: str, reason: str, *, status: int = 409) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field, self.reason, self.status = field, reason, status
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +111,11 @@ def decide_veto(
     now: datetime, occurred_at: datetime | None = None,
 ) -> Envelope:
     if unit_code not in tree:
-        raise Refused("unit_code", f"{unit_code} is not a unit of {tree.district.name}", status=422)
+        raise NotFound("unit_code", f"{unit_code} is not a unit of {tree.district.name}")
     if tree[unit_code].level == "district":
-        raise Refused("unit_code", "the district itself is not ranked; veto a town or a village", status=422)
+        raise Refusal("unit_code", "the district itself is not ranked; veto a town or a village")
     if any(v.unit_code == unit_code and v.period == period for v in decisions.vetoes):
-        raise Refused("unit_code", f"{unit_code} is already vetoed for {period}")
+        raise Conflict("unit_code", f"{unit_code} is already vetoed for {period}")
     stream = f"veto-{unit_code}-{period}"
     return Envelope.new(
         event_type="VetoApplied", stream_id=stream, stream_version=_next(decisions, stream), unit_code=unit_code,
@@ -139,7 +135,7 @@ def decide_publication(
     """The ranking as published, and a rectification order for each bottom unit that has no
     open one for this period yet."""
     if not rows:
-        raise Refused("parent" if parent else "level", f"no units to rank for {period} at level {level}", status=422)
+        raise Refusal("parent" if parent else "level", f"no units to rank for {period} at level {level}")
     stream = ranking_stream(period, level, parent)
     published = Envelope.new(
         event_type="RankingPublished", stream_id=stream, stream_version=_next(decisions, stream),
@@ -178,9 +174,10 @@ def decide_publication(
 def decide_plan(decisions: Decisions, *, unit_code: str, period: Period, summary: str, now: datetime) -> Envelope:
     existing = decisions.rectification(unit_code, str(period))
     if existing is None:
-        raise Refused("unit_code", f"{unit_code} has no rectification order for {period}", status=404)
+        # The unit exists; what it lacks is an order to answer: a decision that cannot be taken.
+        raise Conflict("unit_code", f"{unit_code} has no rectification order for {period}")
     if not existing.is_open:
-        raise Refused("unit_code", f"{unit_code} has already submitted its plan for {period}")
+        raise Conflict("unit_code", f"{unit_code} has already submitted its plan for {period}")
     stream = f"rectification-{unit_code}-{period}"
     return Envelope.new(
         event_type="RectificationPlanSubmitted", stream_id=stream, stream_version=_next(decisions, stream),

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from assessment.domain.facts import BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, SERVICE, SURVEY, Fact
-from assessment.domain.periods import TICK, Window, local_date
+from assessment.domain.periods import TICK, Window
+from platform_kit.calendar import age_on, local_date
 
 Facts = Mapping[uuid.UUID, Sequence[Fact]]
 
@@ -115,10 +116,6 @@ class Standing:
     @property
     def is_married(self) -> bool:
         return self.status is not None and self.status.marital_status == "married"
-
-
-def full_years(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def _sorted(facts: Sequence[Fact]) -> list[Fact]:
@@ -253,6 +250,6 @@ def standing(line: Timeline, window: Window) -> Standing | None:
     # some time in the window (a couple whose baby came in December still planned in that year).
     plan = next((p for p in line.plans if p.start < window.end and (p.end is None or p.end > window.start)), None)
     profile = _latest(line.profiles, reference)
-    age = None if profile is None else full_years(profile.birth_date, local_date(reference - TICK))
+    age = None if profile is None else age_on(profile.birth_date, local_date(reference - TICK))
     basis = tuple(dict.fromkeys(((profile.event_id,) if profile else ()) + last.event_ids))
     return Standing(last, reference, profile, _latest(line.statuses, reference), plan, age, basis)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
-CST = timezone(timedelta(hours=8), "CST")  # 中国标准时间: the district's business days
+from platform_kit.calendar import DISTRICT_TZ
 TICK = timedelta(microseconds=1)  # PostgreSQL's resolution: "at or before T" is "before T + 1µs"
-_PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
+# The grammar of a period, said once: the HTTP API's OpenAPI document states the same pattern.
+PERIOD_PATTERN = r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+_PERIOD = re.compile(r"^([0-9]{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
+# Years the district's history can hold; outside them an instant has no UTC (year 1, year 9999).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -26,15 +30,17 @@ class Period:
     def __post_init__(self) -> None:
         first = self.month or (3 * self.quarter - 2 if self.quarter else 1)
         after = first + (1 if self.month else 3 if self.quarter else 12)
-        object.__setattr__(self, "start", datetime(self.year, first, 1, tzinfo=CST))
-        object.__setattr__(self, "end", datetime(self.year + (after - 1) // 12, (after - 1) % 12 + 1, 1, tzinfo=CST))
+        object.__setattr__(self, "start", datetime(self.year, first, 1, tzinfo=DISTRICT_TZ))
+        object.__setattr__(self, "end", datetime(self.year + (after - 1) // 12, (after - 1) % 12 + 1, 1, tzinfo=DISTRICT_TZ))
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        match = _PERIOD.match(text)
+        match = _PERIOD.fullmatch(text)
         if not match:
             raise ValueError(f"period: {text!r} is not a year (2013), a quarter (2013-Q2) or a month (2013-05)")
         year, quarter, month = match.groups()
+        if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+            raise ValueError(f"period: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
         return cls(int(year), int(quarter or 0), int(month or 0))
 
     def __str__(self) -> str:
@@ -73,7 +79,7 @@ def periods_of_years(years: list[int]) -> list[Period]:
 
 
 def periods_containing(instant: datetime) -> list[Period]:
-    local = instant.astimezone(CST)
+    local = instant.astimezone(DISTRICT_TZ)
     return [Period(local.year), Period(local.year, (local.month - 1) // 3 + 1), Period(local.year, 0, local.month)]
 
 
@@ -128,15 +134,14 @@ def parse_instant(text: str | None, *, field: str) -> datetime | None:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            return datetime.combine(day + timedelta(days=1), time(), tzinfo=CST) - TICK
-        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+            instant = datetime.combine(day + timedelta(days=1), time(), tzinfo=DISTRICT_TZ) - TICK
+        else:
+            instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
         raise ValueError(f"{field}: {text!r} is neither a date (2013-12-31) nor a date and time with offset") from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=CST)
-
-
-def local_date(instant: datetime) -> date:
-    return instant.astimezone(CST).date()
+    if not FIRST_YEAR <= instant.year <= LAST_YEAR:
+        raise ValueError(f"{field}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return instant if instant.tzinfo else instant.replace(tzinfo=DISTRICT_TZ)
 
 
 def utc(instant: datetime) -> datetime:

@@ -6,18 +6,17 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from assessment.entrypoints.params import Seen, not_found, seen
-from assessment.queries import UnknownUnit
-from assessment.scoreboard import Scoreboards
-from assessment.units_en import english_name
+from assessment.domain.units_en import english_name
+from assessment.entrypoints.params import Asked, Level, Parent, Service
+from platform_kit import problems
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILLS = {"green": "C6EFCE", "yellow": "FFEB9C", "red": "FFC7CE", "grey": "EDEDED"}
@@ -98,25 +97,20 @@ def to_xlsx(board: dict, lang: str) -> bytes:
     return out.getvalue()
 
 
-def export_router(scoreboards: Scoreboards) -> APIRouter:
-    router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api")
 
-    @router.get(
-        "/scoreboard/export", tags=["scoreboard"], summary="The league table as xlsx or CSV",
-        responses={200: {"content": {XLSX: {}, "text/csv": {}}}},
-    )
-    async def export(
-        asked: Annotated[Seen, Depends(seen)], format: Literal["xlsx", "csv"] = "xlsx",
-        level: Literal["town", "village"] = "town", parent: str | None = None, lang: Literal["zh", "en"] = "zh",
-    ) -> Response:
-        try:
-            board = await scoreboards.scoreboard(asked.period, level, parent, asked.clocks)
-        except UnknownUnit as error:
-            raise not_found(error) from None
-        name = f"scoreboard-{board['period']}-{level}{'-' + parent if parent else ''}.{format}"
-        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        if format == "csv":
-            return Response(to_csv(board, lang), media_type="text/csv; charset=utf-8", headers=headers)
-        return Response(to_xlsx(board, lang), media_type=XLSX, headers=headers)
 
-    return router
+@router.get(
+    "/scoreboard/export", tags=["scoreboard"], summary="The league table as xlsx or CSV",
+    responses={200: {"content": {XLSX: {}, "text/csv": {}}}, **problems.responses(404, 422)},
+)
+async def export(
+    asked: Asked, service: Service, format: Literal["xlsx", "csv"] = "xlsx", level: Level = "town",
+    parent: Parent = None, lang: Literal["zh", "en"] = "zh",
+) -> Response:
+    board = await service.scoreboards.scoreboard(asked.period, level, parent, asked.clocks)
+    name = f"scoreboard-{board['period']}-{level}{'-' + parent if parent else ''}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "csv":
+        return Response(to_csv(board, lang), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(to_xlsx(board, lang), media_type=XLSX, headers=headers)

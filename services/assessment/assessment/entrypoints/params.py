@@ -1,37 +1,57 @@
-"""Query parameters every read endpoint shares: the period and the two clocks. A bad value
-is a 422 naming the parameter and the reason, as FastAPI's own validation errors do."""
+"""What every read route is asked with: the period, the two clocks, unit codes; and the service
+layer behind a request. Their patterns are in the OpenAPI document, so it states the rules the
+code enforces; a value that fits the pattern and still is no period or instant is a 422 naming
+the parameter, as FastAPI's own validation errors do."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import HTTPException, Query
+from fastapi import Depends, Path, Query, Request
 
-from assessment.domain.periods import Clocks, Period, parse_instant
-from assessment.queries import UnknownUnit
+from assessment.domain.periods import PERIOD_PATTERN, Clocks, Period, parse_instant
+from assessment.service_layer.services import Services
+from platform_kit.problems import Refusal
+from platform_kit.runtime import runtime_of
 
+UNIT_CODE = r"^[0-9]{12}$"
 AS_OF = "Only what had occurred by then: a date (end of that day, China Standard Time) or a date and time."
 KNOWN_AT = "Only what the system had recorded by then: a date or a date and time."
+PERIOD = "2013, 2013-Q2 or 2013-05 (a year from 1900 to 2999)"
+
+UnitCode = Annotated[str, Path(pattern=UNIT_CODE, description="a unit's 12-digit code", examples=["370402001001"])]
+Parent = Annotated[
+    str | None, Query(pattern=UNIT_CODE, description="villages of this town only (village level)", examples=["370402001000"])
+]
+Level = Literal["town", "village"]
 
 
-def invalid(where: str, name: str, message: str, status: int = 422) -> HTTPException:
-    return HTTPException(status, detail=[{"loc": [where, name], "msg": message, "type": "value_error"}])
+def services_of(request: Request) -> Services:
+    """The service layer this process built (``bootstrap.build``)."""
+    return runtime_of(request).declaration.extra["services"]
 
 
-def parse_period(text: str) -> Period:
+Service = Annotated[Services, Depends(services_of)]
+
+
+def parse_period(text: str, *, field: str = "query.period") -> Period:
     try:
         return Period.parse(text)
     except ValueError as error:
-        raise invalid("query", "period", str(error)) from None
+        raise Refusal(field, str(error).partition(": ")[2]) from None
 
 
 def parse_clocks(as_of: str | None, known_at: str | None) -> Clocks:
     try:
         return Clocks(parse_instant(as_of, field="as_of"), parse_instant(known_at, field="known_at"))
     except ValueError as error:
-        name = str(error).split(":", 1)[0]
-        raise invalid("query", name, str(error)) from None
+        name, _, reason = str(error).partition(": ")
+        raise Refusal(f"query.{name}", reason) from None
+
+
+AsOf = Annotated[str | None, Query(description=AS_OF, examples=["2013-12-31"], max_length=40)]
+KnownAt = Annotated[str | None, Query(description=KNOWN_AT, examples=["2013-12-31"], max_length=40)]
 
 
 @dataclass(frozen=True)
@@ -43,13 +63,11 @@ class Seen:
 
 
 def seen(
-    period: Annotated[str, Query(description="2013, 2013-Q2 or 2013-05", examples=["2013"])],
-    as_of: Annotated[str | None, Query(description=AS_OF, examples=["2013-12-31"])] = None,
-    known_at: Annotated[str | None, Query(description=KNOWN_AT, examples=["2013-12-31"])] = None,
+    period: Annotated[str, Query(pattern=PERIOD_PATTERN, description=PERIOD, examples=["2013"])],
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> Seen:
     return Seen(parse_period(period), parse_clocks(as_of, known_at))
 
 
-def not_found(error: UnknownUnit) -> HTTPException:
-    name, _, message = str(error).partition(": ")
-    return HTTPException(404, detail=[{"loc": ["path" if name == "unit_code" else "query", name], "msg": message, "type": "not_found"}])
+Asked = Annotated[Seen, Depends(seen)]

@@ -5,48 +5,47 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from assessment.changes import ChangeFeed
-from assessment.entrypoints.cache import ScoreboardCache
-from assessment.entrypoints.params import Seen, not_found, seen
-from assessment.queries import UnknownUnit
+from assessment.entrypoints.params import Asked, Level, Parent, Service
+from platform_kit import problems
+
+router = APIRouter(prefix="/api")
 
 
-def stream_router(boards: ScoreboardCache, feed: ChangeFeed, heartbeat_seconds: float) -> APIRouter:
-    router = APIRouter(prefix="/api")
+class EventStream(StreamingResponse):
+    """Server-sent events; the class names the media type, so the OpenAPI document does too."""
 
-    @router.get(
-        "/scoreboard/stream", tags=["scoreboard"], response_class=StreamingResponse,
-        summary="The scoreboard as server-sent events (event: scoreboard), pushed on every change",
-    )
-    async def stream(
-        asked: Annotated[Seen, Depends(seen)], level: Literal["town", "village"] = "town", parent: str | None = None
-    ) -> StreamingResponse:
-        try:
-            boards.scoreboards.groups(level, parent)
-        except UnknownUnit as error:
-            raise not_found(error) from None
+    media_type = "text/event-stream"
 
-        async def events() -> AsyncIterator[str]:
-            version, last = feed.version, None
-            while True:
-                board = json.dumps(
-                    await boards.scoreboard(asked.period, level, parent, asked.clocks), ensure_ascii=False, default=str
-                )
-                if board != last:
-                    yield f"event: scoreboard\nid: {version}\ndata: {board}\n\n"
-                    last = board
-                changed = await feed.wait(version, heartbeat_seconds)
-                if changed == version:
-                    yield ": still here\n\n"
-                version = changed
 
-        return StreamingResponse(
-            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        )
+@router.get(
+    "/scoreboard/stream", tags=["scoreboard"], response_class=EventStream,
+    responses={
+        200: {"description": "`event: scoreboard` with the scoreboard as JSON (as `GET /api/scoreboard`), "
+              "sent first and again on every change; `: still here` comments between"},
+        **problems.responses(404, 422),
+    },
+    summary="The scoreboard as server-sent events (event: scoreboard), pushed on every change",
+)
+async def stream(asked: Asked, service: Service, level: Level = "town", parent: Parent = None) -> EventStream:
+    service.scoreboards.groups(level, parent)  # an unknown town is refused before the stream starts
+    boards, feed = service.boards, service.feed
 
-    return router
+    async def events() -> AsyncIterator[str]:
+        version, last = feed.version, None
+        while True:
+            board = json.dumps(
+                await boards.scoreboard(asked.period, level, parent, asked.clocks), ensure_ascii=False, default=str
+            )
+            if board != last:
+                yield f"event: scoreboard\nid: {version}\ndata: {board}\n\n"
+                last = board
+            changed = await feed.wait(version, service.stream_heartbeat_seconds)
+            if changed == version:
+                yield ": still here\n\n"
+            version = changed
+
+    return EventStream(events(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from assessment.demo import LONGSHANLU, demo_history
-from assessment.testing import History
+from assessment_demo import LONGSHANLU, demo_history
+from assessment_testing import History
 from platform_kit.units import unit_tree
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

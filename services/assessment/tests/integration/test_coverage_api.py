@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assessment.examples import CHANGAN, GETABU, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
-from assessment.testing import person_id
+from assessment_examples import CHANGAN, GETABU, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
+from assessment_testing import person_id
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -97,13 +97,14 @@ class TestErrors:
     async def test_an_unknown_unit_is_a_404_naming_it(self, running):
         response = await running.http.get("/api/units/370402999999/coverage", params={"period": "2013"})
         assert response.status_code == 404
-        assert response.json()["detail"][0]["loc"] == ["path", "unit_code"]
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == "path.unit_code"
 
     async def test_a_bad_period_or_clock_is_a_422_naming_the_parameter(self, running):
         response = await running.http.get(f"/api/units/{JIANSHE}/coverage", params={"period": "2013-Q5"})
-        assert (response.status_code, response.json()["detail"][0]["loc"]) == (422, ["query", "period"])
+        assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "query.period")
         response = await running.http.get(f"/api/units/{JIANSHE}/coverage", params={"period": "2013", "known_at": "soon"})
-        assert (response.status_code, response.json()["detail"][0]["loc"]) == (422, ["query", "known_at"])
+        assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "query.known_at")
 
 
 class TestTheService:

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from assessment.examples import JIANSHE
-from assessment.testing import History
+from assessment_examples import JIANSHE
+from assessment_testing import History
 from platform_kit.envelope import Envelope
 from platform_kit.testing import read_topic_to_end
 from platform_kit.topics import dead_letter_topic

@@ -29,7 +29,7 @@ async def test_the_live_view_equals_a_recomputation_of_everything_published(runn
     rnd.shuffle(events)
     await running.publish(events)
     await running.settled()
-    everything = published.setdefault(running.service.settings.schema_name, [])
+    everything = published.setdefault(running.service.settings.database_schema, [])
     everything.extend(events)
     expected = rolled_up(from_scratch(by_subject(facts_in(everything)), PERIODS, INDICATORS), unit_tree())
     live = await running.service.projection.coverage.snapshot(running.service.runtime.pool)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from assessment.demo import demo_history
-from assessment.testing import History
-from platform_kit.testing import wait_until
 from assessment.domain.periods import Period, parse_instant
+from assessment_demo import demo_history
+from assessment_testing import History
+from platform_kit.testing import wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -21,7 +21,7 @@ VILLAGE = "370402003001"
 
 
 async def view(running) -> tuple[list, list]:
-    schema = running.service.settings.schema_name
+    schema = running.service.settings.database_schema
     coverage = await running.service.projection.coverage.snapshot(running.service.runtime.pool)
     facts = await running.service.runtime.pool.fetch(f"SELECT subject, event_id FROM {schema}.facts ORDER BY 1, 2")
     return coverage, [tuple(r) for r in facts]
@@ -29,7 +29,7 @@ async def view(running) -> tuple[list, list]:
 
 async def announcements(running) -> list[tuple[str, int, str]]:
     """(stream, version, period) of every CoverageChanged in the store, once the announcer has caught up."""
-    schema, pool = running.service.settings.schema_name, running.service.runtime.pool
+    schema, pool = running.service.settings.database_schema, running.service.runtime.pool
 
     async def caught_up() -> bool:
         return not await pool.fetchval(f"SELECT count(*) FROM {schema}.dirty_cells")
@@ -69,7 +69,7 @@ async def test_a_past_date_on_both_clocks_equals_a_rebuild_from_what_was_known_b
     then = [e for e in HISTORY if e.occurred_at <= as_of and e.recorded_at <= known_at]
     assert len(then) < len(HISTORY)
 
-    other = settings.model_copy(update={"schema_name": f"{settings.schema_name}_then", "topic_namespace": f"t{uuid.uuid4().hex[:8]}."})
+    other = settings.model_copy(update={"database_schema": f"{settings.database_schema}_then", "topic_namespace": f"t{uuid.uuid4().hex[:8]}."})
     try:
         async with serve(other) as rebuilt:
             await rebuilt.publish(then)
@@ -89,4 +89,4 @@ async def test_a_past_date_on_both_clocks_equals_a_rebuild_from_what_was_known_b
                     p for p in fresh["indicators"][indicator] if p["period"] in months_over
                 ]
     finally:
-        await pool.execute(f"DROP SCHEMA IF EXISTS {other.schema_name} CASCADE")
+        await pool.execute(f"DROP SCHEMA IF EXISTS {other.database_schema} CASCADE")

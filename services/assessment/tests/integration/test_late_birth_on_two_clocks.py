@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assessment.examples import JIANSHE, ZHONGXINJIE, worked_examples
-from assessment.testing import person_id
+from assessment_examples import JIANSHE, ZHONGXINJIE, worked_examples
+from assessment_testing import person_id
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

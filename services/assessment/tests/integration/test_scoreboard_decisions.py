@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from assessment.examples import CHANGAN, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
-from assessment.testing import instant
+from assessment_examples import CHANGAN, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
+from assessment_testing import instant
 from platform_kit.envelope import Envelope
 from platform_kit.testing import read_topic_to_end, wait_until
 
@@ -99,7 +99,7 @@ async def test_a_veto_puts_the_unit_last_and_is_an_event_on_assessment_events(ex
     again = await examples.http.post("/api/vetoes", json={
         "unit_code": JIANSHE, "period": "2013-05", "reason": "again", "decided_by": "区中心",
     })
-    assert again.status_code == 409 and again.json()["detail"][0]["loc"] == ["body", "unit_code"]
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "unit_code"
 
     async def on_the_topic() -> bool:
         return bool(await published(examples, "VetoApplied"))
@@ -135,9 +135,10 @@ async def test_a_published_ranking_orders_the_bottom_unit_to_rectify_until_its_p
     await wait_until(all_three_published, timeout=30, what="the decisions on assessment.events")
 
 
-async def test_a_plan_without_an_order_is_refused(running):
+async def test_a_plan_without_an_order_is_a_decision_that_cannot_be_taken(running):
     response = await running.http.post("/api/rectifications/plans", json={"unit_code": CHANGAN, "period": "2013", "summary": "x"})
-    assert response.status_code == 404
+    assert response.status_code == 409, response.text
+    assert response.json()["errors"] == [{"field": "unit_code", "reason": f"{CHANGAN} has no rectification order for 2013"}]
 
 
 async def test_every_figure_that_moved_is_announced_with_its_latest_value(examples):

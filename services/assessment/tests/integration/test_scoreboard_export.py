@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from assessment.examples import XINHUA, ZHONGXINJIE, worked_examples
+from assessment_examples import XINHUA, ZHONGXINJIE, worked_examples
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

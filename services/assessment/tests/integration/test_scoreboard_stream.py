@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from assessment.examples import JIANSHE, ZHONGXINJIE
-from assessment.testing import History
+from assessment_examples import JIANSHE, ZHONGXINJIE
+from assessment_testing import History
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -49,3 +49,4 @@ async def test_a_new_event_is_pushed_to_the_stream(running):
 async def test_a_stream_for_an_unknown_town_is_refused_before_it_starts(running):
     response = await running.http.get("/api/scoreboard/stream", params={"period": "2013", "level": "village", "parent": "370402999000"})
     assert response.status_code == 404
+    assert response.json()["errors"][0]["field"] == "query.parent"

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from assessment.config import load_rules
-from assessment.domain.decisions import Refused, decide_plan, decide_publication, decide_veto, fold
+from assessment.domain.decisions import decide_plan, decide_publication, decide_veto, fold
 from assessment.domain.periods import Period
 from assessment.domain.scoring import ranked, unit_score
-from assessment.examples import CHANGAN, JIANSHE, XINHUA
-from assessment.settings import DEFAULT_RULES
-from assessment.testing import instant
+from assessment.settings import DEFAULT_RULES, load_rules
+from assessment_examples import CHANGAN, JIANSHE, XINHUA
+from assessment_testing import instant
 from platform_kit.contract import catalogue
+from platform_kit.problems import Conflict, NotFound, Refusal
 from platform_kit.units import unit_tree
 
 RULES = load_rules(DEFAULT_RULES)
@@ -47,13 +47,19 @@ class TestVeto:
 
     def test_the_same_veto_twice_is_refused(self):
         first = decide_veto(fold([]), unit_code=JIANSHE, period=YEAR, reason="瞒报", decided_by="区中心", tree=unit_tree(), now=NOW)
-        with pytest.raises(Refused, match="already vetoed"):
+        with pytest.raises(Conflict, match="already vetoed") as refused:
             decide_veto(fold([first]), unit_code=JIANSHE, period=YEAR, reason="again", decided_by="区中心", tree=unit_tree(), now=NOW)
+        assert (refused.value.status, refused.value.field) == (409, "unit_code")
 
     def test_the_district_itself_cannot_be_vetoed(self):
-        with pytest.raises(Refused, match="the district itself") as refused:
+        with pytest.raises(Refusal, match="the district itself") as refused:
             decide_veto(fold([]), unit_code="370402000000", period=YEAR, reason="x", decided_by="x", tree=unit_tree(), now=NOW)
-        assert refused.value.status == 422
+        assert (refused.value.status, refused.value.field) == (422, "unit_code")
+
+    def test_a_veto_for_a_unit_that_does_not_exist_is_not_found(self):
+        with pytest.raises(NotFound, match="not a unit") as refused:
+            decide_veto(fold([]), unit_code="370402999999", period=YEAR, reason="x", decided_by="x", tree=unit_tree(), now=NOW)
+        assert (refused.value.status, refused.value.field) == (404, "unit_code")
 
 
 class TestPublication:
@@ -85,6 +91,14 @@ class TestPlan:
         assert not fold([*events, plan]).rectification(CHANGAN, "2013").is_open
 
     def test_a_plan_without_an_order_is_refused(self):
-        with pytest.raises(Refused, match="no rectification order") as refused:
+        with pytest.raises(Conflict, match="no rectification order") as refused:
             decide_plan(fold([]), unit_code=CHANGAN, period=YEAR, summary="x", now=NOW)
-        assert refused.value.status == 404
+        # the unit exists; the decision cannot be taken without an open order (docs/assessment.md: 409)
+        assert (refused.value.status, refused.value.field) == (409, "unit_code")
+
+    def test_a_second_plan_for_the_same_order_is_refused(self):
+        events = publish(fold([]), rows((JIANSHE, 90), (CHANGAN, 40)))
+        plan = decide_plan(fold(events), unit_code=CHANGAN, period=YEAR, summary="整改方案", now=NOW)
+        with pytest.raises(Conflict, match="already submitted") as refused:
+            decide_plan(fold([*events, plan]), unit_code=CHANGAN, period=YEAR, summary="again", now=NOW)
+        assert refused.value.status == 409

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from assessment.domain.coverage import add, from_scratch, window_figures
 from assessment.domain.facts import by_subject
 from assessment.domain.periods import Clocks
-from assessment.examples import CHANGAN, JIANSHE, XINHUA
-from assessment.testing import History, instant
+from assessment_examples import CHANGAN, JIANSHE, XINHUA
+from assessment_testing import History, instant
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from assessment.config import Rules, load_rules
-from assessment.settings import DEFAULT_RULES
+from assessment.domain.policy import Rules
+from assessment.settings import DEFAULT_RULES, load_rules
 
 DOCUMENT_TARGETS = {  # /work/shared/DOMAIN.md, "The indicators and their targets"
     "policy_awareness": ("计划生育政策知晓率", 0.90),

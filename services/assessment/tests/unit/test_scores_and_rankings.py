@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from assessment.config import load_rules
 from assessment.domain.facts import PenaltyFact
 from assessment.domain.periods import Clocks, Period
 from assessment.domain.scoring import penalty_book, ranked, unit_score
-from assessment.examples import CHANGAN, JIANSHE, XINHUA, ZHONGXINJIE
-from assessment.settings import DEFAULT_RULES
-from assessment.testing import instant
+from assessment.settings import DEFAULT_RULES, load_rules
+from assessment_examples import CHANGAN, JIANSHE, XINHUA, ZHONGXINJIE
+from assessment_testing import instant
 from platform_kit.units import unit_tree
 
 RULES = load_rules(DEFAULT_RULES)

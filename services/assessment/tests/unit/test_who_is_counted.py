@@ -3,13 +3,12 @@ the reference moment, a departure within the period."""
 
 from __future__ import annotations
 
-from assessment.config import load_rules
 from assessment.domain.coverage import compile_indicators, from_scratch
 from assessment.domain.facts import by_subject, facts_of
 from assessment.domain.periods import Period, periods_of_year
-from assessment.examples import CHANGAN, JIANSHE, XINHUA
-from assessment.settings import DEFAULT_RULES
-from assessment.testing import History
+from assessment.settings import DEFAULT_RULES, load_rules
+from assessment_examples import CHANGAN, JIANSHE, XINHUA
+from assessment_testing import History
 from platform_kit.contract import catalogue
 
 INDICATORS = compile_indicators(load_rules(DEFAULT_RULES).indicators)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from assessment.config import load_rules
 from assessment.domain.coverage import compile_indicators, from_scratch, rolled_up, window_figures
 from assessment.domain.facts import by_subject, facts_of
 from assessment.domain.periods import Clocks, Period, parse_instant, periods_of_year
 from assessment.domain.scoring import unit_score
-from assessment.examples import CHANGAN, GETABU, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
-from assessment.settings import DEFAULT_RULES
+from assessment.settings import DEFAULT_RULES, load_rules
+from assessment_examples import CHANGAN, GETABU, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
 from platform_kit.contract import catalogue
 from platform_kit.units import unit_tree
 

@@ -3,7 +3,7 @@ hand in that document; the tests check the code (and the API) gives the same."""
 
 from __future__ import annotations
 
-from assessment.testing import History
+from assessment_testing import History
 
 # 中心街街道 (370402001000) has 建设社区 and 新华社区; 垎塔埠街道 (370402002000) has 长安社区.
 JIANSHE, XINHUA, CHANGAN = "370402001001", "370402001002", "370402002001"

@@ -1,11 +1,10 @@
-"""The assessment's rules, read from ``indicators.toml``: indicators, bands, penalties, veto and
-rectification. Validated on load, so a typo in a rule name stops the service at start."""
+"""The assessment's policy: indicators, bands, penalties, veto and rectification, as the district
+sets them in ``indicators.toml`` (read by ``assessment.settings.load_rules``). Validated when
+read, so a typo in a rule name stops the service at start. Pure: no I/O in here."""
 
 from __future__ import annotations
 
-import tomllib
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -147,8 +146,3 @@ class Rules(_Rules):
     def marked_event_types(self) -> frozenset[str]:
         """Events a penalty rule needs to remember on their stream (``stream_had``)."""
         return frozenset(p.stream_had.event_type for p in self.penalty if p.stream_had)
-
-
-def load_rules(path: Path) -> Rules:
-    with path.open("rb") as file:
-        return Rules.model_validate(tomllib.load(file))

@@ -14,7 +14,7 @@ import asyncpg
 
 from assessment.adapters import decisions_store
 from assessment.adapters.coverage_store import CoverageStore
-from assessment.config import Rules
+from assessment.domain.policy import Rules
 from platform_kit.clock import Clock
 from platform_kit.database import apply_ddl
 from platform_kit.event_store import EventStore

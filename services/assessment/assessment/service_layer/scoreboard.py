@@ -8,8 +8,9 @@ from assessment.adapters import decisions_store
 from assessment.domain.decisions import Decisions
 from assessment.domain.periods import Clocks, Period, previous
 from assessment.domain.scoring import PenaltyBook, Ranked, penalty_book, ranked, unit_score
-from assessment.queries import PeriodFigures, Reads, UnknownUnit
-from assessment.units_en import english_name
+from assessment.service_layer.queries import PeriodFigures, Reads
+from assessment.domain.units_en import english_name
+from platform_kit.problems import NotFound
 from platform_kit.units import Unit
 
 
@@ -17,21 +18,23 @@ class Scoreboards:
     def __init__(self, reads: Reads) -> None:
         self.reads = reads
 
-    def groups(self, level: str, parent: str | None) -> list[tuple[Unit | None, list[Unit]]]:
+    def groups(self, level: str, parent: str | None, *, field: str = "query.parent") -> list[tuple[Unit | None, list[Unit]]]:
+        """The units ranked together; ``field`` is where the request named ``parent``."""
         if level == "town":
             return [(None, self.reads.tree.towns())]
         if parent is not None:
             if parent not in self.reads.tree or self.reads.tree[parent].level != "town":
-                raise UnknownUnit(f"parent: {parent!r} is not a town or street of {self.reads.tree.district.name}")
+                raise NotFound(field, f"{parent!r} is not a town or street of {self.reads.tree.district.name}")
             town = self.reads.tree[parent]
             return [(town, self.reads.tree.children(parent))]
         return [(town, self.reads.tree.children(town.code)) for town in self.reads.tree.towns()]
 
     async def ranking(
-        self, period: Period, level: str, parent: str | None, clocks: Clocks, decisions: Decisions | None = None
+        self, period: Period, level: str, parent: str | None, clocks: Clocks, decisions: Decisions | None = None,
+        *, field: str = "query.parent",
     ) -> list[tuple[Unit | None, list[Ranked], dict[str, int] | None]]:
         """Per group: the ranked rows, and last period's ranks (None when it had nobody to count)."""
-        groups = self.groups(level, parent)
+        groups = self.groups(level, parent, field=field)
         before = previous(period)
         units = [u.code for _, group in groups for u in group]
         figures = await self.reads.figures([period, before], clocks, units=units)

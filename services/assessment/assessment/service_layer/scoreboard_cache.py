@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from assessment.changes import ChangeFeed
+from assessment.adapters.change_feed import ChangeFeed
 from assessment.domain.periods import Clocks, Period
-from assessment.scoreboard import Scoreboards
+from assessment.service_layer.scoreboard import Scoreboards
 
 KEEP = 64
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
+from platform_kit.calendar import DISTRICT_TZ
 from platform_kit.envelope import Envelope
-
-from assessment.domain.periods import CST
 
 NAMESPACE = uuid.UUID("4d1c3a52-6f0e-4b8e-9a61-3f2a7b5c9e10")
 PERSONAL = {
@@ -40,9 +39,9 @@ def instant(when: When) -> datetime:
     if isinstance(when, datetime):
         return when
     if len(when) == 10:
-        return datetime.combine(date.fromisoformat(when), datetime.min.time(), tzinfo=CST) + timedelta(hours=9)
+        return datetime.combine(date.fromisoformat(when), datetime.min.time(), tzinfo=DISTRICT_TZ) + timedelta(hours=9)
     parsed = datetime.fromisoformat(when)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CST)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=DISTRICT_TZ)
 
 
 class History:

@@ -12,20 +12,17 @@ import asyncpg
 
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
-from assessment.config import Rules
+from assessment.domain.policy import Rules
 from assessment.domain.coverage import Figure, compile_indicators, counted_in, rolled_up, window_figures
 from assessment.domain.people import timeline
 from assessment.domain.periods import TICK, Clocks, Period, periods_of_years
 from assessment.domain.scoring import indicator_figure
-from assessment.units_en import english_name
+from assessment.domain.units_en import english_name
 from platform_kit.clock import SYSTEM_CLOCK, Clock
+from platform_kit.problems import NotFound
 from platform_kit.units import Unit, UnitTree
 
 PeriodFigures = dict[tuple[str, str], Figure]  # (unit, indicator) -> figure
-
-
-class UnknownUnit(LookupError):
-    pass
 
 
 class Reads:
@@ -48,9 +45,10 @@ class Reads:
 
     # -- units ---------------------------------------------------------------------------
 
-    def unit(self, code: str) -> Unit:
+    def unit(self, code: str, *, field: str = "path.unit_code") -> Unit:
+        """The unit ``code`` names; ``field`` is where the request named it."""
         if code not in self.tree:
-            raise UnknownUnit(f"unit_code: {code!r} is not a unit of {self.tree.district.name}")
+            raise NotFound(field, f"{code!r} is not a unit of {self.tree.district.name}")
         return self.tree[code]
 
     def unit_json(self, unit: Unit) -> dict:
@@ -151,7 +149,7 @@ class Reads:
         """Everyone counted in one cell, served or not, with the events that counted them."""
         unit = self.unit(unit_code)
         if indicator_id not in self.rules.by_id:
-            raise UnknownUnit(f"indicator: {indicator_id!r} is not one of {', '.join(self.rules.by_id)}")
+            raise NotFound("query.indicator", f"{indicator_id!r} is not one of {', '.join(self.rules.by_id)}")
         indicator = self.rules.by_id[indicator_id]
         compiled = [c for c in self.indicators if c.id == indicator_id]
         within = self.subtree(unit_code)

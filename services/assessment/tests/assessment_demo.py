@@ -2,8 +2,9 @@
 give birth (a few reported late), are served well or badly depending on their town, answer
 surveys; sweeps find unreported births (龙山路街道 found 3, as the document says).
 
-Used by the page test, the bench and ``python -m assessment.demo`` (which publishes it to
-the namespace's topics, for a look at the page)."""
+A test fixture, not part of the service: used by the page test, the rebuild test, the bench and
+``python services/assessment/tests/assessment_demo.py`` (which publishes it to the namespace's
+topics, for a look at the page)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import asyncio
 import random
 from datetime import datetime, timedelta
 
-from assessment.domain.periods import CST
-from assessment.testing import History
+from assessment_testing import History
+from platform_kit.calendar import DISTRICT_TZ
 from platform_kit.envelope import Envelope
 from platform_kit.units import unit_tree
 
@@ -21,13 +22,13 @@ LONGSHANLU = "370402005000"
 
 
 def _day(rng: random.Random, year: int, start_month: int = 1, end_month: int = 12) -> datetime:
-    start = datetime(year, start_month, 1, 9, tzinfo=CST)
-    end = datetime(year + (end_month == 12), end_month % 12 + 1, 1, 9, tzinfo=CST)
+    start = datetime(year, start_month, 1, 9, tzinfo=DISTRICT_TZ)
+    end = datetime(year + (end_month == 12), end_month % 12 + 1, 1, 9, tzinfo=DISTRICT_TZ)
     return start + timedelta(minutes=rng.randrange(int((end - start).total_seconds() // 60)))
 
 
 def _later(rng: random.Random, after: datetime, year: int) -> datetime | None:
-    end = datetime(year + 1, 1, 1, tzinfo=CST)
+    end = datetime(year + 1, 1, 1, tzinfo=DISTRICT_TZ)
     if after >= end - timedelta(days=2):
         return None
     return after + timedelta(minutes=rng.randrange(60, int((end - after).total_seconds() // 60)))
@@ -125,7 +126,7 @@ def main() -> None:
     from platform_kit.settings import KitSettings
     from platform_kit.topics import Topics
 
-    parser = argparse.ArgumentParser(prog="python -m assessment.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python services/assessment/tests/assessment_demo.py", description=__doc__)
     parser.add_argument("--people-per-village", type=int, default=12)
     parser.add_argument("--seed", type=int, default=2013)
     args = parser.parse_args()

@@ -13,10 +13,11 @@ from assessment.adapters import decisions_store
 from assessment.domain import decisions as decide
 from assessment.domain.decisions import Decisions
 from assessment.domain.periods import Clocks, Period
-from assessment.scoreboard import Scoreboards
+from assessment.service_layer.scoreboard import Scoreboards
 from platform_kit.clock import SYSTEM_CLOCK, Clock
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import ConcurrencyConflict, EventStore
+from platform_kit.problems import Conflict
 
 ATTEMPTS = 5
 
@@ -28,7 +29,7 @@ class Commands:
         self.clock = clock
 
     async def _decide_and_append(self, decide_from: Callable[[Decisions], Awaitable[list[Envelope]]]) -> list[Envelope]:
-        for attempt in range(ATTEMPTS):
+        for _ in range(ATTEMPTS):
             store = self._store()
             decisions = await decisions_store.decisions(store.pool, store.schema)
             events = await decide_from(decisions)
@@ -36,9 +37,8 @@ class Commands:
                 await store.append(events)
                 return events
             except (ConcurrencyConflict, asyncpg.UniqueViolationError):
-                if attempt == ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                continue
+        raise Conflict("stream_version", "changed meanwhile by other decisions, again and again; try again")
 
     async def apply_veto(
         self, *, unit_code: str, period: Period, reason: str, decided_by: str, occurred_at: datetime | None
@@ -58,7 +58,7 @@ class Commands:
 
         async def decide_from(decisions: Decisions) -> list[Envelope]:
             events: list[Envelope] = []
-            for town, rows, _ in await self.scoreboards.ranking(period, level, parent, Clocks()):
+            for town, rows, _ in await self.scoreboards.ranking(period, level, parent, Clocks(), field="parent"):
                 events += decide.decide_publication(
                     decisions, rows, period=period, level=level, parent=town.code if town else None,
                     district_code=self.scoreboards.reads.tree.district.code, now=self.clock.now(),
@@ -69,6 +69,8 @@ class Commands:
         return await self._decide_and_append(decide_from)
 
     async def submit_plan(self, *, unit_code: str, period: Period, summary: str) -> Envelope:
+        self.scoreboards.reads.unit(unit_code, field="unit_code")
+
         async def decide_from(decisions: Decisions) -> list[Envelope]:
             return [decide.decide_plan(decisions, unit_code=unit_code, period=period, summary=summary, now=self.clock.now())]
 

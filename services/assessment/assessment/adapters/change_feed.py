@@ -10,6 +10,11 @@ import contextlib
 from platform_kit.database import connect
 
 
+def view_channel(schema: str) -> str:
+    """NOTIFY channel: the live view changed (the projection says so; the page's stream listens)."""
+    return f"{schema}_view"
+
+
 class ChangeFeed:
     def __init__(self, database_url: str, channels: list[str]) -> None:
         self.database_url = database_url

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 import asyncpg
 
 from assessment.adapters import tables
+from assessment.adapters.change_feed import view_channel
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
-from assessment.config import Rules
+from assessment.domain.policy import Rules
 from assessment.domain.coverage import changes, compile_indicators, rolled_up
 from assessment.domain.facts import PERSON_EVENT_TYPES, facts_of, penalty_of
 from assessment.domain.periods import periods_of_years
@@ -20,11 +21,6 @@ from platform_kit.clock import SYSTEM_CLOCK, Clock
 from platform_kit.envelope import Envelope
 from platform_kit.projection import Projection
 from platform_kit.units import UnitTree
-
-
-def view_channel(schema: str) -> str:
-    """NOTIFY channel: the live view changed (the page's stream listens)."""
-    return f"{schema}_view"
 
 
 class CoverageProjection(Projection):
@@ -39,6 +35,8 @@ class CoverageProjection(Projection):
         self.topics = list(topics)
         self.ddl = tables.DDL
         self.rules = rules
+        # What it reads from its topics (the contract documents list these); others pass by.
+        self.event_types = PERSON_EVENT_TYPES | rules.penalty_event_types | rules.marked_event_types
         self.tree = tree
         self.catalogue = catalogue
         self.periods = periods_of_years(rules.assessment.years)
