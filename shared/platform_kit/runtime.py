@@ -108,7 +108,8 @@ class ServiceRuntime:
         self.projections = list(projections if projections is not None else (declaration.projections if declaration else ()))
         self.catalogue = catalogue or contract_catalogue
         self.clock = clock or settings.clock()
-        self.health = HealthChecks()
+        # A loaded machine answers slowly, not wrongly: readiness waits a few seconds per check.
+        self.health = HealthChecks(timeout_seconds=5.0)
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.store: EventStore | None = None
@@ -202,7 +203,7 @@ class ServiceRuntime:
 
     async def _ingest_answers(self) -> None:
         assert self.broker is not None
-        if not await self.broker.ping(timeout=1.5):
+        if not await self.broker.ping(timeout=4.0):
             raise RuntimeError("the department ingest's Kafka connection does not answer")
 
     async def stop(self) -> None:
