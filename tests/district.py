@@ -60,7 +60,7 @@ class Process:
             [sys.executable, "-m", self.package], env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO
         )
 
-    def wait_ready(self, timeout: float = 120) -> None:
+    def wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -156,20 +156,33 @@ def district(bootstrap_servers: str, database_url: str, workdir: Path, **setting
     return result
 
 
-def drop_schemas(database_url: str, schemas: list[str]) -> None:
-    """Drop a finished run's schemas (its logs stay in the workdir), so runs do not pile up in
-    the shared database. In a thread of its own: the caller may be inside a test's event loop."""
-    import asyncpg
+def forget_run(bootstrap_servers: str, database_url: str, namespace: str, schemas: list[str]) -> None:
+    """Drop a finished run's schemas and delete its topics (its logs stay in the workdir).
 
-    async def drop() -> None:
+    The broker and the database are shared by every engineer's tests: left behind, runs pile up,
+    and a broker with thousands of topics answers the services' readiness probe (metadata of
+    every topic) slowly. In a thread of its own: the caller may be inside a test's event loop.
+    """
+    import asyncpg
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def forget() -> None:
         connection = await asyncpg.connect(database_url)
         try:
             for schema in schemas:
                 await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             await connection.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            ours = [t for t in await admin.list_topics() if t.startswith(namespace)]
+            if ours:
+                await admin.delete_topics(ours)
+        finally:
+            await admin.close()
 
-    worker = threading.Thread(target=asyncio.run, args=(drop(),))
+    worker = threading.Thread(target=asyncio.run, args=(forget(),))
     worker.start()
     worker.join(timeout=60)
 
@@ -181,4 +194,4 @@ def running_district(bootstrap_servers: str, database_url: str, workdir: Path, *
         yield d
     finally:
         d.stop()
-        drop_schemas(database_url, list(d.schemas.values()))
+        forget_run(bootstrap_servers, database_url, d.namespace, list(d.schemas.values()))
