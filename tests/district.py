@@ -8,11 +8,13 @@ starts it (``python -m <package>``), with its settings in the environment.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -58,18 +60,23 @@ class Process:
             [sys.executable, "-m", self.package], env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO
         )
 
-    def wait_ready(self, timeout: float = 120) -> None:
+    def wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.popen is not None and self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited ({self.popen.returncode}); log:\n{self.tail()}")
             try:
-                if httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
+                # A loaded machine (other suites share its two cores) can be slow to answer.
+                answer = httpx.get(f"{self.url}/health/ready", timeout=5)
+                if answer.status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
+                last = f"{answer.status_code} {answer.text}"
+            except httpx.HTTPError as error:
+                last = repr(error)
             time.sleep(0.3)
-        raise TimeoutError(f"{self.name} not ready after {timeout} s; log:\n{self.tail()}")
+        # The last readiness answer says which check held it back; the log, what it was doing.
+        raise TimeoutError(f"{self.name} not ready after {timeout} s; last answer: {last}; log:\n{self.tail()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         if self.popen is None or self.popen.poll() is not None:
@@ -123,7 +130,7 @@ def district(bootstrap_servers: str, database_url: str, workdir: Path, **setting
     schemas = {name: f"e{run}_{suffix}" for name, _, suffix in SERVICES}
     base = {
         k: v for k, v in os.environ.items()
-        if not k.startswith(("HTTP_", "DATABASE_", "KAFKA_", "TOPIC_", "CLOCK_", "AUTH_"))
+        if not k.startswith(("HTTP_", "DATABASE_", "KAFKA_", "TOPIC_", "CLOCK_", "AUTH_", "SCHEMA_"))
     }
     base |= {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
@@ -137,9 +144,47 @@ def district(bootstrap_servers: str, database_url: str, workdir: Path, **setting
     result = District(namespace, schemas)
     workdir.mkdir(parents=True, exist_ok=True)
     for name, package, _ in SERVICES:
-        env = base | {"HTTP_PORT": str(free_port()), "DATABASE_SCHEMA": schemas[name], "HTTP_HOST": "127.0.0.1"}
+        # SCHEMA_NAME too: a service whose settings still read the older name must not fall back
+        # to its default schema, which every other run would share.
+        env = base | {
+            "HTTP_PORT": str(free_port()),
+            "DATABASE_SCHEMA": schemas[name],
+            "SCHEMA_NAME": schemas[name],
+            "HTTP_HOST": "127.0.0.1",
+        }
         result.processes[name] = Process(name, package, int(env["HTTP_PORT"]), env, workdir / f"{name}.log")
     return result
+
+
+def forget_run(bootstrap_servers: str, database_url: str, namespace: str, schemas: list[str]) -> None:
+    """Drop a finished run's schemas and delete its topics (its logs stay in the workdir).
+
+    The broker and the database are shared by every engineer's tests: left behind, runs pile up,
+    and a broker with thousands of topics answers the services' readiness probe (metadata of
+    every topic) slowly. In a thread of its own: the caller may be inside a test's event loop.
+    """
+    import asyncpg
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def forget() -> None:
+        connection = await asyncpg.connect(database_url)
+        try:
+            for schema in schemas:
+                await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await connection.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            ours = [t for t in await admin.list_topics() if t.startswith(namespace)]
+            if ours:
+                await admin.delete_topics(ours)
+        finally:
+            await admin.close()
+
+    worker = threading.Thread(target=asyncio.run, args=(forget(),))
+    worker.start()
+    worker.join(timeout=60)
 
 
 def running_district(bootstrap_servers: str, database_url: str, workdir: Path, **settings: str) -> Iterator[District]:
@@ -149,3 +194,4 @@ def running_district(bootstrap_servers: str, database_url: str, workdir: Path, *
         yield d
     finally:
         d.stop()
+        forget_run(bootstrap_servers, database_url, d.namespace, list(d.schemas.values()))
