@@ -173,7 +173,7 @@ class ServiceRuntime:
             partitions=s.topic_partitions, replication_factor=s.topic_replication_factor,
         )
         self.health.add("postgres", postgres_check(self.pool))
-        self.health.add("kafka", kafka_check(self.producer))
+        self.health.add("kafka", kafka_check(self.producer, self.publishes_to))
         if self.publishes_to is not None:
             self.store = EventStore(self.pool, self.schema)
             await self.store.setup()
