@@ -75,7 +75,7 @@ async def test_the_figures_follow_an_event_from_append_to_projection(stack, pool
             figures = await scrape()
             assert value(figures, "msp_http_requests_total", method="GET", route="/health/live", status="200") == 1
             assert value(figures, "msp_http_requests_total", method="GET", route="unmatched", status="404") == 1
-            assert value(figures, "msp_http_requests_total", method="GET", route="/metrics", status="200") >= 5
+            assert value(figures, "msp_http_requests_total", method="GET", route="/metrics", status="200") >= 4  # the scrapes above, each counted once answered
     finally:
         await runtime.stop()
 
