@@ -18,9 +18,10 @@ No personal data is ever in a header: ids, types and times only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic_core import from_json
 
 from platform_kit.envelope import Envelope
 
@@ -55,7 +56,7 @@ def _fields(envelope: Envelope | Mapping[str, Any] | str | bytes) -> Mapping[str
     if isinstance(envelope, Envelope):
         return envelope.model_dump(mode="json")
     if isinstance(envelope, str | bytes):
-        return json.loads(envelope)
+        return from_json(envelope)  # pydantic's Rust parser: about 3x json.loads, per relayed row
     return envelope
 
 
