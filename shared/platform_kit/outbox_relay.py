@@ -144,7 +144,8 @@ class OutboxRelay:
         batches: dict[int, BatchBuilder] = {}
         acks: list[asyncio.Future] = []
         for row in rows:
-            key, value, headers = row["stream_id"].encode(), row["message"].encode(), cloudevents.headers(row["message"])
+            key, value = row["stream_id"].encode(), row["message"].encode()
+            headers = cloudevents.headers(row["message"])
             partition = _PARTITIONER(key, partitions, partitions)
             batch = batches.get(partition)
             if batch is None or batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
