@@ -131,7 +131,8 @@ class RuntimeMetrics:
                 snapshot.head = await conn.fetchval(f"SELECT coalesce(max(position), 0) FROM {s}.events")
                 row = await conn.fetchrow(
                     f"SELECT (SELECT count(*) FROM {s}.outbox) AS depth, "
-                    f"(SELECT e.recorded_at FROM {s}.events e WHERE e.position = (SELECT min(position) FROM {s}.outbox)) AS oldest"
+                    f"(SELECT e.recorded_at FROM {s}.events e "
+                    f" WHERE e.position = (SELECT min(position) FROM {s}.outbox)) AS oldest"
                 )
                 snapshot.outbox_depth = row["depth"]
                 snapshot.outbox_oldest_age = _age(runtime, row["oldest"]) if row["oldest"] is not None else 0.0
@@ -213,7 +214,8 @@ class _Collector(Collector):
                 end = consumer.highwater(tp)  # from the last fetch response: no extra request
                 if end is None:
                     continue
-                lag.append(([runner.name, tp.topic, str(tp.partition)], float(max(0, end - stored.get((tp.topic, tp.partition), 0)))))
+                applied = stored.get((tp.topic, tp.partition), 0)  # none stored: read from the start
+                lag.append(([runner.name, tp.topic, str(tp.partition)], float(max(0, end - applied))))
         yield _gauge("msp_projection_lag_records", "End offset minus the stored (applied) position",
                      ["projection", "topic", "partition"], lag)
 
