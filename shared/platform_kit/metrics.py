@@ -107,19 +107,25 @@ class RuntimeMetrics:
     async def refresh(self) -> None:
         """Read what only PostgreSQL and the health checks know, within the timeout."""
         snapshot = _Snapshot()
+        # Side by side: a scrape waits for the slower of the two, never their sum.
+        await asyncio.gather(self._read_database(snapshot), self._read_readiness(snapshot))
+        self.snapshot = snapshot
+
+    async def _read_database(self, snapshot: _Snapshot) -> None:
         try:
             await asyncio.wait_for(self._read(snapshot), timeout=self.query_timeout_seconds)
             snapshot.database_ok = True
         except Exception as error:  # a slow or absent database is a figure, not a failed scrape
             log.warning("metrics.database_unread", error=f"{type(error).__name__}: {error}"[:200])
             snapshot.database_ok = False
+
+    async def _read_readiness(self, snapshot: _Snapshot) -> None:
         try:
-            report = await self.runtime.health.readiness()
+            report = await self.runtime.health.readiness()  # each check bounded by its own timeout
             snapshot.ready = report["status"] == "ready"
             snapshot.checks = {name: bool(c["ok"]) for name, c in report["checks"].items()}  # type: ignore[union-attr]
         except Exception:
             snapshot.ready = False
-        self.snapshot = snapshot
 
     async def _read(self, snapshot: _Snapshot) -> None:
         runtime, pool = self.runtime, self.runtime.pool
