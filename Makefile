@@ -58,8 +58,11 @@ test: up tools  ## Install, start what the tests need, run every test against th
 bench: up  ## Measure the kit against the raw limits (plain asyncpg COPY, plain aiokafka)
 	@$(STACK_ENV); .venv/bin/python -m bench $(BENCH_ARGS)
 
+observe:  ## Prometheus on http://127.0.0.1:9090 against the running services (Ctrl-C stops it)
+	STACK_DIR=$(STACK_DIR) deploy/observability/run-local.sh
+
 clean: down  ## Stop everything and delete the local data (the next `make run` replays the demo again)
 	$(STACK) down --purge
 	rm -f $(STACK_DIR)/demo.env $(STACK_DIR)/demo.loaded
 
-.PHONY: help install up down status topics services run tools test-unit test bench clean
+.PHONY: help install up down status topics services run tools test-unit test bench observe clean

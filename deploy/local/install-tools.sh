@@ -11,6 +11,13 @@ missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v docker-compose >/dev/null || command -v docker >/dev/null || missing+=(docker-compose)
 
+# Kafka's console tools (kafka-tools), for the test that reads our records as any client would;
+# the broker's own jars in the stack do not include them.
+KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
+if [[ ! -f "$HOME/.m2/repository/org/apache/kafka/kafka-tools/$KAFKA_VERSION/kafka-tools-$KAFKA_VERSION.jar" ]]; then
+  mvn -q dependency:get -Dartifact="org.apache.kafka:kafka-tools:$KAFKA_VERSION" -Dtransitive=false
+fi
+
 if ((${#missing[@]} == 0)); then
   echo "[install-tools] chromium, promtool and docker-compose are installed" >&2
   exit 0

@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
+from platform_kit import cloudevents
 from platform_kit.database import checked_schema, connect
 from platform_kit.logs import get_logger
 
@@ -144,13 +145,14 @@ class OutboxRelay:
         acks: list[asyncio.Future] = []
         for row in rows:
             key, value = row["stream_id"].encode(), row["message"].encode()
+            headers = cloudevents.headers(row["message"])
             partition = _PARTITIONER(key, partitions, partitions)
             batch = batches.get(partition)
-            if batch is None or batch.append(key=key, value=value, timestamp=None) is None:
+            if batch is None or batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                 if batch is not None:
                     acks.append(await self.producer.send_batch(batch, self.topic, partition=partition))
                 batch = batches[partition] = self.producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None)  # an empty batch takes any record
+                batch.append(key=key, value=value, timestamp=None, headers=headers)  # an empty batch takes any record
         for partition, batch in batches.items():
             acks.append(await self.producer.send_batch(batch, self.topic, partition=partition))
         return acks

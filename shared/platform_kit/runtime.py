@@ -9,7 +9,7 @@ runtime does the rest, in this order:
    tables and its service layer, built on the started pool and store);
 3. the outbox relay, the projection runners, the service's own ``loops``, the department
    gate: each supervised (restarted with back-off after a failure; readiness says so);
-4. HTTP: ``/health/live``, ``/health/ready``, ``POST /api/admin/rebuild`` (when the service
+4. HTTP: ``/health/live``, ``/health/ready``, ``/metrics`` (:mod:`platform_kit.metrics`), ``POST /api/admin/rebuild`` (when the service
    has projections), the service's routers, every failure answered as a problem (RFC 9457).
 
 A stop runs the other way and always closes the pool and the producer, even when a loop does
@@ -39,6 +39,7 @@ from platform_kit.gate import Accept, DepartmentGate, broker_logger
 from platform_kit.health import HealthChecks, flag_check, health_router, kafka_check, postgres_check
 from platform_kit.kafka import ensure_topics, idempotent_producer
 from platform_kit.logs import configure_logging, get_logger
+from platform_kit.metrics import HttpMetrics, RuntimeMetrics, metrics_router
 from platform_kit.outbox_relay import OutboxRelay
 from platform_kit.projection import Projection, ProjectionRunner
 from platform_kit.settings import KitSettings
@@ -110,6 +111,7 @@ class ServiceRuntime:
         self.clock = clock or settings.clock()
         # A loaded machine answers slowly, not wrongly: readiness waits a few seconds per check.
         self.health = HealthChecks(timeout_seconds=5.0)
+        self.metrics = RuntimeMetrics(self)
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.store: EventStore | None = None
@@ -148,6 +150,7 @@ class ServiceRuntime:
         self._stop.clear()
         self._tasks = []
         self._set_up = False
+        building = self.metrics.building()
         try:
             await self._start()
         except BaseException:
@@ -160,6 +163,8 @@ class ServiceRuntime:
                     await self.declaration.teardown(self)
             await self._close()
             raise
+        finally:
+            self.metrics.built(building)
         self.started = True
         log.info("service.started", schema=self.schema, projections=[p.name for p in self.projections])
 
@@ -188,7 +193,7 @@ class ServiceRuntime:
             self.supervise("relay", self.relay.run)
         for projection in self.projections:
             runner = ProjectionRunner(
-                projection, pool=self.pool, schema=self.schema, bootstrap_servers=s.kafka_bootstrap_servers,
+                self.metrics.observed(projection), pool=self.pool, schema=self.schema, bootstrap_servers=s.kafka_bootstrap_servers,
                 producer=self.producer, catalogue=self.catalogue, batch_size=s.projection_batch_size,
             )
             await runner.setup()
@@ -258,6 +263,7 @@ class ServiceRuntime:
                 return
             except Exception as error:
                 self._healthy[name] = False
+                self.metrics.loop_failures.labels(name).inc()
                 log.error("service.loop_failed", loop=name, error=f"{type(error).__name__}: {error}"[:500], retry_in=delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=delay)
@@ -293,6 +299,8 @@ class ServiceRuntime:
         )
         app.state.runtime = self
         app.include_router(health_router(self.health))
+        app.include_router(metrics_router())
+        app.add_middleware(HttpMetrics, metrics=self.metrics)
         if self.projections:
             app.include_router(_rebuild_router())
         for router in routers if routers is not None else (d.routers if d else ()):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from platform_kit import metrics
 from platform_kit.clock import Clock
 from platform_kit.database import connect
 from platform_kit.event_store import EventStore
@@ -57,6 +58,8 @@ class DeliveryWorker:
         self.concurrency, self.poll_seconds, self.recipients_per_round = concurrency, poll_seconds, recipients_per_round
         self.after_send = after_send
         self.stats = WorkerStats()
+        self.outcomes = metrics.counter(  # at /metrics: docs/operations.md
+            "msp_notifier_deliveries", "Delivery attempts by channel and outcome", ("channel", "outcome"))
         self.is_leader = False
         self._wake = asyncio.Event()
 
@@ -105,6 +108,7 @@ class DeliveryWorker:
                 heads = [q[0] for q in queues]
                 await queue.defer(conn, self.schema, heads, until, f"quiet hours until {until.isoformat()}")
                 self.stats.deferred += len(heads)
+                self.outcomes.labels(self.channel.name, "deferred").inc(len(heads))
                 return 0
         if self.channel.batched:
             outcomes = await self._serve_batch(sorted((i for q in queues for i in q), key=lambda i: i.seq))
@@ -168,8 +172,11 @@ class DeliveryWorker:
         for o in outcomes:
             if isinstance(o, Delivered):
                 self.stats.delivered += 1
+                self.outcomes.labels(self.channel.name, "delivered").inc()
             elif o.retry_at is None:
                 self.stats.dead_lettered += 1
+                self.outcomes.labels(self.channel.name, "dead_lettered").inc()
             else:
                 self.stats.failed += 1
+                self.outcomes.labels(self.channel.name, "failed").inc()
         self.stats.rounds += 1
