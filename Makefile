@@ -44,6 +44,7 @@ run: up topics  ## Start the stack and every service, and replay a year (2013) o
 	@deploy/local/services.sh status
 	@echo "The scoreboard (区流动人口计划生育服务管理中心): http://127.0.0.1:8103/"
 	@echo "APIs: registry http://127.0.0.1:8101/docs, services log :8102/docs, assessment :8103/docs, notifier :8104/docs"
+	@echo "Metrics (Prometheus): http://127.0.0.1:8101/metrics ... :8104/metrics; make observe runs Prometheus on :9090 with the alert rules"
 	@echo "Stop everything with: make down"
 
 tools:  ## Debian's Chromium, promtool and docker-compose, for the tests (only when missing)
