@@ -78,6 +78,14 @@ CREATE TABLE IF NOT EXISTS {schema}.events (
 CREATE TABLE IF NOT EXISTS {schema}.outbox (
     position bigint PRIMARY KEY REFERENCES {schema}.events (position)
 );
+-- When the row was written: readiness reports the age of the oldest unpublished event.
+ALTER TABLE {schema}.outbox ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
+-- What the relay could not publish (Kafka refused it as too large), with the reason.
+CREATE TABLE IF NOT EXISTS {schema}.outbox_parked (
+    position  bigint      PRIMARY KEY REFERENCES {schema}.events (position),
+    reason    text        NOT NULL,
+    parked_at timestamptz NOT NULL DEFAULT now()
+);
 """
 
 
