@@ -53,7 +53,7 @@ from pydantic import ValidationError
 from platform_kit.catalogue import EventCatalogue, UnknownEventType, UnsupportedSchemaVersion
 from platform_kit.database import apply_ddl, checked_schema
 from platform_kit.envelope import Envelope
-from platform_kit.kafka import group_consumer
+from platform_kit.kafka import ensure_topics, group_consumer
 from platform_kit.logs import get_logger
 from platform_kit.topics import dead_letter_topic
 
@@ -242,6 +242,8 @@ class ProjectionRunner:
         generation_poll_seconds: float = 1.0,
         paused_retry_seconds: float = 30.0,
         max_backoff_seconds: float = 30.0,
+        topic_partitions: int = 3,
+        topic_replication_factor: int = 1,
     ) -> None:
         self.projection = projection
         self.name = projection.name
@@ -255,6 +257,8 @@ class ProjectionRunner:
         self.generation_poll_seconds = generation_poll_seconds
         self.paused_retry_seconds = paused_retry_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self.topic_partitions = topic_partitions
+        self.topic_replication_factor = topic_replication_factor
         self.dead_letter_topic = dead_letter_topic(self.group_id)
         self.consumer: AIOKafkaConsumer | None = None
         self.stats = RunnerStats()
@@ -273,6 +277,14 @@ class ProjectionRunner:
         await self.pool.execute(
             f"INSERT INTO {self.schema}.projection_generations (consumer) VALUES ($1) ON CONFLICT DO NOTHING",
             self.name,
+        )
+        # Explicitly, with the platform's partitioning, kept forever: never left to the
+        # broker's auto-creation (one partition, a week's retention).
+        await ensure_topics(
+            self.bootstrap_servers,
+            [self.dead_letter_topic],
+            partitions=self.topic_partitions,
+            replication_factor=self.topic_replication_factor,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

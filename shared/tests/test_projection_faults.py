@@ -9,10 +9,12 @@ import uuid
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer
 from counting_projection import ServicesPerUnit
 from pydantic import BaseModel, ConfigDict
 from test_projection import caught_up, expected_view, history, publish, running
 
+from platform_kit import deadletters
 from platform_kit.catalogue import EventCatalogue
 from platform_kit.kafka import ensure_topics
 from platform_kit.projection import INFRASTRUCTURE_ERRORS, ProjectionRunner, is_poison, is_transient
@@ -233,3 +235,42 @@ class TestBoundedIdempotence:
         assert await pool.fetchval(f"SELECT count(*) FROM {schema}.parked_events") == 0
         letters = await read_topic_to_end(stack.bootstrap_servers, dead_letter_topic(runner.group_id))
         assert [dict(letter.headers)["event_id"].decode() for letter in letters] == [str(poison.event_id)]
+
+
+class TestDeadLetterTopicsAndReplay:
+    async def test_the_dead_letter_topic_exists_with_the_platforms_partitioning_before_any_letter(
+        self, stack, schema, topic, runner_for
+    ):
+        runner = await runner_for(schema, topic)
+        consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap_servers)
+        await consumer.start()
+        try:
+            await consumer._client.force_metadata_update()
+            assert consumer.partitions_for_topic(runner.dead_letter_topic) == {0, 1, 2}
+        finally:
+            await consumer.stop()
+
+    async def test_a_replayed_dead_letter_is_applied_once_and_only_the_chosen_ones_go_back(
+        self, stack, pool, schema, topic, producer, runner_for
+    ):
+        events = history(streams=4, versions=2)
+        poison = service_delivered("resident-1", 3, poison=True)
+        other_poison = service_delivered("resident-2", 3, poison=True)
+        await publish(producer, topic, events + [poison, other_poison])
+        runner = await runner_for(schema, topic)
+        async with running(runner):
+            await caught_up(runner, stack, topic)
+        assert runner.stats.dead_lettered == 2
+
+        runner.projection.accepts_poison = True  # the projection's bug is fixed
+        report = await deadletters.replay(stack.bootstrap_servers, runner.dead_letter_topic, event_ids=[poison.event_id])
+        assert (report.replayed, report.skipped, report.by_topic) == (1, 1, {topic: 1})
+        again = await deadletters.replay(stack.bootstrap_servers, runner.dead_letter_topic, event_ids=[str(poison.event_id)])
+        assert again.replayed == 1  # replaying twice is harmless: it is applied once
+        fixed = await runner_for(schema, topic)
+        fixed.projection.accepts_poison = True
+        async with running(fixed):
+            await caught_up(fixed, stack, topic)
+        assert (fixed.stats.applied, fixed.stats.duplicates) == (1, 1)
+        assert dict((await fixed.projection.snapshot(pool))[1])["resident-1"] == 3
+        assert dict((await fixed.projection.snapshot(pool))[1])["resident-2"] == 2  # not replayed
