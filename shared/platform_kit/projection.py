@@ -199,6 +199,12 @@ class PausedPartition:
     since: float
 
 
+class _Refused(Exception):
+    def __init__(self, letters: list[_DeadLetter]) -> None:
+        super().__init__(f"{len(letters)} events refused")
+        self.letters = letters
+
+
 class _Rebuilt(Exception):
     """Another replica (or this one) rebuilt the projection: what this replica holds is stale."""
 
@@ -309,6 +315,10 @@ class ProjectionRunner:
                     if self._rebuild_requested:
                         await self._rebuild_now()
                     if self._needs_resync:
+                        if committing is not None:  # its positions first, or we would read it again
+                            task, committing = committing, None
+                            await task
+                            self._succeeded()
                         await self._resync()
                     await self._watch_generation(committing)
                     self._retry_paused()
@@ -502,24 +512,40 @@ class ProjectionRunner:
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Apply one batch of records: read-model change, stream marks and positions in one
-        transaction; dead letters are acknowledged by Kafka before that transaction commits."""
+        transaction; dead letters are acknowledged by Kafka before that transaction begins."""
         await self._commit(records, *self._decode(records))
 
     async def _commit(
         self, records: Sequence[ConsumerRecord], incoming: list[_Incoming], unreadable: list[_DeadLetter]
     ) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await self._check_generation(conn)
-            fresh = await self._first_sightings(conn, incoming)
-            refused = await self._apply(conn, fresh)
-            dead = unreadable + refused
-            await self._park(conn, dead)
-            await self._dead_letter(dead)
-            await self._store_positions(conn, records)
+        """One batch, in one transaction that never waits for Kafka: dead letters are sent
+        while no transaction is open (a projection that appends events holds the event
+        store's append lock until its transaction ends). Poison found while applying rolls the
+        transaction back; the poison is dead-lettered, and the batch is applied again without
+        it. A dead letter may therefore be sent twice, never lost."""
+        await self._dead_letter(unreadable)
+        poison: dict[uuid.UUID, _DeadLetter] = {}
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    await self._check_generation(conn)
+                    fresh = await self._first_sightings(conn, incoming)
+                    refused = await self._apply(conn, [i for i in fresh if i.event.event_id not in poison])
+                    if refused:
+                        raise _Refused(refused)  # roll back: nothing is held while they are sent
+                    await self._park(conn, unreadable + list(poison.values()))
+                    await self._store_positions(conn, records)
+                break
+            except _Refused as found:
+                for letter in found.letters:
+                    assert letter.event_id is not None
+                    poison[letter.event_id] = letter
+                await self._dead_letter(found.letters)
+        skipped = sum(1 for item in fresh if item.event.event_id in poison)
         self.stats.batches += 1
         self.stats.duplicates += len(incoming) - len(fresh)
-        self.stats.applied += len(fresh) - len(refused)
-        self.stats.dead_lettered += len(dead)
+        self.stats.applied += len(fresh) - skipped
+        self.stats.dead_lettered += len(unreadable) + len(poison)
 
     async def _check_generation(self, conn: asyncpg.Connection) -> None:
         # FOR SHARE: a rebuild (which updates the row) waits for this batch, or this batch

@@ -16,6 +16,7 @@ from test_projection import caught_up, expected_view, history, publish, running
 
 from platform_kit import deadletters
 from platform_kit.catalogue import EventCatalogue
+from platform_kit.event_store import EventStore
 from platform_kit.kafka import ensure_topics
 from platform_kit.projection import INFRASTRUCTURE_ERRORS, ProjectionRunner, is_poison, is_transient
 from platform_kit.testing import read_topic_to_end, service_delivered, wait_until
@@ -274,3 +275,41 @@ class TestDeadLetterTopicsAndReplay:
         assert (fixed.stats.applied, fixed.stats.duplicates) == (1, 1)
         assert dict((await fixed.projection.snapshot(pool))[1])["resident-1"] == 3
         assert dict((await fixed.projection.snapshot(pool))[1])["resident-2"] == 2  # not replayed
+
+
+class TestNoLockAcrossNetworkWaits:
+    async def test_a_projection_that_appends_holds_no_append_lock_while_dead_letters_are_sent(
+        self, stack, pool, schema, topic, producer
+    ):
+        store = EventStore(pool, schema)
+        await store.setup()
+
+        class Appending(ServicesPerUnit):
+            async def apply(self, conn, events):
+                await super().apply(conn, events)
+                await store.append([service_delivered(f"log-{uuid.uuid4().hex}", 1)], conn=conn)
+
+        class LockProbe:
+            """The producer, asking PostgreSQL (from another connection) before each send
+            whether the append lock is free."""
+
+            def __init__(self) -> None:
+                self.lock_free: list[bool] = []
+
+            async def send(self, *args, **kwargs):
+                async with pool.acquire() as conn, conn.transaction():
+                    self.lock_free.append(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1::bigint)", store.lock_key))
+                return await producer.send(*args, **kwargs)
+
+        probe = LockProbe()
+        runner = ProjectionRunner(
+            Appending("services_per_unit", [topic], schema), pool=pool, schema=schema,
+            bootstrap_servers=stack.bootstrap_servers, producer=probe, batch_size=500,
+        )
+        await runner.setup()
+        events = history(streams=6, versions=2)
+        await publish(producer, topic, events[:6] + [service_delivered("resident-p", 1, poison=True)] + events[6:])
+        async with running(runner):
+            await caught_up(runner, stack, topic)
+        assert runner.stats.dead_lettered == 1 and probe.lock_free and all(probe.lock_free)
+        assert await runner.projection.snapshot(pool) == expected_view(events)
