@@ -26,11 +26,15 @@ class UnknownEventType(LookupError):
 
 
 class UnsupportedSchemaVersion(ValueError):
+    """A payload version this reader cannot bring to its current one. ``newer`` says the
+    event is from a producer newer than this reader (a rolling deploy in progress): the
+    reader must wait for its own upgrade, not skip the event."""
+
     def __init__(self, event_type: str, version: int, current: int) -> None:
-        super().__init__(
-            f"schema_version: {event_type} v{version} cannot be read "
-            f"(current is v{current}, no upcaster from v{version})"
-        )
+        self.event_type, self.version, self.current = event_type, version, current
+        self.newer = version > current
+        reason = "newer than this reader knows" if self.newer else f"no upcaster from v{version}"
+        super().__init__(f"schema_version: {event_type} v{version} cannot be read (current is v{current}, {reason})")
 
 
 class EventCatalogue:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from typing import Any
 
 import asyncpg
@@ -45,10 +46,41 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=_encode_json, decoder=json.loads, schema="pg_catalog")
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(dsn, server_settings={"timezone": "UTC"})
+async def connect(
+    dsn: str,
+    *,
+    command_timeout: float | None = None,
+    keepalive_seconds: int | None = None,
+    server_settings: dict[str, str] | None = None,
+    connect_timeout: float = 60.0,
+) -> asyncpg.Connection:
+    """One connection. ``keepalive_seconds`` turns on TCP keepalives at both ends (probe
+    after that much silence, then every that much, three times): a peer that vanished is
+    noticed in about four times that, not PostgreSQL's default two hours."""
+    settings = {"timezone": "UTC", **(server_settings or {})}
+    if keepalive_seconds is not None:
+        settings |= {
+            "tcp_keepalives_idle": str(keepalive_seconds),
+            "tcp_keepalives_interval": str(keepalive_seconds),
+            "tcp_keepalives_count": "3",
+        }
+    conn = await asyncpg.connect(
+        dsn, server_settings=settings, command_timeout=command_timeout, timeout=connect_timeout
+    )
+    if keepalive_seconds is not None:
+        _client_keepalive(conn, keepalive_seconds)
     await _init_connection(conn)
     return conn
+
+
+def _client_keepalive(conn: asyncpg.Connection, seconds: int) -> None:
+    sock = conn._transport.get_extra_info("socket")  # asyncpg exposes no socket options
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", seconds), ("TCP_KEEPINTVL", seconds), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -8,15 +8,47 @@ March changes December "as occurred", yet a view "as known on 31 December" must 
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def nfkc(value: Any) -> Any:
+    """Full-width and other compatibility forms to their plain form (strings only)."""
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+def clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(f"contains a NUL character (U+0000) at index {value.index(chr(0))}, which cannot be stored")
+    for index, char in enumerate(value):
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise ValueError(f"contains an unpaired surrogate (U+{ord(char):04X}) at index {index}, which is not text")
+    return value
+
+
+def within_date_bounds(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"{value.isoformat()} is outside {EARLIEST_DATE.isoformat()}..{LATEST_DATE.isoformat()}")
+    return value
+
+
+# Business and system time between 1900-01-01 and 2100-12-31: a year-1 date would be stored
+# as -infinity and refused by every consumer. (How far in the future occurred_at may be is a
+# service's rule.)
+BoundedDatetime = Annotated[AwareDatetime, AfterValidator(within_date_bounds)]
+MAX_INT4 = 2_147_483_647  # stream_version and schema_version are PostgreSQL integers
 
 SOURCE_PATTERN = r"^(registry|services-log|assessment|notifier|dept:[a-z][a-z-]*[a-z])$"
 STREAM_ID_PATTERN = r"^[a-z][a-z0-9-]*-[A-Za-z0-9][A-Za-z0-9._:-]*$"
-UNIT_CODE_PATTERN = r"^\d{12}$"
+UNIT_CODE_PATTERN = r"^[0-9]{12}$"  # [0-9], not \d: \d accepts every script's digits
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z0-9]+$"
 
 
@@ -31,16 +63,37 @@ class Envelope(BaseModel):
 
     event_id: uuid.UUID
     event_type: str = Field(pattern=EVENT_TYPE_PATTERN, max_length=80)
-    schema_version: int = Field(ge=1)
+    schema_version: int = Field(ge=1, le=10_000)
     stream_id: str = Field(pattern=STREAM_ID_PATTERN, max_length=200)
-    stream_version: int = Field(ge=1)
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
-    unit_code: str = Field(pattern=UNIT_CODE_PATTERN)
+    stream_version: int = Field(ge=1, le=MAX_INT4)
+    occurred_at: BoundedDatetime
+    recorded_at: BoundedDatetime
+    unit_code: Annotated[str, Field(pattern=UNIT_CODE_PATTERN), BeforeValidator(nfkc)]  # NFKC, then the pattern
     source: str = Field(pattern=SOURCE_PATTERN)
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
     payload: dict[str, Any]
+
+    @field_validator("payload")
+    @classmethod
+    def _storable_text(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """Every string in the payload (keys too) must be storable text: PostgreSQL's jsonb
+        refuses NUL, and an unpaired surrogate is not UTF-8."""
+        stack: list[tuple[str, Any]] = [("payload", payload)]
+        while stack:
+            path, value = stack.pop()
+            if isinstance(value, str):
+                try:
+                    clean_text(value)
+                except ValueError as error:
+                    raise ValueError(f"{path}: {error}") from None
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    clean_text(str(key))
+                    stack.append((f"{path}.{key}", item))
+            elif isinstance(value, list):
+                stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+        return payload
 
     @classmethod
     def new(

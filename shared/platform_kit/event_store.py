@@ -10,11 +10,15 @@ Three promises:
    that tails the store ("everything after position p") must never skip an event that a slower
    transaction commits later. With a plain sequence that happens: transaction A takes
    position 10, B takes 11, B commits, a reader reads 11 and moves on, then A commits 10
-   behind its back. We therefore serialise appends with ``LOCK TABLE ... IN EXCLUSIVE MODE``
-   (as the ``eventsourcing`` library does): it blocks other appenders, never readers, and is
-   held to commit, so positions are handed out in commit order and are dense (max + 1, no
-   sequence, no holes even after a rollback). The price is one appender at a time per store;
-   appends are batched, so a transaction holds the lock for milliseconds. We rejected
+   behind its back. We therefore serialise appends with a transaction-scoped advisory lock
+   (``pg_advisory_xact_lock`` on a key derived from the schema): it blocks other appenders,
+   never readers and never (auto)vacuum, unlike a table lock, and is held to commit, so
+   positions are handed out in commit order and are dense (max + 1, no sequence, no holes
+   even after a rollback). The price is one appender at a time per store; the lock is taken
+   as late as possible (after every check that needs no position) and nothing after it waits
+   for the network, so a transaction holds it for milliseconds. **Rule:** an appender that
+   passes ``conn`` must not wait for Kafka or HTTP after ``append`` returns and before it
+   commits (the lock is held to the end of its transaction). We rejected
    transaction-id snapshots (``pg_snapshot_xmin``) because any long transaction anywhere in
    the cluster then stalls every reader, and a high-water mark with a timeout because it can
    still skip a transaction slower than the timeout. See docs/event-store.md.
@@ -24,6 +28,7 @@ Three promises:
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -73,6 +78,14 @@ CREATE TABLE IF NOT EXISTS {schema}.events (
 CREATE TABLE IF NOT EXISTS {schema}.outbox (
     position bigint PRIMARY KEY REFERENCES {schema}.events (position)
 );
+-- When the row was written: readiness reports the age of the oldest unpublished event.
+ALTER TABLE {schema}.outbox ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
+-- What the relay could not publish (Kafka refused it as too large), with the reason.
+CREATE TABLE IF NOT EXISTS {schema}.outbox_parked (
+    position  bigint      PRIMARY KEY REFERENCES {schema}.events (position),
+    reason    text        NOT NULL,
+    parked_at timestamptz NOT NULL DEFAULT now()
+);
 """
 
 
@@ -96,7 +109,24 @@ class DuplicateEvent(Exception):
 
 
 class MalformedAppend(ValueError):
-    """A batch whose versions do not follow each other within a stream."""
+    """A batch that cannot be stored as it is: versions that do not follow each other within
+    a stream, or an event too large to be published."""
+
+
+class EventTooLarge(MalformedAppend):
+    """An event whose published message would exceed the limit (Kafka refuses such records)."""
+
+    def __init__(self, event: Envelope, size: int, limit: int) -> None:
+        super().__init__(
+            f"payload: event {event.event_id} ({event.event_type}, stream {event.stream_id} "
+            f"v{event.stream_version}) is {size} bytes as JSON, more than the limit of {limit} bytes"
+        )
+        self.event_id, self.size, self.limit = event.event_id, size, limit
+
+
+# Below Kafka's default message.max.bytes (1 MiB = 1,048,588 bytes with the batch overhead),
+# with room for the key, the headers and the record batch framing.
+DEFAULT_MAX_EVENT_BYTES = 900 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +147,19 @@ def _payload_json(event: Envelope) -> str:
 
 
 def _refuse_repeats(events: Sequence[Envelope]) -> None:
-    ids = [event.event_id for event in events]
-    if len(set(ids)) != len(ids):
-        raise DuplicateEvent(i for i in ids if ids.count(i) > 1)
+    # Linear: one pass with a set (``list.count`` per id was quadratic).
+    seen: set[uuid.UUID] = set()
+    repeated: set[uuid.UUID] = set()
+    for event in events:
+        (repeated if event.event_id in seen else seen).add(event.event_id)
+    if repeated:
+        raise DuplicateEvent(repeated)
+
+
+def _lock_key(schema: str) -> int:
+    """A stable signed 64-bit advisory-lock key for the store of ``schema``."""
+    digest = hashlib.blake2b(f"platform-kit-append:{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _expected_versions(events: Sequence[Envelope]) -> dict[str, int]:
@@ -139,11 +179,15 @@ def _expected_versions(events: Sequence[Envelope]) -> dict[str, int]:
 
 
 class EventStore:
-    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, schema: str, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    ) -> None:
         self.pool = pool
         self.schema = checked_schema(schema)
         self.table = f"{self.schema}.events"
         self.notify_channel = f"{self.schema}_events"
+        self.max_event_bytes = max_event_bytes
+        self.lock_key = _lock_key(self.schema)
 
     async def setup(self) -> None:
         await apply_ddl(self.pool, self.schema, DDL)
@@ -158,25 +202,46 @@ class EventStore:
         """
         if not events:
             return []
+        _refuse_repeats(events)
         expected = _expected_versions(events)
+        payloads = self._sized_payloads(events)
         if conn is not None:
             async with conn.transaction():
-                return await self._append(conn, events, expected)
+                return await self._append(conn, events, expected, payloads)
         async with self.pool.acquire() as own, own.transaction():
-            return await self._append(own, events, expected)
+            return await self._append(own, events, expected, payloads)
+
+    def _sized_payloads(self, events: Sequence[Envelope]) -> list[str]:
+        """The payloads as JSON, each event checked against ``max_event_bytes``: an event Kafka
+        would refuse must be refused here, before it is committed and blocks the relay."""
+        payloads = []
+        for event in events:
+            payload = _payload_json(event)
+            # The published message is the envelope (a few hundred bytes) around the payload.
+            size = len(payload.encode()) + 600
+            if size > self.max_event_bytes:
+                size = len(event.to_bytes())
+                if size > self.max_event_bytes:
+                    raise EventTooLarge(event, size, self.max_event_bytes)
+            payloads.append(payload)
+        return payloads
 
     async def _append(
-        self, conn: asyncpg.Connection, events: Sequence[Envelope], expected: dict[str, int]
+        self,
+        conn: asyncpg.Connection,
+        events: Sequence[Envelope],
+        expected: dict[str, int],
+        payloads: list[str],
     ) -> list[RecordedEvent]:
         # Lock first: in REPEATABLE READ the snapshot is taken by the first query, and it
-        # must be taken after the previous appender has committed.
-        await conn.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE")
+        # must be taken after the previous appender has committed. Everything that needs no
+        # position (sizes, repeats within the batch, payload JSON) was done before the lock.
+        await conn.execute("SELECT pg_advisory_xact_lock($1::bigint)", self.lock_key)
         await self._check_versions(conn, expected)
-        _refuse_repeats(events)
         head = await conn.fetchval(f"SELECT coalesce(max(position), 0) FROM {self.table}")
         records = [
-            (head + offset, *_ROW_FIELDS(event), _payload_json(event))
-            for offset, event in enumerate(events, start=1)
+            (head + offset, *_ROW_FIELDS(event), payload)
+            for offset, (event, payload) in enumerate(zip(events, payloads, strict=True), start=1)
         ]
         try:
             # A savepoint, so that an event id stored already fails the copy, not the

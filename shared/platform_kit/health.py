@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -16,7 +17,17 @@ from aiokafka.protocol.metadata import MetadataRequest
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-Check = Callable[[], Awaitable[None]]
+from platform_kit.database import checked_schema
+
+Check = Callable[[], Awaitable[object]]
+
+
+class Unhealthy(RuntimeError):
+    """A check's failure that carries numbers for the readiness report."""
+
+    def __init__(self, message: str, details: dict[str, object]) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class HealthChecks:
@@ -36,10 +47,15 @@ class HealthChecks:
     async def _run(self, check: Check) -> dict[str, object]:
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(check(), timeout=self.timeout_seconds)
+            details = await asyncio.wait_for(check(), timeout=self.timeout_seconds)
         except Exception as error:  # a failing check is a report, not a crash
-            return {"ok": False, "error": f"{type(error).__name__}: {error}"[:300]}
-        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+            report: dict[str, object] = {"ok": False, "error": f"{type(error).__name__}: {error}"[:300]}
+            report.update(getattr(error, "details", None) or {})
+            return report
+        report = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+        if isinstance(details, dict):  # a check may return numbers for the report
+            report.update(details)
+        return report
 
 
 def postgres_check(pool: asyncpg.Pool) -> Check:
@@ -70,6 +86,61 @@ def flag_check(description: str, is_ok: Callable[[], bool]) -> Check:
     async def check() -> None:
         if not is_ok():
             raise RuntimeError(description)
+
+    return check
+
+
+def outbox_age_check(pool: asyncpg.Pool, schema: str, *, max_age_seconds: float = 60.0) -> Check:
+    """Unready when the oldest unpublished event is older than ``max_age_seconds`` (the relay
+    is down, stands by for a dead leader, or Kafka refuses it); reports the numbers, and how
+    many events the relay parked as unpublishable."""
+    checked = checked_schema(schema)
+
+    async def check() -> dict[str, object]:
+        row = await pool.fetchrow(
+            f"SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at))::float8 AS age, "
+            f"(SELECT count(*) FROM {checked}.outbox_parked) AS parked FROM {checked}.outbox"
+        )
+        details = {
+            "outbox_pending": row["pending"],
+            "outbox_oldest_seconds": round(row["age"] or 0.0, 1),
+            "outbox_parked": row["parked"],
+        }
+        if (row["age"] or 0.0) > max_age_seconds:
+            raise Unhealthy(
+                f"outbox: the oldest unpublished event is {row['age']:.0f}s old (limit {max_age_seconds:.0f}s), "
+                f"{row['pending']} pending",
+                details,
+            )
+        return details
+
+    return check
+
+
+class _LagSource(Protocol):
+    last_error: str | None
+
+    async def lag(self) -> dict[str, int]: ...
+
+    def paused_reasons(self) -> dict[str, str]: ...
+
+
+def projection_lag_check(runner: _LagSource, *, max_lag: int | None = None) -> Check:
+    """A projection's lag per partition (end offset minus stored position) as numbers in the
+    readiness report; unready while a partition is paused (an event newer than this reader)
+    or, when ``max_lag`` is given, while the total lag exceeds it."""
+
+    async def check() -> dict[str, object]:
+        lag = await runner.lag()
+        paused = runner.paused_reasons()
+        details: dict[str, object] = {"lag": lag, "total_lag": sum(lag.values()), "paused": paused}
+        if runner.last_error:
+            details["retrying_after"] = runner.last_error
+        if paused:
+            raise Unhealthy(f"paused: {'; '.join(f'{tp}: {why}' for tp, why in paused.items())}", details)
+        if max_lag is not None and details["total_lag"] > max_lag:  # type: ignore[operator]
+            raise Unhealthy(f"lag: {details['total_lag']} events behind (limit {max_lag})", details)
+        return details
 
     return check
 

@@ -27,14 +27,21 @@ def idempotent_producer(bootstrap_servers: str, *, client_id: str | None = None)
 
 
 def group_consumer(
-    bootstrap_servers: str, *, group_id: str, max_partition_fetch_bytes: int = 4 * 1024 * 1024
+    bootstrap_servers: str,
+    *,
+    group_id: str,
+    max_partition_fetch_bytes: int = 4 * 1024 * 1024,
+    auto_offset_reset: str = "earliest",
 ) -> AIOKafkaConsumer:
-    """A group member whose position lives in PostgreSQL, never in Kafka (no auto commit)."""
+    """A group member whose position lives in PostgreSQL, never in Kafka (no auto commit).
+
+    The projection runner passes ``auto_offset_reset="none"``: it seeks every partition
+    itself, and a partition it failed to seek must not be read from a guessed offset."""
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        auto_offset_reset=auto_offset_reset,
         isolation_level="read_committed",
         max_partition_fetch_bytes=max_partition_fetch_bytes,
         fetch_max_bytes=16 * 1024 * 1024,

@@ -36,7 +36,15 @@ from platform_kit.clock import Clock
 from platform_kit.database import create_pool
 from platform_kit.event_store import EventStore
 from platform_kit.gate import Accept, DepartmentGate, broker_logger
-from platform_kit.health import HealthChecks, flag_check, health_router, kafka_check, postgres_check
+from platform_kit.health import (
+    HealthChecks,
+    flag_check,
+    health_router,
+    kafka_check,
+    outbox_age_check,
+    postgres_check,
+    projection_lag_check,
+)
 from platform_kit.kafka import ensure_topics, idempotent_producer
 from platform_kit.logs import configure_logging, get_logger
 from platform_kit.metrics import HttpMetrics, RuntimeMetrics, metrics_router
@@ -187,24 +195,35 @@ class ServiceRuntime:
             self._set_up = True
         if self.publishes_to is not None:
             self.relay = OutboxRelay(
-                database_url=s.database_url, schema=self.schema, topic=self.publishes_to, producer=self.producer,
-                batch_size=s.relay_batch_size, idle_poll_seconds=s.relay_idle_poll_seconds,
+                database_url=s.database_url, schema=self.schema, topic=self.publishes_to,
+                producer_factory=self._relay_producer, batch_size=s.relay_batch_size,
+                idle_poll_seconds=s.relay_idle_poll_seconds, lease_seconds=s.relay_lease_seconds,
             )
             self.supervise("relay", self.relay.run)
+            self.health.add("outbox", outbox_age_check(self.pool, self.schema, max_age_seconds=s.outbox_max_age_seconds))
         for projection in self.projections:
             runner = ProjectionRunner(
                 self.metrics.observed(projection), pool=self.pool, schema=self.schema, bootstrap_servers=s.kafka_bootstrap_servers,
                 producer=self.producer, catalogue=self.catalogue, batch_size=s.projection_batch_size,
+                topic_partitions=s.topic_partitions, topic_replication_factor=s.topic_replication_factor,
             )
             await runner.setup()
             self.runners.append(runner)
             self.supervise(f"projection:{projection.name}", runner.run)
+            self.health.add(f"projection-lag:{projection.name}", projection_lag_check(runner))
         if self.declaration is not None and self.declaration.loops is not None:
             for name, loop in self.declaration.loops(self).items():
                 self.supervise(name, loop)
         if self.broker is not None:
             await self.broker.start()
             self.health.add("ingest", self._ingest_answers)
+
+    async def _relay_producer(self) -> AIOKafkaProducer:
+        """The relay's own producer, which it replaces after a failed send (a producer left
+        broken by a refused batch would refuse every later one)."""
+        producer = idempotent_producer(self.settings.kafka_bootstrap_servers, client_id=f"{self.settings.service_name}-relay")
+        await producer.start()
+        return producer
 
     async def _ingest_answers(self) -> None:
         assert self.broker is not None

@@ -48,6 +48,10 @@ class KitSettings(BaseSettings):
     topic_replication_factor: int = Field(1, ge=1)
     relay_batch_size: int = Field(5000, ge=1)
     relay_idle_poll_seconds: float = Field(0.5, gt=0)
+    # A relay leader whose connection falls silent loses its lock after this long, so a standby takes over.
+    relay_lease_seconds: float = Field(30.0, ge=5)
+    # Readiness fails while the oldest unpublished event is older than this (a stuck relay).
+    outbox_max_age_seconds: float = Field(60.0, gt=0)
     projection_batch_size: int = Field(2000, ge=1)
     clock_start: AwareDatetime | None = None
     clock_started_at: AwareDatetime | None = None

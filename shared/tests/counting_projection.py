@@ -23,10 +23,11 @@ class ServicesPerUnit(Projection):
 
     def __init__(self, name: str, topics: Sequence[str], schema: str) -> None:
         self.name, self.topics, self.schema = name, topics, schema
+        self.accepts_poison = False  # a test "fixes the bug" by setting it
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
         for event in events:
-            if event.payload.get("poison"):
+            if event.payload.get("poison") and not self.accepts_poison:
                 raise ValueError(f"payload.poison: event {event.event_id} is refused by this read model")
         counts = Counter((e.unit_code, e.payload["service_kind"]) for e in events)
         await conn.execute(

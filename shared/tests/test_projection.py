@@ -161,11 +161,10 @@ class TestDeadLetters:
 
         good = history(streams=5, versions=2)
         poison = service_delivered("resident-poison", 1, poison=True)
-        future = service_delivered("resident-future", 1).model_copy(update={"schema_version": 2})
         bad_unit = service_delivered("resident-x", 1).model_dump(mode="json") | {"unit_code": "37"}
         await publish(
             producer, topic,
-            good[:5] + [b"not json at all", json.dumps(bad_unit).encode(), poison, future] + good[5:],
+            good[:5] + [b"not json at all", json.dumps(bad_unit).encode(), poison] + good[5:],
         )
         runner = await make_runner(schema, topic, batch_size=500, catalogue=catalogue)
         async with running(runner):
@@ -174,14 +173,14 @@ class TestDeadLetters:
         assert await runner.projection.snapshot(pool) == expected_view(good)
         letters = await read_topic_to_end(stack.bootstrap_servers, dead_letter_topic(runner.group_id))
         reasons = sorted(dict(letter.headers)["reason"].decode() for letter in letters)
-        assert len(reasons) == 4
+        assert len(reasons) == 3
         assert any(r.startswith("not a valid envelope: message: Invalid JSON") for r in reasons)
         assert any(r.startswith("not a valid envelope: unit_code:") for r in reasons)
         assert any(r.startswith("ValueError: payload.poison") for r in reasons)
-        assert any(r.startswith("schema_version: ServiceDelivered v2 cannot be read") for r in reasons)
+        # (an event newer than the reader is not dead-lettered: see test_projection_faults.py)
         assert poison.to_bytes() in {letter.value for letter in letters}
         assert all(dict(letter.headers)["original_topic"] == topic.encode() for letter in letters)
-        assert runner.stats.dead_lettered == 4
+        assert runner.stats.dead_lettered == 3
 
 
 class TestRebuild:

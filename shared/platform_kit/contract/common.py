@@ -1,16 +1,51 @@
-"""Value types that several event types share."""
+"""Value types that several event types share.
+
+Hygiene every contract field gets from these types: codes typed by people are NFKC-normalised
+before they are validated (full-width digits '３７０４０２…' become ASCII), and patterns use
+``[0-9]``, never ``\\d`` (which accepts any script's digits); dates lie between 1900-01-01 and
+2100-12-31 (a ``0001-01-01`` would be stored as ``-infinity``); free text refuses NUL
+(PostgreSQL cannot store it) and unpaired surrogates (not UTF-8), naming the reason.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-UnitCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit statistical division code (统计用区划代码)")]
-PlaceCode = Annotated[
-    str, Field(pattern=r"^\d{6}(\d{3}|\d{6})?$", description="a place outside or inside the district: 6, 9 or 12 digits")
+from platform_kit.envelope import EARLIEST_DATE, LATEST_DATE, clean_text, nfkc, within_date_bounds
+
+__all__ = ["EARLIEST_DATE", "LATEST_DATE", "clean_text", "nfkc", "within_date_bounds"]
+
+def _id_number(value: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(value[:17], weights, strict=True)) % 11]
+    if value[17] != check:
+        raise ValueError(f"check digit is {value[17]}, the first 17 digits call for {check}")
+    return value
+
+
+Text = Annotated[str, AfterValidator(clean_text)]
+ContractDate = Annotated[date, AfterValidator(within_date_bounds)]
+UnitCode = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{12}$", description="12-digit statistical division code (统计用区划代码)"),
+    BeforeValidator(nfkc),  # applied first: full-width digits become ASCII, then the pattern
 ]
+PlaceCode = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{6}([0-9]{3}|[0-9]{6})?$", description="a place outside or inside the district: 6, 9 or 12 digits"),
+    BeforeValidator(nfkc),
+]
+IdNumber = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{17}[0-9X]$", description="18-character resident ID number (居民身份证号码)"),
+    AfterValidator(_id_number),
+    BeforeValidator(lambda v: nfkc(v).upper() if isinstance(v, str) else v),
+]
+Count = Annotated[int, Field(ge=0, le=100_000_000)]
 ResidentId = uuid.UUID
 
 
@@ -28,5 +63,7 @@ class EncryptedPersonalData(Payload):
     """
 
     key_id: uuid.UUID
-    nonce: str = Field(description="base64")
-    ciphertext: str = Field(description="base64 of the AES-GCM sealed JSON document")
+    nonce: str = Field(max_length=64, pattern=r"^[A-Za-z0-9+/=]*$", description="base64")
+    ciphertext: str = Field(
+        max_length=65_536, pattern=r"^[A-Za-z0-9+/=]*$", description="base64 of the AES-GCM sealed JSON document"
+    )

@@ -17,11 +17,11 @@ from typing import Literal
 from pydantic import Field
 
 from platform_kit.contract import catalogue
-from platform_kit.contract.common import Payload
+from platform_kit.contract.common import Payload, Text
 
 Channel = Literal["inbox", "webhook", "email", "sms"]
 RECIPIENT = Field(
-    pattern=r"^(unit:\d{12}|place:\d{6}(\d{3}|\d{6})?|resident:[0-9a-f-]{36}|staff:[A-Za-z0-9._-]{1,40})$",
+    pattern=r"^(unit:[0-9]{12}|place:[0-9]{6}([0-9]{3}|[0-9]{6})?|resident:[0-9a-f-]{36}|staff:[A-Za-z0-9._-]{1,40})$",
     max_length=120,
     description="an inbox: a unit (unit:<code>), a place outside the district (place:<code>), "
     "a resident (resident:<id>) or a staff member (staff:<ref>)",
@@ -32,11 +32,11 @@ RECIPIENT = Field(
 class NotificationDelivered(Payload):
     notification_id: uuid.UUID
     delivery_id: uuid.UUID = Field(description="the idempotency key the receiver saw: one per notification and channel")
-    rule: str = Field(max_length=60, description="the rule of notifier/rules.toml that called for it")
+    rule: Text = Field(max_length=60, description="the rule of notifier/rules.toml that called for it")
     recipient: str = RECIPIENT
     channel: Channel
     caused_by_event_id: uuid.UUID
-    attempt: int = Field(ge=1, description="the attempt that succeeded")
+    attempt: int = Field(ge=1, le=100_000_000, description="the attempt that succeeded")
 
 
 @catalogue.event("NotificationDeadLettered")
@@ -46,9 +46,9 @@ class NotificationDeadLettered(Payload):
 
     notification_id: uuid.UUID
     delivery_id: uuid.UUID
-    rule: str = Field(max_length=60)
+    rule: Text = Field(max_length=60)
     recipient: str = RECIPIENT
     channel: Channel
     caused_by_event_id: uuid.UUID
-    attempts: int = Field(ge=1)
-    reason: str = Field(max_length=500, description="the last failure, without any address in it")
+    attempts: int = Field(ge=1, le=100_000_000)
+    reason: Text = Field(max_length=500, description="the last failure, without any address in it")

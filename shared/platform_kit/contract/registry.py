@@ -8,13 +8,20 @@ with the person's own key; no other field may hold it.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
 from platform_kit.contract import catalogue
-from platform_kit.contract.common import EncryptedPersonalData, Payload, PlaceCode, ResidentId, UnitCode
+from platform_kit.contract.common import (
+    ContractDate,
+    EncryptedPersonalData,
+    Payload,
+    PlaceCode,
+    ResidentId,
+    Text,
+    UnitCode,
+)
 
 Sex = Literal["female", "male"]
 MaritalStatus = Literal["unmarried", "married", "divorced", "widowed"]
@@ -31,7 +38,7 @@ VerificationKind = Literal[
 class ResidentRegistered(Payload):
     resident_id: ResidentId
     sex: Sex
-    birth_date: date
+    birth_date: ContractDate
     marital_status: MaritalStatus
     population: Population
     household_registration_place: PlaceCode = Field(description="户籍地")
@@ -56,7 +63,7 @@ class ResidentDeparted(Payload):
     resident_id: ResidentId
     from_unit: UnitCode
     destination_place: PlaceCode | None = None
-    reason: str = Field(max_length=200)
+    reason: Text = Field(max_length=200)
 
 
 @catalogue.event("MaritalStatusChanged")
@@ -70,23 +77,23 @@ class MaritalStatusChanged(Payload):
 class PregnancyPlanned(Payload):
     resident_id: ResidentId
     partner_resident_id: ResidentId | None = None
-    planned_from: date
+    planned_from: ContractDate
 
 
 @catalogue.event("BirthReported")
 class BirthReported(Payload):
     mother_resident_id: ResidentId
     child_resident_id: ResidentId
-    birth_date: date
+    birth_date: ContractDate
     sex: Sex
     reported_by: BirthReporter
-    report_ref: str = Field(max_length=100, description="the reporter's own reference, e.g. a hospital record number")
+    report_ref: Text = Field(max_length=100, description="the reporter's own reference, e.g. a hospital record number")
 
 
 @catalogue.event("ChildEnrolled")
 class ChildEnrolled(Payload):
     child_resident_id: ResidentId
-    school_name: str = Field(max_length=100)
+    school_name: Text = Field(max_length=100)
     school_year: int = Field(ge=2000, le=2100)
     grade: int = Field(ge=1, le=9, description="compulsory education: grades 1-9")
 
@@ -94,9 +101,9 @@ class ChildEnrolled(Payload):
 @catalogue.event("ResidencePermitIssued")
 class ResidencePermitIssued(Payload):
     resident_id: ResidentId
-    permit_ref: str = Field(max_length=40)
-    issued_on: date
-    valid_until: date
+    permit_ref: Text = Field(max_length=40)
+    issued_on: ContractDate
+    valid_until: ContractDate
 
 
 @catalogue.event("BirthDiscrepancyFound")
@@ -105,9 +112,9 @@ class BirthDiscrepancyFound(Payload):
     kind: Literal["hospital_report_without_registry_birth", "child_without_birth_record"]
     mother_resident_id: ResidentId | None = None
     child_resident_id: ResidentId | None = None
-    birth_date: date | None = None
+    birth_date: ContractDate | None = None
     found_by: Literal["reconciliation", "sweep"]
-    detail: str = Field(max_length=500)
+    detail: Text = Field(max_length=500)
 
 
 @catalogue.event("PersonalDataErased")
@@ -117,7 +124,7 @@ class PersonalDataErased(Payload):
 
     resident_id: ResidentId
     key_id: uuid.UUID
-    reason: str = Field(max_length=200)
+    reason: Text = Field(max_length=200)
 
 
 @catalogue.event("CrossRegionNoticeRaised")
@@ -144,9 +151,9 @@ class VerificationRequested(Payload):
     )
     kind: VerificationKind
     counterpart_place: PlaceCode
-    subject: str = Field(max_length=200, description="what is to be verified")
-    requested_on: date
-    due_on: date
+    subject: Text = Field(max_length=200, description="what is to be verified")
+    requested_on: ContractDate
+    due_on: ContractDate
     raised_by: Literal["arrival", "departure", "staff"]
 
 
@@ -154,7 +161,7 @@ class VerificationRequested(Payload):
 class VerificationReplied(Payload):
     request_id: uuid.UUID
     resident_id: ResidentId
-    replied_on: date
+    replied_on: ContractDate
     outcome: Literal["confirmed", "not_confirmed", "unknown_person"]
-    note: str = Field("", max_length=500)
-    days_late: int = Field(ge=0, description="0 when the reply came by the deadline")
+    note: Text = Field("", max_length=500)
+    days_late: int = Field(ge=0, le=100_000_000, description="0 when the reply came by the deadline")

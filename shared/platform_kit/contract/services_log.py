@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from platform_kit.contract import catalogue
-from platform_kit.contract.common import Payload, ResidentId, UnitCode
+from platform_kit.contract.common import Payload, ResidentId, Text, UnitCode
 
 ServiceKind = Literal[
     "policy_publicity",  # 宣传教育
@@ -56,11 +56,11 @@ class ServiceDelivered(Payload):
         None, description="办证: 即时办理 or 一次性告知; set exactly when service_kind is certificate_handling"
     )
     resident_id: ResidentId | None = None
-    household_ref: str | None = Field(None, max_length=60)
+    household_ref: Text | None = Field(None, max_length=60)
     delivered_by_unit: UnitCode
-    staff_ref: str = Field(max_length=40)
+    staff_ref: Text = Field(max_length=40)
     free_of_charge: bool = True
-    cross_unit_reason: str | None = Field(None, max_length=200, description="the staff member's own words, if any")
+    cross_unit_reason: Text | None = Field(None, max_length=200, description="the staff member's own words, if any")
     residence: Residence | None = Field(None, description=RESIDENCE_DESCRIPTION)
     resident_unit: UnitCode | None = Field(None, description="the unit the resident lived in then, when known")
 
@@ -71,7 +71,7 @@ class SurveyRecorded(Payload):
     survey_kind: SurveyKind
     resident_id: ResidentId
     aware: bool
-    staff_ref: str | None = Field(None, max_length=40)
+    staff_ref: Text | None = Field(None, max_length=40)
     residence: Residence | None = Field(None, description=RESIDENCE_DESCRIPTION)
     resident_unit: UnitCode | None = Field(None, description="the unit the resident lived in then, when known")
 
@@ -79,8 +79,8 @@ class SurveyRecorded(Payload):
 @catalogue.event("TrainingHeld")
 class TrainingHeld(Payload):
     training_id: uuid.UUID
-    topic: str = Field(max_length=200)
-    person_times: int = Field(ge=1, description="人次: each trainee counts once per session attended")
+    topic: Text = Field(max_length=200)
+    person_times: int = Field(ge=1, le=100_000_000, description="人次: each trainee counts once per session attended")
     trainee_refs: list[str] = Field(default_factory=list, description="who was trained (staff or resident refs)")
     audience: Audience = Field("staff", description="staff (专职管理员、协管员) or migrants (e.g. employment training)")
 
@@ -88,9 +88,9 @@ class TrainingHeld(Payload):
 @catalogue.event("AssociationActivityHeld")
 class AssociationActivityHeld(Payload):
     activity_id: uuid.UUID
-    association_ref: str = Field(max_length=60, description="one of the 13 associations (platform_kit.units)")
-    activity: str = Field(max_length=200)
-    participants: int = Field(ge=0)
+    association_ref: Text = Field(max_length=60, description="one of the 13 associations (platform_kit.units)")
+    activity: Text = Field(max_length=200)
+    participants: int = Field(ge=0, le=100_000_000)
 
 
 @catalogue.event("ResidenceResolved")
