@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-# tests/district.py is loaded by path: deploy/demo has a module named ``district`` too, and
-# tests/test_demo_year.py puts that one on sys.path.
-_spec = importlib.util.spec_from_file_location("district_harness", Path(__file__).resolve().parents[1] / "district.py")
+# tests/service_processes.py is loaded by path: tests/ is not a package, and which test
+# folder pytest puts on sys.path first depends on the order it collects them.
+_spec = importlib.util.spec_from_file_location("district_harness", Path(__file__).resolve().parents[1] / "service_processes.py")
 harness = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = harness  # dataclasses look their module up there
 _spec.loader.exec_module(harness)

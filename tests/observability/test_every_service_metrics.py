@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from district import SERVICES, running_district  # noqa: E402
+from service_processes import SERVICES, running_district  # noqa: E402
 
 
 def test_the_four_services_expose_their_pipeline_figures(stack, tmp_path):
