@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-UnitCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit statistical division code (统计用区划代码)")]
+
+
+def _ascii_digits(value: object) -> object:
+    # A code typed with a Chinese input method arrives in full-width digits (３７０４…); NFKC makes
+    # them ASCII. Other scripts' digits (٣٧٠…) stay as they are and fail the [0-9] pattern, which
+    # \d would have let through.
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+# The normaliser after the Field: a before-validator listed last runs first, and the pattern
+# stays in the JSON Schema (listed first, it drops out of the documents).
+UnitCode = Annotated[
+    str, Field(pattern=r"^[0-9]{12}$", description="12-digit statistical division code (统计用区划代码)"),
+    BeforeValidator(_ascii_digits),
+]
 PlaceCode = Annotated[
-    str, Field(pattern=r"^\d{6}(\d{3}|\d{6})?$", description="a place outside or inside the district: 6, 9 or 12 digits")
+    str, Field(pattern=r"^[0-9]{6}([0-9]{3}|[0-9]{6})?$", description="a place outside or inside the district: 6, 9 or 12 digits"),
+    BeforeValidator(_ascii_digits),
 ]
 ResidentId = uuid.UUID
 

@@ -1,0 +1,48 @@
+"""What the gate fuzzer (test_gate_fuzz.py) found, one example each."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+from platform_kit.contract import catalogue
+from platform_kit.gate import DepartmentFact, DepartmentGate
+from platform_kit.topics import Topics
+
+
+def moved(payload: dict | None = None, **overrides) -> bytes:
+    event_id = uuid.uuid4()
+    message = {
+        "event_id": str(event_id), "event_type": "ResidentMoved", "schema_version": 1,
+        "stream_id": f"dept-public-security-{event_id}", "stream_version": 1,
+        "occurred_at": "2013-06-01T10:00:00+08:00", "recorded_at": "2013-06-01T11:00:00+08:00",
+        "unit_code": "370402005002", "source": "dept:public-security", "correlation_id": None, "causation_id": None,
+        "payload": {"resident_id": "5f0c9a4e-0000-4000-8000-000000000001", "from_unit": "370402005001",
+                    "to_unit": "370402005002"} | (payload or {}),
+    } | overrides
+    return json.dumps(message).encode()
+
+
+async def handle(body: bytes):
+    facts: list[DepartmentFact] = []
+
+    async def accept(fact: DepartmentFact) -> None:
+        facts.append(fact)
+
+    gate = DepartmentGate("registry", catalogue=catalogue, topics=Topics(), accept=accept, store=lambda: None,
+                          clock=lambda: datetime(2013, 6, 1, tzinfo=UTC))
+    return await gate.handle("public-security", body, topic="ingest.public-security", partition=0, offset=1), facts
+
+
+async def test_full_width_digits_in_a_payload_code_reach_the_service_as_ascii():
+    # Found: '３７０４０２００５００２' matched \d{12} and reached the service as it was.
+    verdict, facts = await handle(moved({"to_unit": "３７０４０２００５００２"}))
+    assert verdict.outcome == "accepted"
+    assert facts[0].payload.to_unit == "370402005002"
+
+
+async def test_arabic_indic_digits_in_a_payload_code_are_refused_naming_the_field():
+    verdict, facts = await handle(moved({"to_unit": "٣٧٠٤٠٢٠٠٥٠٠٢"}))
+    assert verdict.outcome == "rejected" and not facts
+    assert verdict.rejection.field == "payload.to_unit"
