@@ -46,3 +46,12 @@ async def test_arabic_indic_digits_in_a_payload_code_are_refused_naming_the_fiel
     verdict, facts = await handle(moved({"to_unit": "٣٧٠٤٠٢٠٠٥٠٠٢"}))
     assert verdict.outcome == "rejected" and not facts
     assert verdict.rejection.field == "payload.to_unit"
+
+
+async def test_a_message_nested_too_deep_to_parse_is_refused_not_raised():
+    # Found: 100 000 nested arrays made json.loads raise RecursionError out of the gate
+    # (before its own try), so the consumer would have retried the message for ever.
+    verdict, facts = await handle(b"[" * 100_000 + b"]" * 100_000)
+    assert verdict.outcome == "rejected" and not facts
+    assert verdict.rejection.field == "message" and verdict.rejection.reason
+    assert "failed on it" not in verdict.rejection.reason
