@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SOURCE_PATTERN = r"^(registry|services-log|assessment|notifier|dept:[a-z][a-z-]*[a-z])$"
 STREAM_ID_PATTERN = r"^[a-z][a-z0-9-]*-[A-Za-z0-9][A-Za-z0-9._:-]*$"
-UNIT_CODE_PATTERN = r"^\d{12}$"
+UNIT_CODE_PATTERN = r"^[0-9]{12}$"  # [0-9]: \d matches any script's digits
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z0-9]+$"
 
 

@@ -55,3 +55,10 @@ async def test_a_message_nested_too_deep_to_parse_is_refused_not_raised():
     assert verdict.outcome == "rejected" and not facts
     assert verdict.rejection.field == "message" and verdict.rejection.reason
     assert "failed on it" not in verdict.rejection.reason
+
+
+async def test_an_envelope_unit_code_in_other_digits_is_refused_naming_unit_code():
+    # Found: the envelope's own ^\d{12}$ let '３７０４０２００５００２' through to the service.
+    verdict, facts = await handle(moved(unit_code="３７０４０２００５００２"))
+    assert verdict.outcome == "rejected" and not facts
+    assert verdict.rejection.field == "unit_code"
