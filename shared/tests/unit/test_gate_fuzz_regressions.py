@@ -62,3 +62,32 @@ async def test_an_envelope_unit_code_in_other_digits_is_refused_naming_unit_code
     verdict, facts = await handle(moved(unit_code="３７０４０２００５００２"))
     assert verdict.outcome == "rejected" and not facts
     assert verdict.rejection.field == "unit_code"
+
+
+def permit(**payload) -> bytes:
+    body = json.loads(moved(event_type="ResidencePermitIssued"))
+    body["payload"] = {"resident_id": "5f0c9a4e-0000-4000-8000-000000000001", "permit_ref": "P-1",
+                       "issued_on": "2013-03-01", "valid_until": "2014-03-01"} | payload
+    return json.dumps(body, ensure_ascii=True).encode()
+
+
+async def test_a_nul_in_text_is_refused_naming_the_field():
+    # Found: 'a\x00b' was accepted; PostgreSQL cannot store a NUL in text or jsonb, so the
+    # append would have failed on every redelivery.
+    verdict, facts = await handle(permit(permit_ref="P-\x001"))
+    assert verdict.outcome == "rejected" and not facts
+    assert verdict.rejection.field == "payload.permit_ref" and "NUL" in verdict.rejection.reason
+
+
+async def test_an_unpaired_surrogate_in_text_is_refused():
+    # A guard, not a finding: the envelope's JSON parser already refuses it (field "message").
+    verdict, facts = await handle(permit(permit_ref="P-\ud8001"))
+    assert verdict.outcome == "rejected" and not facts
+    assert verdict.rejection.field == "message" and verdict.rejection.reason == "is not valid JSON"
+
+
+async def test_a_date_outside_the_contracts_bounds_is_refused_naming_the_field():
+    for extreme in ("0001-01-01", "9999-12-31"):
+        verdict, facts = await handle(permit(valid_until=extreme))
+        assert verdict.outcome == "rejected" and not facts, extreme
+        assert verdict.rejection.field == "payload.valid_until", extreme
