@@ -276,7 +276,7 @@ def _identity(body: bytes) -> dict[str, Any]:
     """The event id and type of a message, as far as they can be read."""
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep for Python's parser: no identity to read
         return {}
     if not isinstance(document, dict):
         return {}
@@ -305,7 +305,7 @@ def masked(raw: bytes) -> str:
 
     try:
         return json.dumps(scrub(json.loads(raw)), ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         return mask_personal_text(raw.decode("utf-8", errors="replace"))
 
 

@@ -31,6 +31,8 @@ from platform_kit.logs import get_logger
 log = get_logger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+# FastAPI's detail when a body cannot be decoded at all (not UTF-8): it raises a bare 400.
+BODY_NOT_PARSED = "There was an error parsing the body"
 Kind = Literal["invalid", "not_found", "conflict", "unavailable"]
 STATUS: dict[str, int] = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503}
 TITLE: dict[int, str] = {
@@ -149,6 +151,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == BODY_NOT_PARSED:
+            # Bytes FastAPI cannot even decode: the same documented 422 as malformed JSON.
+            return problem(422, [FieldProblem(field="body", reason="is not valid JSON (or not UTF-8)")])
         if isinstance(error.detail, list) and error.detail and isinstance(error.detail[0], dict):
             errors = field_problems(error.detail)
         else:

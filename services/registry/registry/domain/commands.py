@@ -131,4 +131,6 @@ class RunSweep(Command):
 
 
 class LookUpByIdNumber(Command):
-    id_number: str = Field(min_length=18, max_length=18)
+    # The pattern is the document's promise: 18 characters with a blank in them passed the
+    # lengths there and were refused here once the blank was stripped.
+    id_number: str = Field(min_length=18, max_length=18, pattern=r"^[0-9]{17}[0-9Xx]$")

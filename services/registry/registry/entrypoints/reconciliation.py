@@ -38,6 +38,6 @@ async def sweep(registry: Reg, command: Annotated[RunSweep, Body()]) -> Reconcil
 
 
 @router.get("/discrepancies", responses=problems.responses(503), summary="Births found unreported (BirthDiscrepancyFound)")
-async def list_discrepancies(registry: Reg, unit_code: Annotated[str | None, Query()] = None) -> list[DiscrepancyView]:
+async def list_discrepancies(registry: Reg, unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None) -> list[DiscrepancyView]:
     rows = await registry.read_model.discrepancies(registry.villages_under(unit_code, "unit_code"))
     return [DiscrepancyView(**dict(r)) for r in rows]

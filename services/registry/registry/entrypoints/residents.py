@@ -77,7 +77,7 @@ async def look_up(registry: Reg, command: LookUpByIdNumber) -> ResidentRef:
 @router.get("", responses=problems.responses(503), summary="Residents of a unit (a village, a town, or the district)")
 async def list_residents(
     registry: Reg,
-    unit_code: Annotated[str | None, Query()] = None,
+    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     status: Annotated[Literal["living", "departed"] | None, Query()] = None,
     population: Annotated[Literal["migrant", "registered"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

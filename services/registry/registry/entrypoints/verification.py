@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/verification-requests", tags=["cross-region exch
 @router.get("", responses=problems.responses(503), summary="Verification requests; overdue ones are flagged")
 async def list_verification_requests(
     registry: Reg,
-    unit_code: Annotated[str | None, Query()] = None,
+    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     resident_id: Annotated[uuid.UUID | None, Query()] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
     overdue: Annotated[bool, Query(description="only those past their deadline: unanswered, or answered late")] = False,

@@ -1,0 +1,120 @@
+"""Every HTTP endpoint of each service, fuzzed from its committed OpenAPI document
+(docs/contract/openapi/<name>.json) against the service's real process on the real Kafka and
+PostgreSQL (tests/district.py).
+
+The committed document is what callers build against, so it is what is fuzzed: a route that
+answers a status, a content type or a body the document does not declare fails here, and so
+does any 5xx and any 4xx that is not a problem naming a field and a reason.
+
+Left out on purpose: ``use_after_free`` and ``ensure_resource_availability`` (they follow
+OpenAPI links between operations, which these documents do not declare, and depend on stored
+data), ``ignored_auth``/``object_level_authorization`` (the routes are
+not behind the kit's sign-in yet) and ``max_response_time`` (no timed assertions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis import checks
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from district import District, district  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+DOCUMENTS = REPO / "docs/contract/openapi"
+# Adding a service is one line here (assessment: the integrator adds it).
+SERVICES = ("registry", "services-log", "notifier")
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+    checks.negative_data_rejection,
+    checks.missing_required_header,
+    checks.unsupported_method,
+]
+
+
+def _schema(name: str) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_path(DOCUMENTS / f"{name}.json")
+
+
+TITLES = {json.loads((DOCUMENTS / f"{name}.json").read_text())["info"]["title"]: name for name in SERVICES}
+
+
+def problem_shape(ctx, response, case) -> None:
+    """Every 4xx is an RFC 9457 problem that names each field at fault and why."""
+    if not 400 <= response.status_code < 500:
+        return None
+    media = response.headers.get("content-type", [""])
+    media = media[0] if isinstance(media, list) else media
+    assert media.startswith("application/problem+json"), f"{response.status_code} answered as {media!r}"
+    body = response.json()
+    for member in ("type", "title", "status", "detail", "errors"):
+        assert member in body, f"{response.status_code} problem without {member!r}"
+    assert body["status"] == response.status_code, "the problem's status is not the response's"
+    assert body["errors"], "a problem naming no field"
+    for error in body["errors"]:
+        assert error.get("field") and error.get("reason"), f"an error without field or reason: {error}"
+    return None
+
+
+# A 422 for data the document calls valid is fine when a business rule refused it (the unit
+# tree, the 13 associations, the ID number's arithmetic, a channel's address format: rules
+# no JSON Schema expresses). It is a defect when the validation layer that *generated* the
+# document refused it: pydantic's own messages ("... should ...", "Field required", "Extra
+# inputs are not permitted") mean the document promises more than the service takes.
+SCHEMA_LEVEL = re.compile(r"\bshould\b|^Field required$|not permitted|^is not valid JSON")
+
+
+def positive_data_accepted(ctx, response, case) -> None:
+    """schemathesis' positive_data_acceptance, less the business rules' refusals."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    reasons = [e.get("reason", "") for e in response.json().get("errors", [])]
+    malformed = [r for r in reasons if SCHEMA_LEVEL.search(r)]
+    assert not malformed, f"schema-valid data refused as malformed: {malformed}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def services(stack, tmp_path_factory):
+    """The fuzzed services as real processes, each started the first time a case needs it."""
+    d: District = district(stack.bootstrap_servers, stack.database_url, tmp_path_factory.mktemp("fuzz"))
+    started: set[str] = set()
+
+    def url(name: str) -> str:
+        if name not in started:
+            d[name].start()
+            d[name].wait_ready()
+            started.add(name)
+        return d.url(name)
+
+    yield url
+    for name in started:
+        d[name].stop()
+
+
+@schemathesis.pytest.parametrize(**{name.replace("-", "_"): _schema(name) for name in SERVICES})
+# No shrinking: each example is a real HTTP call, and the failing request is reported as sent.
+@settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+)
+def test_every_endpoint_answers_as_its_document_says(case, services):
+    name = TITLES[case.operation.schema.raw_schema["info"]["title"]]
+    case.call_and_validate(base_url=services(name), checks=CHECKS, additional_checks=[problem_shape, positive_data_accepted], timeout=30)
