@@ -14,6 +14,7 @@ The rejected value is never echoed back: it may be personal data.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import asyncpg
@@ -31,6 +32,7 @@ from platform_kit.logs import get_logger
 log = get_logger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+_INNER_FIELD = re.compile(r"^Value error, ([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
 # FastAPI's detail when a body cannot be decoded at all (not UTF-8): it raises a bare 400.
 BODY_NOT_PARSED = "There was an error parsing the body"
 Kind = Literal["invalid", "not_found", "conflict", "unavailable"]
@@ -110,7 +112,14 @@ def field_problems(errors: list[dict[str, Any]], *, drop_prefix: tuple[str, ...]
             continue
         if loc and loc[0] in drop_prefix and len(loc) > 1:
             loc = loc[1:]
-        problems.append(FieldProblem(field=".".join(loc) or "body", reason=e.get("msg", "is invalid")))
+        field, reason = ".".join(loc) or "body", e.get("msg", "is invalid")
+        # A validator that looked inside a field names the place it found at fault
+        # ("payload.permit_ref: contains a NUL ..."): that place is the field.
+        inner = _INNER_FIELD.match(reason)
+        if inner and loc and inner.group(1).split(".")[0].split("[")[0] == loc[-1]:
+            field = ".".join([*loc[:-1], inner.group(1)])
+            reason = inner.group(2)
+        problems.append(FieldProblem(field=field, reason=reason))
     return problems or [FieldProblem(field="body", reason="is invalid")]
 
 

@@ -1,6 +1,6 @@
 """Every HTTP endpoint of each service, fuzzed from its committed OpenAPI document
 (docs/contract/openapi/<name>.json) against the service's real process on the real Kafka and
-PostgreSQL (tests/district.py).
+PostgreSQL (tests/service_processes.py).
 
 The committed document is what callers build against, so it is what is fuzzed: a route that
 answers a status, a content type or a body the document does not declare fails here, and so
@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis import checks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from district import District, district  # noqa: E402
+from service_processes import District, district  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

@@ -57,9 +57,16 @@ async def test_a_message_nested_too_deep_to_parse_is_refused_not_raised():
     assert "failed on it" not in verdict.rejection.reason
 
 
-async def test_an_envelope_unit_code_in_other_digits_is_refused_naming_unit_code():
-    # Found: the envelope's own ^\d{12}$ let '３７０４０２００５００２' through to the service.
+async def test_an_envelope_unit_code_in_full_width_digits_reaches_the_service_in_ascii():
+    # Found: the envelope's own ^\d{12}$ let '３７０４０２００５００２' through to the service as it was.
+    # People type full-width digits: normalised (NFKC), then validated.
     verdict, facts = await handle(moved(unit_code="３７０４０２００５００２"))
+    assert verdict.outcome == "accepted"
+    assert facts[0].envelope.unit_code == "370402005002"
+
+
+async def test_an_envelope_unit_code_in_other_scripts_digits_is_refused_naming_unit_code():
+    verdict, facts = await handle(moved(unit_code="٣٧٠٤٠٢٠٠٥٠٠٢"))
     assert verdict.outcome == "rejected" and not facts
     assert verdict.rejection.field == "unit_code"
 
