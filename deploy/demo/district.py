@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from people import full_name, home_place, id_number, phone
 
+from platform_kit.calendar import DISTRICT_TZ
 from platform_kit.units import associations, unit_tree
 
-CST = timezone(timedelta(hours=8))
+CST = DISTRICT_TZ
 YEAR = 2013
 LONGSHANLU = "370402005000"  # 龙山路街道
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from platform_kit.calendar import local_date
+from platform_kit.calendar import age_on, local_date
 from platform_kit.envelope import Envelope
 from platform_kit.logs import PERSONAL_FIELDS
 
@@ -43,8 +43,7 @@ class Resident:
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:
             return None
-        born = self.birth_date
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return age_on(self.birth_date, day)
 
     def is_(self, who: Who, on: date) -> bool:
         childbearing = self.age_on(on) in CHILDBEARING_AGES
