@@ -33,4 +33,8 @@ def worked_examples() -> History:
     h.birth("zhao_min", child="wang_xiaobao", at="2013-12-20", recorded="2014-03-05")
     # 5. A sweep in November finds a birth 建设社区 never reported (漏报出生).
     h.discrepancy(unit=JIANSHE, at="2013-11-20")
+    # 7. Equalisation: two married women of the registered population (户籍人口) in 建设社区.
+    h.registered("sun_li", unit=JIANSHE, at="2013-01-10", born="1980-03-01", population="registered")
+    h.registered("zhou_hong", unit=JIANSHE, at="2013-01-10", born="1990-07-01", population="registered")
+    h.served("sun_li", "pregnancy_check", by=JIANSHE, at="2013-05-08")
     return h

@@ -32,12 +32,16 @@ CHILDBEARING_AGE = range(15, 50)  # 15-49 full years
 COMPULSORY_SCHOOL_AGE = range(6, 15)  # 6-14 full years: nine years of compulsory education
 
 
+# Every rule counts only the population asked about (migrants unless the question says
+# registered): ``coverage.counted_in`` checks it once, before any rule runs.
+
+
 def _migrants(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    return (st.is_migrant, st.basis)
+    return (True, st.basis)
 
 
 def _married_of_childbearing_age(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    if st.is_migrant and st.is_married and st.age in CHILDBEARING_AGE:
+    if st.is_married and st.age in CHILDBEARING_AGE:
         return (True, st.basis + (st.status.event_id,))
     return NO
 
@@ -49,18 +53,18 @@ def _married_women_of_childbearing_age(arg: str, line: Timeline, st: Standing, w
 
 
 def _couples_planning_pregnancy(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    if st.is_migrant and st.is_married and st.plan is not None:
+    if st.is_married and st.plan is not None:
         return (True, st.basis + (st.status.event_id, st.plan.event_id))
     return NO
 
 
 def _children_of_compulsory_school_age(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    return (True, st.basis) if st.is_migrant and st.age in COMPULSORY_SCHOOL_AGE else NO
+    return (True, st.basis) if st.age in COMPULSORY_SCHOOL_AGE else NO
 
 
 def _surveyed(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
     answers = [a for a in line.answers if a.kind == kind and a.at in w]
-    return (True, st.basis + (answers[-1].event_id,)) if st.is_migrant and answers else NO
+    return (True, st.basis + (answers[-1].event_id,)) if answers else NO
 
 
 def _in_window(services: list[Received], w: Window, kind: str | None = None) -> tuple[uuid.UUID, ...]:

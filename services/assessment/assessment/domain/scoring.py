@@ -60,6 +60,14 @@ def indicator_figure(figure: Figure, indicator, rules) -> IndicatorFigure:
     return IndicatorFigure(n, d, indicator.target, band(n, d, indicator.target, rules.yellow_margin(indicator)))
 
 
+def equalisation_gap(migrant_rate: float | None, registered_rate: float | None) -> float | None:
+    """均等化差距 in percentage points, migrant − registered (negative: migrants lag); none
+    when either population has nobody to count."""
+    if migrant_rate is None or registered_rate is None:
+        return None
+    return round((migrant_rate - registered_rate) * 100, 2)
+
+
 @dataclass(frozen=True, slots=True)
 class UnitScore:
     unit_code: str

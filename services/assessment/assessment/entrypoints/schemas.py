@@ -86,11 +86,40 @@ class Clocked(BaseModel):
     known_at: datetime | None = Field(description="only what had been recorded by then (system time)")
 
 
+Population = Literal["migrant", "registered"]
+
+
 class CoverageOut(Clocked):
     unit: UnitOut
     period: str
+    population: Population = Field(description="whom the figures count: migrants (流动人口) or the registered population (户籍人口)")
     source: Literal["live", "history"]
     indicators: list[IndicatorCoverage]
+
+
+class EqualisationIndicator(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    target: float
+    migrant: FigureOut
+    registered: FigureOut
+    gap_points: float | None = Field(
+        description="migrant rate − registered rate, in percentage points (negative: migrants lag); "
+        "null when either population has nobody to count"
+    )
+
+
+class EqualisationSource(BaseModel):
+    migrant: Literal["live", "history"]
+    registered: Literal["live", "history"]
+
+
+class EqualisationOut(Clocked):
+    unit: UnitOut
+    period: str
+    source: EqualisationSource
+    indicators: list[EqualisationIndicator]
 
 
 class ExplainEvent(BaseModel):

@@ -118,3 +118,31 @@ class TestTheService:
         assert page.status_code == 200 and "市中区流动人口基本公共服务均等化考核" in page.text
         assert (await running.http.get("/page/app.js")).status_code == 200
         assert (await running.http.get("/page/secrets.txt")).status_code == 404
+
+
+class TestEqualisation:
+    """Example 7 of docs/assessment.md: the registered population counted apart, and the gap."""
+
+    async def test_registered_coverage_has_the_same_shape_and_counts_only_the_registered(self, examples):
+        registered = await examples.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2", population="registered")
+        assert (registered["population"], registered["source"]) == ("registered", "history")
+        assert figures(registered)["free_pregnancy_checks"] == (1, 2)
+        migrant = await examples.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2")
+        assert (migrant["population"], migrant["source"]) == ("migrant", "live")
+        assert figures(migrant)["free_pregnancy_checks"] == (0, 1)
+
+    async def test_the_gap_is_migrant_minus_registered_in_points(self, examples):
+        body = await examples.get(f"/api/units/{JIANSHE}/equalisation", period="2013-Q2")
+        checks = {i["id"]: i for i in body["indicators"]}["free_pregnancy_checks"]
+        assert (checks["migrant"]["rate"], checks["registered"]["rate"], checks["gap_points"]) == (0.0, 0.5, -50.0)
+        assert {i["id"]: i for i in body["indicators"]}["compulsory_education_enrolment"]["gap_points"] is None
+        assert body["source"] == {"migrant": "live", "registered": "history"}
+
+    async def test_a_population_that_is_not_one_is_refused_naming_the_field(self, examples):
+        response = await examples.http.get(f"/api/units/{JIANSHE}/coverage", params={"period": "2013-Q2", "population": "tourist"})
+        assert response.status_code == 422
+        problem = response.json()
+        assert [e["field"] for e in problem["errors"]] == ["query.population"]
+        response = await examples.http.get("/api/units/370402999999/equalisation", params={"period": "2013-Q2"})
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["field"] == "path.unit_code"

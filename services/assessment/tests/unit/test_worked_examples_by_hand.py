@@ -109,3 +109,29 @@ class TestScore:
         figures = {i.id: figure(view, JIANSHE, i.id, "2013-11") for i in RULES.indicators}
         score = unit_score(JIANSHE, figures, RULES, {"unreported_birth": 5.0}, veto=False)
         assert (score.attainment, score.penalty, score.score) == (0.0, 5.0, -5.0)
+
+
+@pytest.fixture(scope="module")
+def registered(facts):
+    indicators = compile_indicators(RULES.indicators, "registered")
+    return rolled_up(from_scratch(by_subject(facts), periods_of_year(2013), indicators), unit_tree())
+
+
+class TestEqualisation:
+    """Example 7: the same rules count the registered population (户籍人口) apart from migrants."""
+
+    def test_registered_women_are_counted_apart_from_the_migrants(self, view, registered):
+        assert figure(registered, JIANSHE, "free_pregnancy_checks", "2013-Q2") == (1, 2)  # Sun Li checked, Zhou Hong not
+        assert figure(view, JIANSHE, "free_pregnancy_checks", "2013-Q2") == (0, 1)  # Zhao Min only
+        assert figure(registered, ZHONGXINJIE, "free_pregnancy_checks", "2013-Q2") == (1, 2)
+        assert figure(registered, CHANGAN, "free_pregnancy_checks", "2013-Q2") == (0, 0)
+
+    def test_the_gap_is_migrant_minus_registered_in_points(self):
+        from assessment.domain.scoring import equalisation_gap
+
+        assert equalisation_gap(0.0, 0.5) == -50.0
+        assert equalisation_gap(None, 0.5) is None
+
+    def test_an_unknown_population_is_refused(self):
+        with pytest.raises(ValueError, match="population"):
+            compile_indicators(RULES.indicators, "tourist")
