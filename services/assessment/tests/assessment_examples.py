@@ -38,3 +38,14 @@ def worked_examples() -> History:
     h.registered("zhou_hong", unit=JIANSHE, at="2013-01-10", born="1990-07-01", population="registered")
     h.served("sun_li", "pregnancy_check", by=JIANSHE, at="2013-05-08")
     return h
+
+
+def returner() -> History:
+    """Example 8 of docs/assessment.md: Chen Jing leaves 建设社区 in April and is registered
+    again (a new resident id, the same person key) in 新华社区 in May."""
+    h = History("returner")
+    h.registered("chen_jing", unit=JIANSHE, at="2013-01-20", born="1987-02-01")
+    h.departed("chen_jing", at="2013-04-10")
+    h.registered("chen_jing_again", unit=XINHUA, at="2013-05-15", born="1987-02-01", returning="chen_jing")
+    h.served("chen_jing_again", "pregnancy_check", by=XINHUA, at="2013-06-01")
+    return h

@@ -79,12 +79,16 @@ class History:
     def registered(
         self, name: str, *, unit: str, at: When, sex: str = "female", born: str = "1985-06-01",
         marital: str = "married", population: str = "migrant", recorded: When | None = None,
+        returning: str | None = None,
     ) -> Envelope:
+        """``returning``: the name this person was first registered under (they left and came
+        back, and the registry gave them a new resident id but the same person key)."""
         self.lives_in[name] = unit
+        extra = {"person_id": str(person_id(returning))} if returning else {}
         return self._resident(
             name, "ResidentRegistered", unit, at, recorded, sex=sex, birth_date=born, marital_status=marital,
             population=population, household_registration_place="371322", unit_code=unit, arrived_from="371322",
-            personal=PERSONAL,
+            personal=PERSONAL, **extra,
         )
 
     def moved(self, name: str, *, to: str, at: When, recorded: When | None = None) -> Envelope:

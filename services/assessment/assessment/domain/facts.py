@@ -30,7 +30,8 @@ SERVICE = "ServiceDelivered"
 SURVEY = "SurveyRecorded"
 
 PERSON_EVENT_TYPES = frozenset({REGISTERED, MOVED, DEPARTED, MARITAL, PLANNED, BIRTH, ENROLLED, SERVICE, SURVEY})
-LINK_FIELDS = ("partner", "planner", "mother", "child")
+RETURNED = "PersonReturned"  # not an event: the fact a returner's registration adds to the first identity
+LINK_FIELDS = ("partner", "planner", "mother", "child", "person", "returned_as")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +73,18 @@ def facts_of(event: Envelope, payload: BaseModel) -> list[Fact]:
 
     match event.event_type:
         case "ResidentRegistered":
-            return [
-                fact(
-                    p.resident_id, [p.unit_code], unit=p.unit_code, sex=p.sex, birth_date=p.birth_date.isoformat(),
-                    marital_status=p.marital_status, population=p.population,
-                )
-            ]
+            # A returner (registered again after leaving) names the first registration's id
+            # (`person_id`): the first identity gets a fact naming the new one, so the person's
+            # whole history is read as one timeline, counted once.
+            person = str(p.person_id) if getattr(p, "person_id", None) and p.person_id != p.resident_id else None
+            registered = fact(
+                p.resident_id, [p.unit_code], unit=p.unit_code, sex=p.sex, birth_date=p.birth_date.isoformat(),
+                marital_status=p.marital_status, population=p.population, person=person,
+            )
+            if person is None:
+                return [registered]
+            return [registered, Fact(p.person_id, event.event_id, RETURNED, event.occurred_at, event.recorded_at,
+                                     (p.unit_code,), {"returned_as": str(p.resident_id)})]
         case "ResidentMoved":
             return [fact(p.resident_id, [p.from_unit, p.to_unit], from_unit=p.from_unit, to_unit=p.to_unit)]
         case "ResidentDeparted":

@@ -16,7 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from assessment.domain.facts import BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, SERVICE, SURVEY, Fact
+from assessment.domain.facts import (
+    BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SURVEY, Fact,
+)
 from assessment.domain.periods import TICK, Window
 from platform_kit.calendar import age_on, local_date
 
@@ -203,11 +205,27 @@ def _births_to(mother_facts: Sequence[Fact]) -> list[datetime]:
     return [f.occurred_at for f in mother_facts if f.kind == BIRTH and f.data.get("role") == "mother"]
 
 
+def _identities(person: uuid.UUID, facts: Facts) -> list[Fact] | None:
+    """The person's facts under every resident id they were registered with (a returner gets
+    a new id; the first one is the person). None for a later identity: it is read as part of
+    the first one's timeline, so a person who left and came back counts once."""
+    own = list(facts.get(person, ()))
+    if any(f.kind == REGISTERED and f.data.get("person") for f in own):
+        return None
+    later = [uuid.UUID(f.data["returned_as"]) for f in own if f.kind == RETURNED]
+    for other in later:
+        own.extend(f for f in facts.get(other, ()) if f.kind != REGISTERED or f.data.get("person") == str(person))
+    return own
+
+
 def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
     """The person's history from their own facts and, where it depends on them, their
     partner's (births, services) and, for a newborn, their mother's (where she lives)."""
-    own = _sorted(facts.get(person, ()))
     line = Timeline(person)
+    own = _identities(person, facts)
+    if own is None:
+        return line
+    own = _sorted(own)
     line.stays = own_stays(own)
     line.profiles = _profiles(own)
     birth = next((f for f in own if f.kind == BIRTH and f.data.get("role") == "child"), None)

@@ -146,3 +146,16 @@ class TestEqualisation:
         response = await examples.http.get("/api/units/370402999999/equalisation", params={"period": "2013-Q2"})
         assert response.status_code == 404
         assert response.json()["errors"][0]["field"] == "path.unit_code"
+
+
+async def test_a_returner_counts_once_in_her_town(running):
+    """Example 8: left 建设社区 in April, registered again (new id, same person key) in 新华社区 in May."""
+    from assessment_examples import returner
+
+    await running.publish(returner().events)
+    await running.settled()
+    town = figures(await running.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-Q2"))
+    assert town["free_pregnancy_checks"] == (1, 1)
+    assert figures(await running.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2"))["free_pregnancy_checks"] == (0, 0)
+    history = figures(await running.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-Q2", as_of="2013-06-30"))
+    assert history["free_pregnancy_checks"] == (1, 1)

@@ -135,3 +135,27 @@ class TestEqualisation:
     def test_an_unknown_population_is_refused(self):
         with pytest.raises(ValueError, match="population"):
             compile_indicators(RULES.indicators, "tourist")
+
+
+@pytest.fixture(scope="module")
+def returned():
+    from assessment_examples import returner
+
+    facts = [f for e in returner().events for f in facts_of(e, catalogue.load(e))]
+    return rolled_up(from_scratch(by_subject(facts), periods_of_year(2013), INDICATORS), unit_tree())
+
+
+class TestAReturnerCountsOnce:
+    """Example 8: leaves in April, registered again (new resident id, same person key) in May
+    in another village of the same town: one person in the town's Q2 figures, not two."""
+
+    def test_the_town_counts_her_once_in_the_quarter(self, returned):
+        assert figure(returned, ZHONGXINJIE, "free_pregnancy_checks", "2013-Q2") == (1, 1)
+        assert figure(returned, XINHUA, "free_pregnancy_checks", "2013-Q2") == (1, 1)
+        assert figure(returned, JIANSHE, "free_pregnancy_checks", "2013-Q2") == (0, 0)
+
+    def test_before_she_left_she_counted_where_she_lived_then(self, returned):
+        assert figure(returned, JIANSHE, "free_pregnancy_checks", "2013-Q1") == (0, 1)
+        assert figure(returned, XINHUA, "free_pregnancy_checks", "2013-Q1") == (0, 0)
+        assert figure(returned, JIANSHE, "free_pregnancy_checks", "2013-04") == (0, 1)  # left on the 10th
+        assert figure(returned, ZHONGXINJIE, "free_pregnancy_checks", "2013") == (1, 1)
