@@ -49,3 +49,12 @@ def returner() -> History:
     h.registered("chen_jing_again", unit=XINHUA, at="2013-05-15", born="1987-02-01", returning="chen_jing")
     h.served("chen_jing_again", "pregnancy_check", by=XINHUA, at="2013-06-01")
     return h
+
+
+def school_entry() -> History:
+    """Example 9 of docs/assessment.md: two six-year-olds on either side of the 31 August cut-off."""
+    h = History("school_entry")
+    h.registered("liu_yang", unit=CHANGAN, at="2013-03-01", sex="male", born="2007-08-20", marital="unmarried")
+    h.registered("ma_li", unit=CHANGAN, at="2013-03-01", born="2007-10-15", marital="unmarried")
+    h.enrolled("liu_yang", at="2013-09-01")
+    return h

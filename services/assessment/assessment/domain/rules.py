@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import get_args
 
 from assessment.domain.facts import SERVICE, SURVEY, Fact
 from assessment.domain.people import Received, Standing, Timeline
-from assessment.domain.periods import Window
+from assessment.domain.periods import TICK, Window
+from platform_kit.calendar import age_on, local_date
 from platform_kit.contract.services_log import ServiceKind, SurveyRecorded
 
 Outcome = tuple[bool, tuple[uuid.UUID, ...]]  # counted?, and the events that say so
@@ -30,6 +32,19 @@ SURVEY_KINDS = frozenset(get_args(SurveyRecorded.model_fields["survey_kind"].ann
 WINDOW_BOUND_KINDS = frozenset({SERVICE, SURVEY})
 CHILDBEARING_AGE = range(15, 50)  # 15-49 full years
 COMPULSORY_SCHOOL_AGE = range(6, 15)  # 6-14 full years: nine years of compulsory education
+# The school-entry cut-off (MM-DD): the age a child has reached by this day is their age for the
+# school year that starts the day after. The document gives no date; 31 August (the school year
+# starts on 1 September) is the local setting, named in indicators.toml.
+SCHOOL_ENTRY_CUTOFF = "08-31"
+
+
+def _is_cutoff(arg: str) -> bool:
+    try:
+        month, day = (int(x) for x in arg.split("-"))
+        date(2001, month, day)  # not a leap year: 29 February is no cut-off every year
+    except ValueError:
+        return False
+    return len(arg) == 5
 
 
 # Every rule counts only the population asked about (migrants unless the question says
@@ -58,8 +73,20 @@ def _couples_planning_pregnancy(_: str, line: Timeline, st: Standing, w: Window)
     return NO
 
 
-def _children_of_compulsory_school_age(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    return (True, st.basis) if st.age in COMPULSORY_SCHOOL_AGE else NO
+def school_entry_age(birth_date: date, on: date, cutoff: str = SCHOOL_ENTRY_CUTOFF) -> int:
+    """The child's age for school entry on ``on``: full years reached by the cut-off day
+    (MM-DD) that opened the school year ``on`` falls in. With the 31 August cut-off a child
+    who turns 6 on or after 1 September is not of school age until the next school year."""
+    month, day = (int(x) for x in cutoff.split("-"))
+    year = on.year if (on.month, on.day) > (month, day) else on.year - 1
+    return age_on(birth_date, date(year, month, day))
+
+
+def _children_of_compulsory_school_age(cutoff: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    if st.profile is None:
+        return NO
+    age = school_entry_age(st.profile.birth_date, local_date(st.reference - TICK), cutoff or SCHOOL_ENTRY_CUTOFF)
+    return (True, st.basis) if age in COMPULSORY_SCHOOL_AGE else NO
 
 
 def _surveyed(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
@@ -98,12 +125,12 @@ def _enrolled(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
 
 
 # name -> (rule, the values its argument may take; None: it takes no argument)
-DENOMINATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
+DENOMINATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | Callable[[str], bool] | None]] = {
     "migrants": (_migrants, None),
     "married_of_childbearing_age": (_married_of_childbearing_age, None),
     "married_women_of_childbearing_age": (_married_women_of_childbearing_age, None),
     "couples_planning_pregnancy": (_couples_planning_pregnancy, None),
-    "children_of_compulsory_school_age": (_children_of_compulsory_school_age, None),
+    "children_of_compulsory_school_age": (_children_of_compulsory_school_age, _is_cutoff),
     "surveyed": (_surveyed, SURVEY_KINDS),
 }
 NUMERATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
@@ -132,6 +159,10 @@ def check_rule(kind: str, rule: str) -> str:
     allowed = table[name][1]
     if allowed is None and arg:
         raise ValueError(f"{kind}: rule {name!r} takes no argument")
+    if callable(allowed):
+        if arg and not allowed(arg):
+            raise ValueError(f"{kind}: rule {name!r} takes a day of the year as MM-DD after the colon (got {arg!r})")
+        return rule
     if allowed is not None and arg not in allowed:
         raise ValueError(f"{kind}: rule {name!r} needs one of {', '.join(sorted(allowed))} after the colon")
     return rule

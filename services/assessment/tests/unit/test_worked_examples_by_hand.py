@@ -159,3 +159,38 @@ class TestAReturnerCountsOnce:
         assert figure(returned, XINHUA, "free_pregnancy_checks", "2013-Q1") == (0, 0)
         assert figure(returned, JIANSHE, "free_pregnancy_checks", "2013-04") == (0, 1)  # left on the 10th
         assert figure(returned, ZHONGXINJIE, "free_pregnancy_checks", "2013") == (1, 1)
+
+
+@pytest.fixture(scope="module")
+def schooled():
+    from assessment_examples import school_entry
+
+    facts = [f for e in school_entry().events for f in facts_of(e, catalogue.load(e))]
+    return from_scratch(by_subject(facts), periods_of_year(2013), INDICATORS)
+
+
+class TestTheSchoolEntryCutOff:
+    """Example 9: school age is the age reached by 31 August, the eve of the school year."""
+
+    def test_a_child_who_turns_6_after_1_september_is_not_yet_of_school_age(self, schooled):
+        # Liu Yang turned 6 on 20 August: of school age from the school year starting 1 September;
+        # Ma Li turns 6 on 15 October: not until the school year 2014.
+        assert figure(schooled, CHANGAN, "compulsory_education_enrolment", "2013-Q4") == (1, 1)
+        assert figure(schooled, CHANGAN, "compulsory_education_enrolment", "2013-Q2") == (0, 0)
+        assert figure(schooled, CHANGAN, "compulsory_education_enrolment", "2013") == (1, 1)
+
+    def test_the_cut_off_is_the_eve_of_the_school_year(self):
+        from datetime import date
+
+        from assessment.domain.rules import school_entry_age
+
+        assert school_entry_age(date(2007, 10, 15), date(2013, 12, 31)) == 5
+        assert school_entry_age(date(2007, 8, 20), date(2013, 9, 1)) == 6
+        assert school_entry_age(date(2007, 8, 20), date(2013, 8, 31)) == 5  # still the school year 2012
+        assert school_entry_age(date(2007, 9, 1), date(2014, 9, 2), "09-01") == 7  # a 1 September cut-off opens the year on the 2nd
+
+    def test_a_cut_off_that_is_no_day_is_refused(self):
+        from assessment.domain.rules import check_rule
+
+        with pytest.raises(ValueError, match="MM-DD"):
+            check_rule("denominator", "children_of_compulsory_school_age:02-30")
