@@ -58,3 +58,21 @@ def school_entry() -> History:
     h.registered("ma_li", unit=CHANGAN, at="2013-03-01", born="2007-10-15", marital="unmarried")
     h.enrolled("liu_yang", at="2013-09-01")
     return h
+
+
+DISTRICT = "370402000000"
+
+
+def where_they_live() -> History:
+    """Example 10 of docs/assessment.md: which services count as given where they live."""
+    h = History("where_they_live")
+    h.registered("gao_yan", unit=JIANSHE, at="2013-01-05", born="1990-05-01")
+    h.registered("hu_jing", unit=XINHUA, at="2013-01-05", born="1986-03-01")
+    h.registered("tian_lei", unit=XINHUA, at="2013-01-05", sex="male", born="1984-01-01")
+    h.served("gao_yan", "pregnancy_check", by=XINHUA, at="2013-04-10")  # another village: not where she lives
+    h.planned("gao_yan", partner=None, at="2013-03-01")
+    h.served("gao_yan", "pre_pregnancy_health_check", by=CHANGAN, at="2013-05-20")  # another town's village
+    h.served("gao_yan", "pre_pregnancy_health_check", by=DISTRICT, at="2013-07-15")  # the district's station
+    h.served("hu_jing", "pregnancy_check", by=ZHONGXINJIE, at="2013-05-10")  # her town's station
+    h.served("tian_lei", "policy_publicity", by=XINHUA, at="2013-05-12")  # a leaflet: no technical service
+    return h

@@ -21,6 +21,7 @@ from assessment.domain.facts import (
 )
 from assessment.domain.periods import TICK, Window
 from platform_kit.calendar import age_on, local_date
+from platform_kit.units import unit_tree
 
 Facts = Mapping[uuid.UUID, Sequence[Fact]]
 
@@ -66,6 +67,18 @@ class Received:
     kind: str
     unit: str
     event_id: uuid.UUID
+    where_they_live: bool = False  # from the unit they lived in then, or its town's or the district's station
+
+
+def serves_where_they_live(home: str | None, by: str) -> bool:
+    """A service "where they live" (在现居住地, 在流入地): from the village they live in, or
+    from its town's or the district's station (which serve every village under them)."""
+    if home is None:
+        return False
+    if by == home:
+        return True
+    tree = unit_tree()
+    return home in tree and any(unit.code == by for unit in tree.ancestors(home))
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +206,15 @@ def _newborn_profile(birth: Fact, facts: Facts) -> Profile:
     return Profile(birth.occurred_at, birth.data["sex"], date.fromisoformat(birth.data["birth_date"]), population, birth.event_id)
 
 
-def _received(facts: Sequence[Fact]) -> list[Received]:
+def _received(facts: Sequence[Fact], stays: Sequence[Stay]) -> list[Received]:
+    def home(at: datetime) -> str | None:
+        return next((stay.unit for stay in stays if stay.holds(at)), None)
+
     return [
-        Received(f.occurred_at, f.data["service_kind"], f.data["unit"], f.event_id)
+        Received(
+            f.occurred_at, f.data["service_kind"], f.data["unit"], f.event_id,
+            serves_where_they_live(home(f.occurred_at), f.data["unit"]),
+        )
         for f in facts
         if f.kind == SERVICE and f.data.get("free", True)
     ]
@@ -241,7 +260,7 @@ def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
         elif f.kind == ENROLLED:
             line.enrolments.append((f.occurred_at, f.event_id))
     line.statuses.sort(key=lambda s: s.at)
-    line.services = _received(own)
+    line.services = _received(own, line.stays)
     own_births = _births_to(own)
     for f in own:
         if f.kind == PLANNED and f.data.get("role") == "planner":
@@ -250,7 +269,7 @@ def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
             births = sorted(b for b in own_births + _births_to(partner_facts) if b >= f.occurred_at)
             line.plans.append(Plan(f.occurred_at, partner, f.event_id, births[0] if births else None))
             if partner is not None:
-                line.partner_services[partner] = _received(partner_facts)
+                line.partner_services[partner] = _received(partner_facts, own_stays(partner_facts))
     return line
 
 

@@ -30,6 +30,13 @@ SURVEY_KINDS = frozenset(get_args(SurveyRecorded.model_fields["survey_kind"].ann
 # of these kinds can change only the windows it occurred in; any other fact (a move, a
 # marriage, a plan) can change every window that ends after it occurred.
 WINDOW_BOUND_KINDS = frozenset({SERVICE, SURVEY})
+# The free family-planning technical services (计划生育技术服务: "二是落实计划生育技术服务均等化，
+# 实现流动人口避孕药具免费发放全覆盖，流动人口在流入地获得的免费服务率逐年提高"). Publicity (宣传教育),
+# education, certificates, rewards and the six ones are other items of the document's list.
+TECHNICAL_SERVICES = frozenset({
+    "free_contraceptives", "pregnancy_check", "pre_pregnancy_consultation", "pre_pregnancy_health_check",
+    "follow_up_visit", "health_check_up",
+})
 CHILDBEARING_AGE = range(15, 50)  # 15-49 full years
 COMPULSORY_SCHOOL_AGE = range(6, 15)  # 6-14 full years: nine years of compulsory education
 # The school-entry cut-off (MM-DD): the age a child has reached by this day is their age for the
@@ -38,7 +45,13 @@ COMPULSORY_SCHOOL_AGE = range(6, 15)  # 6-14 full years: nine years of compulsor
 SCHOOL_ENTRY_CUTOFF = "08-31"
 
 
+def _is_service_kind(arg: str) -> bool:
+    """one of the service kinds (or nothing: any technical service)"""
+    return arg in SERVICE_KINDS
+
+
 def _is_cutoff(arg: str) -> bool:
+    """a day of the year as MM-DD"""
     try:
         month, day = (int(x) for x in arg.split("-"))
         date(2001, month, day)  # not a leap year: 29 February is no cut-off every year
@@ -103,9 +116,27 @@ def _received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
     return (bool(found), found)
 
 
-def _received_where_they_live(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    found = tuple(s.event_id for s in line.services if s.at in w and line.unit_at(s.at) == s.unit)
+def _received_where_they_live(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    """Without an argument: any free *technical* service (a leaflet is not one); with one, that
+    service. Either way from the unit they lived in then, or its town's or the district's station."""
+    wanted = {kind} if kind else TECHNICAL_SERVICES
+    found = tuple(s.event_id for s in line.services if s.at in w and s.kind in wanted and s.where_they_live)
     return (bool(found), found)
+
+
+def _couple_received_where_they_live(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    partner = st.plan.partner if st.plan else None
+    services = [*line.services, *line.partner_services.get(partner, [])]
+    found = tuple(s.event_id for s in services if s.at in w and s.kind == kind and s.where_they_live)
+    return (bool(found), found)
+
+
+def _owed_technical_services(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    """Who is owed the free family-planning technical services: people of childbearing age
+    (15-49, women and men) and young children (under 6, served with their mother)."""
+    if st.age in CHILDBEARING_AGE or (st.age is not None and st.age < 6):
+        return (True, st.basis)
+    return NO
 
 
 def _couple_received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
@@ -131,11 +162,13 @@ DENOMINATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | Callable[
     "married_women_of_childbearing_age": (_married_women_of_childbearing_age, None),
     "couples_planning_pregnancy": (_couples_planning_pregnancy, None),
     "children_of_compulsory_school_age": (_children_of_compulsory_school_age, _is_cutoff),
+    "owed_technical_services": (_owed_technical_services, None),
     "surveyed": (_surveyed, SURVEY_KINDS),
 }
 NUMERATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
     "received": (_received, SERVICE_KINDS),
-    "received_where_they_live": (_received_where_they_live, None),
+    "received_where_they_live": (_received_where_they_live, _is_service_kind),
+    "couple_received_where_they_live": (_couple_received_where_they_live, SERVICE_KINDS),
     "couple_received": (_couple_received, SERVICE_KINDS),
     "aware": (_aware, SURVEY_KINDS),
     "enrolled": (_enrolled, None),
@@ -161,7 +194,7 @@ def check_rule(kind: str, rule: str) -> str:
         raise ValueError(f"{kind}: rule {name!r} takes no argument")
     if callable(allowed):
         if arg and not allowed(arg):
-            raise ValueError(f"{kind}: rule {name!r} takes a day of the year as MM-DD after the colon (got {arg!r})")
+            raise ValueError(f"{kind}: rule {name!r} takes {allowed.__doc__} after the colon (got {arg!r})")
         return rule
     if allowed is not None and arg not in allowed:
         raise ValueError(f"{kind}: rule {name!r} needs one of {', '.join(sorted(allowed))} after the colon")

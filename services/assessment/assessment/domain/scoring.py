@@ -61,8 +61,9 @@ def indicator_figure(figure: Figure, indicator, rules) -> IndicatorFigure:
 
 
 def equalisation_gap(migrant_rate: float | None, registered_rate: float | None) -> float | None:
-    """均等化差距 in percentage points, migrant − registered (negative: migrants lag); none
-    when either population has nobody to count."""
+    """The difference of two rates in percentage points: 均等化差距, migrant − registered
+    (negative: migrants lag), or a year's change over the year before; none when either has
+    nobody to count."""
     if migrant_rate is None or registered_rate is None:
         return None
     return round((migrant_rate - registered_rate) * 100, 2)

@@ -74,11 +74,22 @@ class FigureOut(BaseModel):
     band: Band
 
 
+class PreviousYear(BaseModel):
+    period: str
+    rate: float | None
+
+
 class IndicatorCoverage(FigureOut):
     id: str
     name_zh: str
     name_en: str
     weight: float
+    previous_year: PreviousYear | None = Field(
+        None, description="for a year: the year before's rate, on the same clocks (逐年提高: rising year on year)"
+    )
+    change_points: float | None = Field(
+        None, description="for a year: rate − the year before's rate, in percentage points; null when either is"
+    )
 
 
 class Clocked(BaseModel):

@@ -140,17 +140,25 @@ class Reads:
 
     async def coverage_of(self, unit_code: str, period: Period, clocks: Clocks, population: str = "migrant") -> dict:
         unit = self.unit(unit_code)
-        figures = (await self.figures([period], clocks, unit_code, population=population))[period]
+        # A year is shown beside the one before it: the document wants rates rising 逐年提高.
+        yearly = not period.quarter and not period.month
+        before = Period(period.year - 1) if yearly else None
+        asked = [period, before] if before else [period]
+        figures = await self.figures(asked, clocks, unit_code, population=population)
+
+        def row(i) -> dict:
+            now = indicator_figure(figures[period].get((unit_code, i.id), (0, 0)), i, self.rules).as_json()
+            out = {"id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "weight": i.weight, **now}
+            if before is not None:
+                earlier = indicator_figure(figures[before].get((unit_code, i.id), (0, 0)), i, self.rules).as_json()
+                out["previous_year"] = {"period": str(before), "rate": earlier["rate"]}
+                out["change_points"] = equalisation_gap(now["rate"], earlier["rate"])
+            return out
+
         return {
             "unit": self.unit_json(unit), "period": str(period), **clocks.as_json(), "population": population,
             "source": self.source(period, clocks, population),
-            "indicators": [
-                {
-                    "id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "weight": i.weight,
-                    **indicator_figure(figures.get((unit_code, i.id), (0, 0)), i, self.rules).as_json(),
-                }
-                for i in self.rules.indicators
-            ],
+            "indicators": [row(i) for i in self.rules.indicators],
         }
 
     async def equalisation(self, unit_code: str, period: Period, clocks: Clocks) -> dict:

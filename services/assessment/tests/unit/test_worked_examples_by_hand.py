@@ -58,8 +58,8 @@ class TestAWomanWhoMovedTwiceInAQuarter:
         assert figure(view, GETABU, "free_pregnancy_checks", "2013-Q2") == (1, 1)
         assert figure(view, ZHONGXINJIE, "free_pregnancy_checks", "2013-Q2") == (0, 1)
         assert figure(view, "370402000000", "free_pregnancy_checks", "2013-Q2") == (1, 2)
-        assert figure(view, ZHONGXINJIE, "services_where_they_live", "2013-Q2") == (1, 3)
-        assert figure(view, "370402000000", "services_where_they_live", "2013-Q2") == (2, 4)
+        assert figure(view, ZHONGXINJIE, "services_where_they_live", "2013-Q2") == (1, 2)  # Xiao Ming (7) is owed no technical service
+        assert figure(view, "370402000000", "services_where_they_live", "2013-Q2") == (2, 3)
 
 
 class TestACouplePlanningAPregnancy:
@@ -194,3 +194,30 @@ class TestTheSchoolEntryCutOff:
 
         with pytest.raises(ValueError, match="MM-DD"):
             check_rule("denominator", "children_of_compulsory_school_age:02-30")
+
+
+@pytest.fixture(scope="module")
+def local():
+    from assessment_examples import where_they_live
+
+    facts = [f for e in where_they_live().events for f in facts_of(e, catalogue.load(e))]
+    return rolled_up(from_scratch(by_subject(facts), periods_of_year(2013), INDICATORS), unit_tree())
+
+
+class TestServedWhereTheyLive:
+    """Example 10: 在现居住地 / 在流入地 — her village, or its town's or the district's station."""
+
+    def test_a_check_from_another_village_is_not_a_check_where_she_lives(self, local):
+        assert figure(local, JIANSHE, "free_pregnancy_checks", "2013-Q2") == (0, 1)
+        assert figure(local, JIANSHE, "services_where_they_live", "2013-Q2") == (0, 1)
+
+    def test_a_check_from_her_towns_station_counts_for_her_village(self, local):
+        assert figure(local, XINHUA, "free_pregnancy_checks", "2013-Q2") == (1, 1)
+
+    def test_a_leaflet_is_not_a_technical_service(self, local):
+        assert figure(local, XINHUA, "services_where_they_live", "2013-Q2") == (1, 2)  # Hu Jing yes, Tian Lei no
+
+    def test_a_pre_pregnancy_health_check_counts_from_the_district_station_not_another_town(self, local):
+        assert figure(local, JIANSHE, "pre_pregnancy_health_check", "2013-Q2") == (0, 1)
+        assert figure(local, JIANSHE, "pre_pregnancy_health_check", "2013-Q3") == (1, 1)
+        assert figure(local, JIANSHE, "services_where_they_live", "2013-Q3") == (1, 1)
