@@ -37,7 +37,10 @@ class IndicatorMeta(BaseModel):
     denominator: str = Field(description="who is counted (a rule of docs/assessment.md)")
     numerator: str = Field(description="who of them counts as served")
     target: float
+    target_source: str = Field(description="where the number comes from: the document's own sentence, or \"local assumption\"")
     weight: float
+    weight_source: str = Field(description="where the number comes from: the document's own sentence, or \"local assumption\"")
+    rule_source: str | None = Field(description="what in who-is-counted is a local setting, and why")
     yellow_margin: float
 
 
@@ -48,19 +51,25 @@ class PenaltyMeta(BaseModel):
     event_type: str
     points: float
     cap: float | None
+    source: str = Field(description="where the number comes from: the document's own sentence, or \"local assumption\"")
 
 
 class RectificationRules(BaseModel):
     bottom_count: int
     plan_due_days: int
+    source: str
+    bottom_count_source: str
+    plan_due_days_source: str
 
 
 class RulesOut(BaseModel):
     years: list[int] = Field(description="the years kept live")
     indicators: list[IndicatorMeta]
     yellow_margin: float
+    yellow_margin_source: str
     penalties: list[PenaltyMeta]
     veto_applies_to_containing_periods: bool
+    veto_source: str
     rectification: RectificationRules
 
 

@@ -81,8 +81,8 @@ class Reads:
         return [
             {
                 "id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "denominator": i.denominator,
-                "numerator": i.numerator, "target": i.target, "weight": i.weight,
-                "yellow_margin": self.rules.yellow_margin(i),
+                "numerator": i.numerator, "target": i.target, "target_source": i.target_source, "weight": i.weight,
+                "weight_source": i.weight_source, "rule_source": i.rule_source, "yellow_margin": self.rules.yellow_margin(i),
             }
             for i in self.rules.indicators
         ]
@@ -93,12 +93,19 @@ class Reads:
             "years": r.assessment.years,
             "indicators": self.indicators_json(),
             "yellow_margin": r.bands.yellow_margin,
+            "yellow_margin_source": r.bands.source,
             "penalties": [
-                {"id": p.id, "name_zh": p.name_zh, "name_en": p.name_en, "event_type": p.event_type, "points": p.points, "cap": p.cap}
+                {"id": p.id, "name_zh": p.name_zh, "name_en": p.name_en, "event_type": p.event_type, "points": p.points,
+                 "cap": p.cap, "source": p.source}
                 for p in r.penalties
             ],
             "veto_applies_to_containing_periods": r.veto.applies_to_containing_periods,
-            "rectification": {"bottom_count": r.rectification.bottom_count, "plan_due_days": r.rectification.plan_due_days},
+            "veto_source": r.veto.source,
+            "rectification": {
+                "bottom_count": r.rectification.bottom_count, "plan_due_days": r.rectification.plan_due_days,
+                "source": r.rectification.source, "bottom_count_source": r.rectification.bottom_count_source,
+                "plan_due_days_source": r.rectification.plan_due_days_source,
+            },
         }
 
     # -- figures ---------------------------------------------------------------------------

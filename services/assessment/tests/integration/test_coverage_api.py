@@ -182,3 +182,13 @@ async def test_served_where_they_live_through_the_api(running):
     assert figures(await running.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2"))["free_pregnancy_checks"] == (0, 1)
     xinhua = figures(await running.get(f"/api/units/{XINHUA}/coverage", period="2013-Q2"))
     assert (xinhua["free_pregnancy_checks"], xinhua["services_where_they_live"]) == ((1, 1), (1, 2))
+
+
+async def test_the_rules_say_where_each_number_comes_from(running):
+    rules = await running.get("/api/rules")
+    checks = {i["id"]: i for i in rules["indicators"]}["free_pregnancy_checks"]
+    assert checks["target_source"].startswith("流动已婚育龄妇女在现居住地免费接受孕检率达到90%以上")
+    assert checks["weight_source"] == "local assumption" and checks["rule_source"].startswith("local assumption")
+    assert {p["source"] for p in rules["penalties"]} == {"local assumption"}
+    assert rules["yellow_margin_source"] == "local assumption"
+    assert rules["rectification"]["bottom_count_source"] == rules["rectification"]["plan_due_days_source"] == "local assumption"
