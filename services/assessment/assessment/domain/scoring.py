@@ -125,6 +125,13 @@ def ranked(scores: Sequence[UnitScore], bottom_count: int = 1) -> list[Ranked]:
     ]
 
 
+def earlier_ranks(old: Sequence[Ranked]) -> dict[str, int]:
+    """Last period's ranks of the units that were in contention then (assessed or vetoed). A
+    unit not assessed then has no earlier rank: its first assessed period shows no change
+    (null), not a rise or a drop from the shared place of the units with nobody to count."""
+    return {r.unit.unit_code: r.rank for r in old if r.unit.assessed or r.unit.veto}
+
+
 @dataclass
 class PenaltyBook:
     """Penalty points per unit and rule for one window, rolled up to towns and the district
