@@ -76,3 +76,14 @@ def where_they_live() -> History:
     h.served("hu_jing", "pregnancy_check", by=ZHONGXINJIE, at="2013-05-10")  # her town's station
     h.served("tian_lei", "policy_publicity", by=XINHUA, at="2013-05-12")  # a leaflet: no technical service
     return h
+
+
+def couple() -> History:
+    """Example 11 of docs/assessment.md: a couple married with the spouse named, supplied once."""
+    h = History("couple")
+    h.registered("sun_wei", unit=CHANGAN, at="2013-01-10", sex="male", born="1986-04-01", marital="unmarried")
+    h.registered("qian_hui", unit=CHANGAN, at="2013-01-10", born="1989-09-01", marital="unmarried")
+    h.marital("sun_wei", "married", previous="unmarried", at="2013-03-01", spouse="qian_hui")
+    h.marital("qian_hui", "married", previous="unmarried", at="2013-03-01", spouse="sun_wei")
+    h.served("sun_wei", "free_contraceptives", by=CHANGAN, at="2013-04-15")
+    return h

@@ -39,6 +39,8 @@ step = st.one_of(
     # A person who left is registered again: a new resident id, the same person key.
     st.tuples(st.just("return"), st.sampled_from(PEOPLE), registration),
     st.tuples(st.just("marry"), st.sampled_from(PEOPLE), st.sampled_from(["married", "divorced"])),
+    # A marriage naming the spouse: the couple counts once for contraceptives.
+    st.tuples(st.just("wed"), st.sampled_from(PEOPLE), st.sampled_from(PEOPLE)),
     st.tuples(st.just("plan"), st.sampled_from(PEOPLE), st.sampled_from([*PEOPLE, None])),
     st.tuples(st.just("birth"), st.sampled_from(PEOPLE), st.sampled_from(CHILDREN)),
     st.tuples(st.just("enrol"), st.sampled_from(EVERYONE)),
@@ -80,7 +82,7 @@ def build(history, prefix: str = "") -> History:
             unit, sex, year, marital, population = args[0]
             registered.add(person)
             h.registered(person, unit=unit, at=at, sex=sex, born=f"{year}-07-01", marital=marital, population=population, recorded=recorded)
-        elif kind in ("move", "depart", "marry", "plan", "birth") and person not in h.lives_in:
+        elif kind in ("move", "depart", "marry", "wed", "plan", "birth") and person not in h.lives_in:
             continue  # the registry publishes no change for someone it does not know to live here
         elif kind == "move":
             h.moved(person, to=args[0], at=at, recorded=recorded)
@@ -88,6 +90,10 @@ def build(history, prefix: str = "") -> History:
             h.departed(person, at=at, recorded=recorded)
         elif kind == "marry":
             h.marital(person, args[0], previous="unmarried", at=at, recorded=recorded)
+        elif kind == "wed":
+            spouse = current.get(prefix + args[0], prefix + args[0])
+            if spouse != person:
+                h.marital(person, "married", previous="unmarried", at=at, recorded=recorded, spouse=spouse)
         elif kind == "plan":
             h.planned(person, partner=args[0] if args[0] != person else None, at=at, recorded=recorded)
         elif kind == "birth":

@@ -102,10 +102,13 @@ class History:
             reason="返回户籍地",
         )
 
-    def marital(self, name: str, status: str, *, previous: str, at: When, recorded: When | None = None) -> Envelope:
+    def marital(
+        self, name: str, status: str, *, previous: str, at: When, recorded: When | None = None, spouse: str | None = None,
+    ) -> Envelope:
+        extra = {"spouse_resident_id": str(person_id(spouse))} if spouse else {}
         return self._resident(
             name, "MaritalStatusChanged", self.lives_in.get(name, "370402000000"), at, recorded,
-            previous=previous, marital_status=status,
+            previous=previous, marital_status=status, **extra,
         )
 
     def planned(self, name: str, *, partner: str | None, at: When, recorded: When | None = None) -> Envelope:

@@ -70,6 +70,9 @@ class MaritalStatusChanged(Payload):
     resident_id: ResidentId
     previous: MaritalStatus
     marital_status: MaritalStatus
+    spouse_resident_id: ResidentId | None = Field(
+        None, description="on a marriage, the spouse when registered here: the couple is served as one (contraceptives)"
+    )
 
 
 @catalogue.event("PregnancyPlanned")

@@ -31,7 +31,8 @@ SURVEY = "SurveyRecorded"
 
 PERSON_EVENT_TYPES = frozenset({REGISTERED, MOVED, DEPARTED, MARITAL, PLANNED, BIRTH, ENROLLED, SERVICE, SURVEY})
 RETURNED = "PersonReturned"  # not an event: the fact a returner's registration adds to the first identity
-LINK_FIELDS = ("partner", "planner", "mother", "child", "person", "returned_as")
+SPOUSE = "SpouseNamed"  # not an event: the fact a marriage naming the spouse adds to the spouse
+LINK_FIELDS = ("partner", "planner", "mother", "child", "person", "returned_as", "spouse")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,14 @@ def facts_of(event: Envelope, payload: BaseModel) -> list[Fact]:
         case "ResidentDeparted":
             return [fact(p.resident_id, [p.from_unit], from_unit=p.from_unit)]
         case "MaritalStatusChanged":
-            return [fact(p.resident_id, marital_status=p.marital_status)]
+            spouse = getattr(p, "spouse_resident_id", None)
+            if spouse is None:
+                return [fact(p.resident_id, marital_status=p.marital_status)]
+            # A couple is served as one (contraceptives): each spouse's history names the other.
+            return [
+                fact(p.resident_id, marital_status=p.marital_status, spouse=str(spouse)),
+                Fact(spouse, event.event_id, SPOUSE, event.occurred_at, event.recorded_at, (), {"spouse": str(p.resident_id)}),
+            ]
         case "PregnancyPlanned":
             partner = str(p.partner_resident_id) if p.partner_resident_id else None
             facts = [fact(p.resident_id, role="planner", partner=partner)]

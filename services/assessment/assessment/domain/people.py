@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from assessment.domain.facts import (
-    BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SURVEY, Fact,
+    BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SPOUSE, SURVEY, Fact,
 )
 from assessment.domain.periods import TICK, Window
 from platform_kit.calendar import age_on, local_date
@@ -100,6 +100,13 @@ class Timeline:
     partner_services: dict[uuid.UUID, list[Received]] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
     enrolments: list[tuple[datetime, uuid.UUID]] = field(default_factory=list)
+    spouses: list[tuple[datetime, uuid.UUID, uuid.UUID]] = field(default_factory=list)  # (named at, spouse, event)
+    spouse_lines: dict[uuid.UUID, Timeline] = field(default_factory=dict)  # their own stays, profile, status, services
+
+    def spouse_before(self, instant: datetime) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """The spouse last named before ``instant`` (and the event naming them)."""
+        named = [(spouse, event_id) for at, spouse, event_id in self.spouses if at < instant]
+        return named[-1] if named else None
 
     def unit_at(self, instant: datetime) -> str | None:
         for stay in self.stays:
@@ -237,6 +244,18 @@ def _identities(person: uuid.UUID, facts: Facts) -> list[Fact] | None:
     return own
 
 
+def _own_line(person: uuid.UUID, facts: Facts) -> Timeline:
+    """A spouse's timeline from their own facts only: where they lived, who they were, what
+    they received (enough to know whether they count too, and whether they were supplied)."""
+    own = _sorted(facts.get(person, ()))
+    line = Timeline(person)
+    line.stays = own_stays(own)
+    line.profiles = _profiles(own)
+    line.statuses = [Status(f.occurred_at, f.data["marital_status"], f.event_id) for f in own if f.kind in (REGISTERED, MARITAL)]
+    line.services = _received(own, line.stays)
+    return line
+
+
 def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
     """The person's history from their own facts and, where it depends on them, their
     partner's (births, services) and, for a newborn, their mother's (where she lives)."""
@@ -261,6 +280,12 @@ def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
             line.enrolments.append((f.occurred_at, f.event_id))
     line.statuses.sort(key=lambda s: s.at)
     line.services = _received(own, line.stays)
+    for f in own:
+        if (f.kind == MARITAL or f.kind == SPOUSE) and f.data.get("spouse"):
+            spouse = uuid.UUID(f.data["spouse"])
+            line.spouses.append((f.occurred_at, spouse, f.event_id))
+            if spouse not in line.spouse_lines:
+                line.spouse_lines[spouse] = _own_line(spouse, facts)
     own_births = _births_to(own)
     for f in own:
         if f.kind == PLANNED and f.data.get("role") == "planner":

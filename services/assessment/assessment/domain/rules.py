@@ -15,7 +15,7 @@ from datetime import date
 from typing import get_args
 
 from assessment.domain.facts import SERVICE, SURVEY, Fact
-from assessment.domain.people import Received, Standing, Timeline
+from assessment.domain.people import Received, Standing, Timeline, standing
 from assessment.domain.periods import TICK, Window
 from platform_kit.calendar import age_on, local_date
 from platform_kit.contract.services_log import ServiceKind, SurveyRecorded
@@ -72,6 +72,41 @@ def _married_of_childbearing_age(_: str, line: Timeline, st: Standing, w: Window
     if st.is_married and st.age in CHILDBEARING_AGE:
         return (True, st.basis + (st.status.event_id,))
     return NO
+
+
+def _couple_counts_elsewhere(line: Timeline, st: Standing, w: Window) -> bool:
+    """With a spouse named on the marriage who is counted too (lives in the district in the
+    window, married, 15-49, the same population), the couple counts once: under the woman (or,
+    for two of a sex, the smaller id). True when that is the spouse, not this person."""
+    named = line.spouse_before(st.reference)
+    if named is None:
+        return False
+    spouse_line = line.spouse_lines.get(named[0])
+    other = standing(spouse_line, w) if spouse_line is not None else None
+    if other is None or other.profile is None or st.profile is None or other.profile.population != st.profile.population:
+        return False
+    if not (other.is_married and other.age in CHILDBEARING_AGE):
+        return False
+    mine = (st.profile.sex != "female", str(line.person))
+    theirs = (other.profile.sex != "female", str(named[0]))
+    return theirs < mine
+
+
+def _couples_of_childbearing_age(arg: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    """Married people 15-49, a couple whose marriage named the spouse counting once."""
+    counted, because = _married_of_childbearing_age(arg, line, st, w)
+    if not counted or _couple_counts_elsewhere(line, st, w):
+        return NO
+    named = line.spouse_before(st.reference)
+    return (True, because + ((named[1],) if named else ()))
+
+
+def _spouses_received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    """Either spouse received it within the window: a couple supplied once is covered."""
+    named = line.spouse_before(st.reference)
+    spouse_line = line.spouse_lines.get(named[0]) if named else None
+    found = _in_window(line.services, w, kind) + (_in_window(spouse_line.services, w, kind) if spouse_line else ())
+    return (bool(found), found)
 
 
 def _married_women_of_childbearing_age(arg: str, line: Timeline, st: Standing, w: Window) -> Outcome:
@@ -160,6 +195,7 @@ DENOMINATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | Callable[
     "migrants": (_migrants, None),
     "married_of_childbearing_age": (_married_of_childbearing_age, None),
     "married_women_of_childbearing_age": (_married_women_of_childbearing_age, None),
+    "couples_of_childbearing_age": (_couples_of_childbearing_age, None),
     "couples_planning_pregnancy": (_couples_planning_pregnancy, None),
     "children_of_compulsory_school_age": (_children_of_compulsory_school_age, _is_cutoff),
     "owed_technical_services": (_owed_technical_services, None),
@@ -170,6 +206,7 @@ NUMERATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
     "received_where_they_live": (_received_where_they_live, _is_service_kind),
     "couple_received_where_they_live": (_couple_received_where_they_live, SERVICE_KINDS),
     "couple_received": (_couple_received, SERVICE_KINDS),
+    "spouses_received": (_spouses_received, SERVICE_KINDS),
     "aware": (_aware, SURVEY_KINDS),
     "enrolled": (_enrolled, None),
 }

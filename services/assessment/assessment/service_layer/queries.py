@@ -14,7 +14,7 @@ from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
 from assessment.domain.policy import Rules
 from assessment.domain.coverage import POPULATIONS, Figure, compile_indicators, counted_in, rolled_up, window_figures
-from assessment.domain.facts import RETURNED
+from assessment.domain.facts import RETURNED, SPOUSE
 from assessment.domain.people import timeline
 from assessment.domain.periods import TICK, Clocks, Period, periods_of_years
 from assessment.domain.scoring import equalisation_gap, indicator_figure
@@ -203,7 +203,7 @@ class Reads:
             else:
                 facts = await self.facts.around(self.pool, within, clocks)
             # A returner's registration is also a fact of the first identity: show the event's own type.
-            kinds = {f.event_id: f for fs in facts.values() for f in fs if f.kind != RETURNED}
+            kinds = {f.event_id: f for fs in facts.values() for f in fs if f.kind not in (RETURNED, SPOUSE)}
             inside = set(within)
             for person in facts:
                 for c in counted_in(timeline(person, facts), window, compiled):

@@ -221,3 +221,22 @@ class TestServedWhereTheyLive:
         assert figure(local, JIANSHE, "pre_pregnancy_health_check", "2013-Q2") == (0, 1)
         assert figure(local, JIANSHE, "pre_pregnancy_health_check", "2013-Q3") == (1, 1)
         assert figure(local, JIANSHE, "services_where_they_live", "2013-Q3") == (1, 1)
+
+
+@pytest.fixture(scope="module")
+def couple_view():
+    from assessment_examples import couple
+
+    facts = [f for e in couple().events for f in facts_of(e, catalogue.load(e))]
+    return from_scratch(by_subject(facts), periods_of_year(2013), INDICATORS)
+
+
+class TestContraceptivesPerCouple:
+    """Example 11: Sun Wei and Qian Hui marry on 1 March, each naming the other; he is supplied in April."""
+
+    def test_a_couple_supplied_once_is_covered_and_counts_once(self, couple_view):
+        assert figure(couple_view, CHANGAN, "free_contraceptives", "2013-Q2") == (1, 1)
+
+    def test_before_the_supply_the_couple_is_one_not_yet_covered(self, couple_view):
+        assert figure(couple_view, CHANGAN, "free_contraceptives", "2013-03") == (0, 1)
+        assert figure(couple_view, CHANGAN, "free_contraceptives", "2013-02") == (0, 0)  # not married yet

@@ -127,6 +127,9 @@ class Registry:
         if isinstance(cmd, PlanPregnancy):
             partner = await self._resident_or_none(cmd.partner_resident_id)
             facts = decisions.plan_pregnancy(resident, cmd, ctx, partner=partner)
+        elif isinstance(cmd, ChangeMaritalStatus) and cmd.spouse_resident_id is not None:
+            spouse = await self.resident(cmd.spouse_resident_id)
+            facts = decisions.change_marital_status(resident, cmd, ctx, spouse=spouse)
         else:
             facts = SIMPLE_DECISIONS[type(cmd)](resident, cmd, ctx)
         events = await self.uow.commit(facts, {resident.stream_id: resident.version}, origin)

@@ -67,3 +67,19 @@ async def test_a_person_who_left_and_came_back_is_registered_again(api, registry
     third = (await api.post("/api/residents", json=body)).json()
     registered = [e for e in await stored_events(registry_service) if e.event_type == "ResidentRegistered"]
     assert {e.payload["resident_id"]: e.payload for e in registered}[third["resident_id"]]["person_id"] == first["resident_id"]
+
+
+
+async def test_a_marriage_names_the_spouse_on_the_event(api, registry_service):
+    """The couple is served as one (contraceptives): the registry publishes whom she married."""
+    bride = (await api.post("/api/residents", json=registration(marital_status="unmarried", birth_date="1990-03-01"))).json()
+    groom_body = registration(sex="male", birth_date="1988-05-01", marital_status="unmarried")
+    groom = (await api.post("/api/residents", json=groom_body)).json()
+    married = await api.post(f"/api/residents/{bride['resident_id']}/marital-status",
+                             json={"marital_status": "married", "spouse_resident_id": groom["resident_id"]})
+    assert married.status_code == 200, married.text
+    changed = [e for e in await stored_events(registry_service) if e.event_type == "MaritalStatusChanged"]
+    assert changed[-1].payload["spouse_resident_id"] == groom["resident_id"]
+    unknown = await api.post(f"/api/residents/{groom['resident_id']}/marital-status",
+                             json={"marital_status": "married", "spouse_resident_id": "00000000-0000-4000-8000-000000000000"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "spouse_resident_id"
