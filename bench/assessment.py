@@ -49,7 +49,7 @@ from assessment_demo import demo_history, publish  # noqa: E402
 from assessment_testing import History  # noqa: E402
 
 PARTITIONS = 3
-PROBE_TOWN = "370402104000"  # 西王庄镇: the probes' town; the background load lives elsewhere
+PROBE_TOWN = "370402104000"  # 西王庄乡: the probes' town; the background load lives elsewhere
 BACKGROUND_PER_SECOND = 50  # a district's busy hour is thousands of events a minute
 POLL_SECONDS = 0.01  # how often a probe asks the scoreboard: the latency's resolution
 

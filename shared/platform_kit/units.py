@@ -10,8 +10,9 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-Kind = Literal["district", "street", "town", "community", "village"]
-TOWN_KINDS = frozenset({"street", "town"})
+# township: a 乡 (the document's 西王庄乡), a town-level unit like a 镇 or a 街道.
+Kind = Literal["district", "street", "town", "township", "community", "village"]
+TOWN_KINDS = frozenset({"street", "town", "township"})
 VILLAGE_KINDS = frozenset({"community", "village"})
 
 

@@ -36,7 +36,11 @@ step = st.one_of(
     st.tuples(st.just("register"), st.sampled_from(EVERYONE), registration),
     st.tuples(st.just("move"), st.sampled_from(EVERYONE), st.sampled_from(UNITS)),
     st.tuples(st.just("depart"), st.sampled_from(EVERYONE)),
+    # A person who left is registered again: a new resident id, the same person key.
+    st.tuples(st.just("return"), st.sampled_from(PEOPLE), registration),
     st.tuples(st.just("marry"), st.sampled_from(PEOPLE), st.sampled_from(["married", "divorced"])),
+    # A marriage naming the spouse: the couple counts once for contraceptives.
+    st.tuples(st.just("wed"), st.sampled_from(PEOPLE), st.sampled_from(PEOPLE)),
     st.tuples(st.just("plan"), st.sampled_from(PEOPLE), st.sampled_from([*PEOPLE, None])),
     st.tuples(st.just("birth"), st.sampled_from(PEOPLE), st.sampled_from(CHILDREN)),
     st.tuples(st.just("enrol"), st.sampled_from(EVERYONE)),
@@ -54,18 +58,31 @@ def build(history, prefix: str = "") -> History:
     """The history's events; ``prefix`` keeps its people and ids apart from another's."""
     arrivals, steps = history
     h = History(salt=prefix)
+    current: dict[str, str] = {}  # a person's name -> the identity they live under now
+    registered: set[str] = set()
     for person, (registration, d, late) in zip(PEOPLE, arrivals):
         steps = [(("register", person, registration), d, late), *steps]
     for (kind, person, *args), d, late in steps:
-        person = prefix + person
+        first = prefix + person
+        person = current.get(first, first)
         if kind in ("plan", "birth") and args[0] is not None:
-            args = [prefix + args[0], *args[1:]]
+            args = [current.get(prefix + args[0], prefix + args[0]), *args[1:]]
         at = instant("2013-01-01") + timedelta(days=d, hours=d % 7)
         recorded = at + timedelta(days=late, hours=1)
-        if kind == "register":
+        if kind == "return":
+            if person not in registered or person in h.lives_in:
+                continue  # only someone who left can come back
             unit, sex, year, marital, population = args[0]
+            again = f"{person}~"
+            current[first] = again
+            registered.add(again)
+            h.registered(again, unit=unit, at=at, sex=sex, born=f"{year}-07-01", marital=marital, population=population,
+                         recorded=recorded, returning=first)
+        elif kind == "register":
+            unit, sex, year, marital, population = args[0]
+            registered.add(person)
             h.registered(person, unit=unit, at=at, sex=sex, born=f"{year}-07-01", marital=marital, population=population, recorded=recorded)
-        elif kind in ("move", "depart", "marry", "plan", "birth") and person not in h.lives_in:
+        elif kind in ("move", "depart", "marry", "wed", "plan", "birth") and person not in h.lives_in:
             continue  # the registry publishes no change for someone it does not know to live here
         elif kind == "move":
             h.moved(person, to=args[0], at=at, recorded=recorded)
@@ -73,6 +90,10 @@ def build(history, prefix: str = "") -> History:
             h.departed(person, at=at, recorded=recorded)
         elif kind == "marry":
             h.marital(person, args[0], previous="unmarried", at=at, recorded=recorded)
+        elif kind == "wed":
+            spouse = current.get(prefix + args[0], prefix + args[0])
+            if spouse != person:
+                h.marital(person, "married", previous="unmarried", at=at, recorded=recorded, spouse=spouse)
         elif kind == "plan":
             h.planned(person, partner=args[0] if args[0] != person else None, at=at, recorded=recorded)
         elif kind == "birth":

@@ -79,12 +79,16 @@ class History:
     def registered(
         self, name: str, *, unit: str, at: When, sex: str = "female", born: str = "1985-06-01",
         marital: str = "married", population: str = "migrant", recorded: When | None = None,
+        returning: str | None = None,
     ) -> Envelope:
+        """``returning``: the name this person was first registered under (they left and came
+        back, and the registry gave them a new resident id but the same person key)."""
         self.lives_in[name] = unit
+        extra = {"person_id": str(person_id(returning))} if returning else {}
         return self._resident(
             name, "ResidentRegistered", unit, at, recorded, sex=sex, birth_date=born, marital_status=marital,
             population=population, household_registration_place="371322", unit_code=unit, arrived_from="371322",
-            personal=PERSONAL,
+            personal=PERSONAL, **extra,
         )
 
     def moved(self, name: str, *, to: str, at: When, recorded: When | None = None) -> Envelope:
@@ -98,10 +102,13 @@ class History:
             reason="返回户籍地",
         )
 
-    def marital(self, name: str, status: str, *, previous: str, at: When, recorded: When | None = None) -> Envelope:
+    def marital(
+        self, name: str, status: str, *, previous: str, at: When, recorded: When | None = None, spouse: str | None = None,
+    ) -> Envelope:
+        extra = {"spouse_resident_id": str(person_id(spouse))} if spouse else {}
         return self._resident(
             name, "MaritalStatusChanged", self.lives_in.get(name, "370402000000"), at, recorded,
-            previous=previous, marital_status=status,
+            previous=previous, marital_status=status, **extra,
         )
 
     def planned(self, name: str, *, partner: str | None, at: When, recorded: When | None = None) -> Envelope:

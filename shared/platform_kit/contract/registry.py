@@ -49,6 +49,12 @@ class ResidentRegistered(Payload):
     via: Literal["registration", "birth_report"] = Field(
         "registration", description="registered by staff, or created by a birth report (the newborn)"
     )
+    person_id: ResidentId | None = Field(
+        None,
+        description="the stable person key: the resident id of this person's first registration, set when a person "
+        "who left the district is registered again (same ID number); absent for a first registration. "
+        "One person, however often they return (figures count them once)",
+    )
 
 
 @catalogue.event("ResidentMoved")
@@ -71,6 +77,9 @@ class MaritalStatusChanged(Payload):
     resident_id: ResidentId
     previous: MaritalStatus
     marital_status: MaritalStatus
+    spouse_resident_id: ResidentId | None = Field(
+        None, description="on a marriage, the spouse when registered here: the couple is served as one (contraceptives)"
+    )
 
 
 @catalogue.event("PregnancyPlanned")

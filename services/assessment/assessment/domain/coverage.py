@@ -37,15 +37,25 @@ class UnitTreeLike(Protocol):
     def ancestors(self, code: str) -> list: ...
 
 
+POPULATIONS = ("migrant", "registered")  # 流动人口, 户籍人口: the registry's `population`
+
+
 @dataclass(frozen=True, slots=True)
 class Compiled:
     id: str
     denominator: Rule
     numerator: Rule
+    population: str = "migrant"  # whom the indicator counts: the same rules serve both populations
 
 
-def compile_indicators(indicators: Iterable[IndicatorLike]) -> tuple[Compiled, ...]:
-    return tuple(Compiled(i.id, compiled("denominator", i.denominator), compiled("numerator", i.numerator)) for i in indicators)
+def compile_indicators(indicators: Iterable[IndicatorLike], population: str = "migrant") -> tuple[Compiled, ...]:
+    """The indicators' rules, counting ``population`` (equalisation compares the two)."""
+    if population not in POPULATIONS:
+        raise ValueError(f"population: {population!r} is not one of {', '.join(POPULATIONS)}")
+    return tuple(
+        Compiled(i.id, compiled("denominator", i.denominator), compiled("numerator", i.numerator), population)
+        for i in indicators
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +72,12 @@ class Counted:
 
 def counted_in(line: Timeline, window: Window, indicators: Sequence[Compiled]) -> list[Counted]:
     st = standing(line, window)
-    if st is None:
+    if st is None or st.profile is None:
         return []
     found = []
     for indicator in indicators:
+        if st.profile.population != indicator.population:
+            continue
         counted, because = indicator.denominator(line, st, window)
         if counted:
             served, by = indicator.numerator(line, st, window)

@@ -30,7 +30,9 @@ SERVICE = "ServiceDelivered"
 SURVEY = "SurveyRecorded"
 
 PERSON_EVENT_TYPES = frozenset({REGISTERED, MOVED, DEPARTED, MARITAL, PLANNED, BIRTH, ENROLLED, SERVICE, SURVEY})
-LINK_FIELDS = ("partner", "planner", "mother", "child")
+RETURNED = "PersonReturned"  # not an event: the fact a returner's registration adds to the first identity
+SPOUSE = "SpouseNamed"  # not an event: the fact a marriage naming the spouse adds to the spouse
+LINK_FIELDS = ("partner", "planner", "mother", "child", "person", "returned_as", "spouse")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,18 +74,31 @@ def facts_of(event: Envelope, payload: BaseModel) -> list[Fact]:
 
     match event.event_type:
         case "ResidentRegistered":
-            return [
-                fact(
-                    p.resident_id, [p.unit_code], unit=p.unit_code, sex=p.sex, birth_date=p.birth_date.isoformat(),
-                    marital_status=p.marital_status, population=p.population,
-                )
-            ]
+            # A returner (registered again after leaving) names the first registration's id
+            # (`person_id`): the first identity gets a fact naming the new one, so the person's
+            # whole history is read as one timeline, counted once.
+            person = str(p.person_id) if getattr(p, "person_id", None) and p.person_id != p.resident_id else None
+            registered = fact(
+                p.resident_id, [p.unit_code], unit=p.unit_code, sex=p.sex, birth_date=p.birth_date.isoformat(),
+                marital_status=p.marital_status, population=p.population, person=person,
+            )
+            if person is None:
+                return [registered]
+            return [registered, Fact(p.person_id, event.event_id, RETURNED, event.occurred_at, event.recorded_at,
+                                     (p.unit_code,), {"returned_as": str(p.resident_id)})]
         case "ResidentMoved":
             return [fact(p.resident_id, [p.from_unit, p.to_unit], from_unit=p.from_unit, to_unit=p.to_unit)]
         case "ResidentDeparted":
             return [fact(p.resident_id, [p.from_unit], from_unit=p.from_unit)]
         case "MaritalStatusChanged":
-            return [fact(p.resident_id, marital_status=p.marital_status)]
+            spouse = getattr(p, "spouse_resident_id", None)
+            if spouse is None:
+                return [fact(p.resident_id, marital_status=p.marital_status)]
+            # A couple is served as one (contraceptives): each spouse's history names the other.
+            return [
+                fact(p.resident_id, marital_status=p.marital_status, spouse=str(spouse)),
+                Fact(spouse, event.event_id, SPOUSE, event.occurred_at, event.recorded_at, (), {"spouse": str(p.resident_id)}),
+            ]
         case "PregnancyPlanned":
             partner = str(p.partner_resident_id) if p.partner_resident_id else None
             facts = [fact(p.resident_id, role="planner", partner=partner)]

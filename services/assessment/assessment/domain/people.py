@@ -16,9 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from assessment.domain.facts import BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, SERVICE, SURVEY, Fact
+from assessment.domain.facts import (
+    BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SPOUSE, SURVEY, Fact,
+)
 from assessment.domain.periods import TICK, Window
 from platform_kit.calendar import age_on, local_date
+from platform_kit.units import unit_tree
 
 Facts = Mapping[uuid.UUID, Sequence[Fact]]
 
@@ -64,6 +67,18 @@ class Received:
     kind: str
     unit: str
     event_id: uuid.UUID
+    where_they_live: bool = False  # from the unit they lived in then, or its town's or the district's station
+
+
+def serves_where_they_live(home: str | None, by: str) -> bool:
+    """A service "where they live" (在现居住地, 在流入地): from the village they live in, or
+    from its town's or the district's station (which serve every village under them)."""
+    if home is None:
+        return False
+    if by == home:
+        return True
+    tree = unit_tree()
+    return home in tree and any(unit.code == by for unit in tree.ancestors(home))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +100,13 @@ class Timeline:
     partner_services: dict[uuid.UUID, list[Received]] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
     enrolments: list[tuple[datetime, uuid.UUID]] = field(default_factory=list)
+    spouses: list[tuple[datetime, uuid.UUID, uuid.UUID]] = field(default_factory=list)  # (named at, spouse, event)
+    spouse_lines: dict[uuid.UUID, Timeline] = field(default_factory=dict)  # their own stays, profile, status, services
+
+    def spouse_before(self, instant: datetime) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """The spouse last named before ``instant`` (and the event naming them)."""
+        named = [(spouse, event_id) for at, spouse, event_id in self.spouses if at < instant]
+        return named[-1] if named else None
 
     def unit_at(self, instant: datetime) -> str | None:
         for stay in self.stays:
@@ -191,9 +213,15 @@ def _newborn_profile(birth: Fact, facts: Facts) -> Profile:
     return Profile(birth.occurred_at, birth.data["sex"], date.fromisoformat(birth.data["birth_date"]), population, birth.event_id)
 
 
-def _received(facts: Sequence[Fact]) -> list[Received]:
+def _received(facts: Sequence[Fact], stays: Sequence[Stay]) -> list[Received]:
+    def home(at: datetime) -> str | None:
+        return next((stay.unit for stay in stays if stay.holds(at)), None)
+
     return [
-        Received(f.occurred_at, f.data["service_kind"], f.data["unit"], f.event_id)
+        Received(
+            f.occurred_at, f.data["service_kind"], f.data["unit"], f.event_id,
+            serves_where_they_live(home(f.occurred_at), f.data["unit"]),
+        )
         for f in facts
         if f.kind == SERVICE and f.data.get("free", True)
     ]
@@ -203,11 +231,39 @@ def _births_to(mother_facts: Sequence[Fact]) -> list[datetime]:
     return [f.occurred_at for f in mother_facts if f.kind == BIRTH and f.data.get("role") == "mother"]
 
 
+def _identities(person: uuid.UUID, facts: Facts) -> list[Fact] | None:
+    """The person's facts under every resident id they were registered with (a returner gets
+    a new id; the first one is the person). None for a later identity: it is read as part of
+    the first one's timeline, so a person who left and came back counts once."""
+    own = list(facts.get(person, ()))
+    if any(f.kind == REGISTERED and f.data.get("person") for f in own):
+        return None
+    later = [uuid.UUID(f.data["returned_as"]) for f in own if f.kind == RETURNED]
+    for other in later:
+        own.extend(f for f in facts.get(other, ()) if f.kind != REGISTERED or f.data.get("person") == str(person))
+    return own
+
+
+def _own_line(person: uuid.UUID, facts: Facts) -> Timeline:
+    """A spouse's timeline from their own facts only: where they lived, who they were, what
+    they received (enough to know whether they count too, and whether they were supplied)."""
+    own = _sorted(facts.get(person, ()))
+    line = Timeline(person)
+    line.stays = own_stays(own)
+    line.profiles = _profiles(own)
+    line.statuses = [Status(f.occurred_at, f.data["marital_status"], f.event_id) for f in own if f.kind in (REGISTERED, MARITAL)]
+    line.services = _received(own, line.stays)
+    return line
+
+
 def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
     """The person's history from their own facts and, where it depends on them, their
     partner's (births, services) and, for a newborn, their mother's (where she lives)."""
-    own = _sorted(facts.get(person, ()))
     line = Timeline(person)
+    own = _identities(person, facts)
+    if own is None:
+        return line
+    own = _sorted(own)
     line.stays = own_stays(own)
     line.profiles = _profiles(own)
     birth = next((f for f in own if f.kind == BIRTH and f.data.get("role") == "child"), None)
@@ -223,7 +279,13 @@ def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
         elif f.kind == ENROLLED:
             line.enrolments.append((f.occurred_at, f.event_id))
     line.statuses.sort(key=lambda s: s.at)
-    line.services = _received(own)
+    line.services = _received(own, line.stays)
+    for f in own:
+        if (f.kind == MARITAL or f.kind == SPOUSE) and f.data.get("spouse"):
+            spouse = uuid.UUID(f.data["spouse"])
+            line.spouses.append((f.occurred_at, spouse, f.event_id))
+            if spouse not in line.spouse_lines:
+                line.spouse_lines[spouse] = _own_line(spouse, facts)
     own_births = _births_to(own)
     for f in own:
         if f.kind == PLANNED and f.data.get("role") == "planner":
@@ -232,7 +294,7 @@ def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
             births = sorted(b for b in own_births + _births_to(partner_facts) if b >= f.occurred_at)
             line.plans.append(Plan(f.occurred_at, partner, f.event_id, births[0] if births else None))
             if partner is not None:
-                line.partner_services[partner] = _received(partner_facts)
+                line.partner_services[partner] = _received(partner_facts, own_stays(partner_facts))
     return line
 
 

@@ -16,6 +16,9 @@ class _Rules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+LOCAL_ASSUMPTION = "local assumption"  # a number the source document does not give: the district's own setting
+
+
 class Indicator(_Rules):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     name_zh: str
@@ -25,6 +28,10 @@ class Indicator(_Rules):
     target: float = Field(ge=0, le=1)
     weight: float = Field(ge=0)
     yellow_margin: float | None = Field(None, ge=0, le=1)
+    # Where each number comes from: the document's own sentence, or "local assumption".
+    target_source: str = Field(LOCAL_ASSUMPTION, min_length=1)
+    weight_source: str = Field(LOCAL_ASSUMPTION, min_length=1)
+    rule_source: str | None = Field(None, description="what in who-is-counted is the district's own setting")
 
     @field_validator("denominator")
     @classmethod
@@ -75,6 +82,7 @@ class Penalty(EventCondition):
     name_en: str
     points: float = Field(gt=0)
     cap: float | None = Field(None, gt=0)
+    source: str = LOCAL_ASSUMPTION  # of the points and the cap
     stream_had: EventCondition | None = Field(
         None, description="only if an earlier event of the same stream matched this (e.g. the request was to us)"
     )
@@ -86,15 +94,20 @@ class Assessment(_Rules):
 
 class Bands(_Rules):
     yellow_margin: float = Field(0.10, ge=0, le=1)
+    source: str = LOCAL_ASSUMPTION
 
 
 class Veto(_Rules):
     applies_to_containing_periods: bool = True
+    source: str = LOCAL_ASSUMPTION
 
 
 class Rectification(_Rules):
     bottom_count: int = Field(1, ge=1)
     plan_due_days: int = Field(30, ge=1)
+    source: str = LOCAL_ASSUMPTION  # the order itself
+    bottom_count_source: str = LOCAL_ASSUMPTION
+    plan_due_days_source: str = LOCAL_ASSUMPTION
 
 
 class Rules(_Rules):

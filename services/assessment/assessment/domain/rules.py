@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import get_args
 
 from assessment.domain.facts import SERVICE, SURVEY, Fact
-from assessment.domain.people import Received, Standing, Timeline
-from assessment.domain.periods import Window
+from assessment.domain.people import Received, Standing, Timeline, standing
+from assessment.domain.periods import TICK, Window
+from platform_kit.calendar import age_on, local_date
 from platform_kit.contract.services_log import ServiceKind, SurveyRecorded
 
 Outcome = tuple[bool, tuple[uuid.UUID, ...]]  # counted?, and the events that say so
@@ -28,18 +30,83 @@ SURVEY_KINDS = frozenset(get_args(SurveyRecorded.model_fields["survey_kind"].ann
 # of these kinds can change only the windows it occurred in; any other fact (a move, a
 # marriage, a plan) can change every window that ends after it occurred.
 WINDOW_BOUND_KINDS = frozenset({SERVICE, SURVEY})
+# The free family-planning technical services (计划生育技术服务: "二是落实计划生育技术服务均等化，
+# 实现流动人口避孕药具免费发放全覆盖，流动人口在流入地获得的免费服务率逐年提高"). Publicity (宣传教育),
+# education, certificates, rewards and the six ones are other items of the document's list.
+TECHNICAL_SERVICES = frozenset({
+    "free_contraceptives", "pregnancy_check", "pre_pregnancy_consultation", "pre_pregnancy_health_check",
+    "follow_up_visit", "health_check_up",
+})
 CHILDBEARING_AGE = range(15, 50)  # 15-49 full years
 COMPULSORY_SCHOOL_AGE = range(6, 15)  # 6-14 full years: nine years of compulsory education
+# The school-entry cut-off (MM-DD): the age a child has reached by this day is their age for the
+# school year that starts the day after. The document gives no date; 31 August (the school year
+# starts on 1 September) is the local setting, named in indicators.toml.
+SCHOOL_ENTRY_CUTOFF = "08-31"
+
+
+def _is_service_kind(arg: str) -> bool:
+    """one of the service kinds (or nothing: any technical service)"""
+    return arg in SERVICE_KINDS
+
+
+def _is_cutoff(arg: str) -> bool:
+    """a day of the year as MM-DD"""
+    try:
+        month, day = (int(x) for x in arg.split("-"))
+        date(2001, month, day)  # not a leap year: 29 February is no cut-off every year
+    except ValueError:
+        return False
+    return len(arg) == 5
+
+
+# Every rule counts only the population asked about (migrants unless the question says
+# registered): ``coverage.counted_in`` checks it once, before any rule runs.
 
 
 def _migrants(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    return (st.is_migrant, st.basis)
+    return (True, st.basis)
 
 
 def _married_of_childbearing_age(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    if st.is_migrant and st.is_married and st.age in CHILDBEARING_AGE:
+    if st.is_married and st.age in CHILDBEARING_AGE:
         return (True, st.basis + (st.status.event_id,))
     return NO
+
+
+def _couple_counts_elsewhere(line: Timeline, st: Standing, w: Window) -> bool:
+    """With a spouse named on the marriage who is counted too (lives in the district in the
+    window, married, 15-49, the same population), the couple counts once: under the woman (or,
+    for two of a sex, the smaller id). True when that is the spouse, not this person."""
+    named = line.spouse_before(st.reference)
+    if named is None:
+        return False
+    spouse_line = line.spouse_lines.get(named[0])
+    other = standing(spouse_line, w) if spouse_line is not None else None
+    if other is None or other.profile is None or st.profile is None or other.profile.population != st.profile.population:
+        return False
+    if not (other.is_married and other.age in CHILDBEARING_AGE):
+        return False
+    mine = (st.profile.sex != "female", str(line.person))
+    theirs = (other.profile.sex != "female", str(named[0]))
+    return theirs < mine
+
+
+def _couples_of_childbearing_age(arg: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    """Married people 15-49, a couple whose marriage named the spouse counting once."""
+    counted, because = _married_of_childbearing_age(arg, line, st, w)
+    if not counted or _couple_counts_elsewhere(line, st, w):
+        return NO
+    named = line.spouse_before(st.reference)
+    return (True, because + ((named[1],) if named else ()))
+
+
+def _spouses_received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    """Either spouse received it within the window: a couple supplied once is covered."""
+    named = line.spouse_before(st.reference)
+    spouse_line = line.spouse_lines.get(named[0]) if named else None
+    found = _in_window(line.services, w, kind) + (_in_window(spouse_line.services, w, kind) if spouse_line else ())
+    return (bool(found), found)
 
 
 def _married_women_of_childbearing_age(arg: str, line: Timeline, st: Standing, w: Window) -> Outcome:
@@ -49,18 +116,30 @@ def _married_women_of_childbearing_age(arg: str, line: Timeline, st: Standing, w
 
 
 def _couples_planning_pregnancy(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    if st.is_migrant and st.is_married and st.plan is not None:
+    if st.is_married and st.plan is not None:
         return (True, st.basis + (st.status.event_id, st.plan.event_id))
     return NO
 
 
-def _children_of_compulsory_school_age(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    return (True, st.basis) if st.is_migrant and st.age in COMPULSORY_SCHOOL_AGE else NO
+def school_entry_age(birth_date: date, on: date, cutoff: str = SCHOOL_ENTRY_CUTOFF) -> int:
+    """The child's age for school entry on ``on``: full years reached by the cut-off day
+    (MM-DD) that opened the school year ``on`` falls in. With the 31 August cut-off a child
+    who turns 6 on or after 1 September is not of school age until the next school year."""
+    month, day = (int(x) for x in cutoff.split("-"))
+    year = on.year if (on.month, on.day) > (month, day) else on.year - 1
+    return age_on(birth_date, date(year, month, day))
+
+
+def _children_of_compulsory_school_age(cutoff: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    if st.profile is None:
+        return NO
+    age = school_entry_age(st.profile.birth_date, local_date(st.reference - TICK), cutoff or SCHOOL_ENTRY_CUTOFF)
+    return (True, st.basis) if age in COMPULSORY_SCHOOL_AGE else NO
 
 
 def _surveyed(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
     answers = [a for a in line.answers if a.kind == kind and a.at in w]
-    return (True, st.basis + (answers[-1].event_id,)) if st.is_migrant and answers else NO
+    return (True, st.basis + (answers[-1].event_id,)) if answers else NO
 
 
 def _in_window(services: list[Received], w: Window, kind: str | None = None) -> tuple[uuid.UUID, ...]:
@@ -72,9 +151,27 @@ def _received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
     return (bool(found), found)
 
 
-def _received_where_they_live(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    found = tuple(s.event_id for s in line.services if s.at in w and line.unit_at(s.at) == s.unit)
+def _received_where_they_live(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    """Without an argument: any free *technical* service (a leaflet is not one); with one, that
+    service. Either way from the unit they lived in then, or its town's or the district's station."""
+    wanted = {kind} if kind else TECHNICAL_SERVICES
+    found = tuple(s.event_id for s in line.services if s.at in w and s.kind in wanted and s.where_they_live)
     return (bool(found), found)
+
+
+def _couple_received_where_they_live(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    partner = st.plan.partner if st.plan else None
+    services = [*line.services, *line.partner_services.get(partner, [])]
+    found = tuple(s.event_id for s in services if s.at in w and s.kind == kind and s.where_they_live)
+    return (bool(found), found)
+
+
+def _owed_technical_services(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
+    """Who is owed the free family-planning technical services: people of childbearing age
+    (15-49, women and men) and young children (under 6, served with their mother)."""
+    if st.age in CHILDBEARING_AGE or (st.age is not None and st.age < 6):
+        return (True, st.basis)
+    return NO
 
 
 def _couple_received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
@@ -94,18 +191,22 @@ def _enrolled(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
 
 
 # name -> (rule, the values its argument may take; None: it takes no argument)
-DENOMINATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
+DENOMINATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | Callable[[str], bool] | None]] = {
     "migrants": (_migrants, None),
     "married_of_childbearing_age": (_married_of_childbearing_age, None),
     "married_women_of_childbearing_age": (_married_women_of_childbearing_age, None),
+    "couples_of_childbearing_age": (_couples_of_childbearing_age, None),
     "couples_planning_pregnancy": (_couples_planning_pregnancy, None),
-    "children_of_compulsory_school_age": (_children_of_compulsory_school_age, None),
+    "children_of_compulsory_school_age": (_children_of_compulsory_school_age, _is_cutoff),
+    "owed_technical_services": (_owed_technical_services, None),
     "surveyed": (_surveyed, SURVEY_KINDS),
 }
 NUMERATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
     "received": (_received, SERVICE_KINDS),
-    "received_where_they_live": (_received_where_they_live, None),
+    "received_where_they_live": (_received_where_they_live, _is_service_kind),
+    "couple_received_where_they_live": (_couple_received_where_they_live, SERVICE_KINDS),
     "couple_received": (_couple_received, SERVICE_KINDS),
+    "spouses_received": (_spouses_received, SERVICE_KINDS),
     "aware": (_aware, SURVEY_KINDS),
     "enrolled": (_enrolled, None),
 }
@@ -128,6 +229,10 @@ def check_rule(kind: str, rule: str) -> str:
     allowed = table[name][1]
     if allowed is None and arg:
         raise ValueError(f"{kind}: rule {name!r} takes no argument")
+    if callable(allowed):
+        if arg and not allowed(arg):
+            raise ValueError(f"{kind}: rule {name!r} takes {allowed.__doc__} after the colon (got {arg!r})")
+        return rule
     if allowed is not None and arg not in allowed:
         raise ValueError(f"{kind}: rule {name!r} needs one of {', '.join(sorted(allowed))} after the colon")
     return rule

@@ -60,6 +60,15 @@ def indicator_figure(figure: Figure, indicator, rules) -> IndicatorFigure:
     return IndicatorFigure(n, d, indicator.target, band(n, d, indicator.target, rules.yellow_margin(indicator)))
 
 
+def equalisation_gap(migrant_rate: float | None, registered_rate: float | None) -> float | None:
+    """The difference of two rates in percentage points: 均等化差距, migrant − registered
+    (negative: migrants lag), or a year's change over the year before; none when either has
+    nobody to count."""
+    if migrant_rate is None or registered_rate is None:
+        return None
+    return round((migrant_rate - registered_rate) * 100, 2)
+
+
 @dataclass(frozen=True, slots=True)
 class UnitScore:
     unit_code: str
@@ -114,6 +123,13 @@ def ranked(scores: Sequence[UnitScore], bottom_count: int = 1) -> list[Ranked]:
         Ranked(rank, unit, threshold is not None and (unit.assessed or unit.veto) and rank >= threshold)
         for rank, unit in zip(ranks, order, strict=True)
     ]
+
+
+def earlier_ranks(old: Sequence[Ranked]) -> dict[str, int]:
+    """Last period's ranks of the units that were in contention then (assessed or vetoed). A
+    unit not assessed then has no earlier rank: its first assessed period shows no change
+    (null), not a rise or a drop from the shared place of the units with nobody to count."""
+    return {r.unit.unit_code: r.rank for r in old if r.unit.assessed or r.unit.veto}
 
 
 @dataclass

@@ -13,7 +13,7 @@ ENGLISH_NAMES = {
     "孟庄镇": "Mengzhuang Town",
     "齐村镇": "Qicun Town",
     "永安镇": "Yong'an Town",
-    "西王庄镇": "Xiwangzhuang Town",
+    "西王庄乡": "Xiwangzhuang Township",
 }
 
 

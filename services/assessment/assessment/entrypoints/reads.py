@@ -3,7 +3,7 @@ and the scoreboard, each on both clocks."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -38,8 +38,22 @@ async def rules(service: Service) -> dict:
     "/units/{unit_code}/coverage", tags=["coverage"], response_model=schemas.CoverageOut, responses=ASKED_ABOUT,
     summary="Every indicator of one unit for one period: numerator, denominator, rate, target, gap, band",
 )
-async def coverage(unit_code: UnitCode, asked: Asked, service: Service) -> dict:
-    return await service.reads.coverage_of(unit_code, asked.period, asked.clocks)
+async def coverage(
+    unit_code: UnitCode, asked: Asked, service: Service,
+    population: Annotated[
+        Literal["migrant", "registered"],
+        Query(description="whom to count: migrants (流动人口, the live view) or the registered population (户籍人口, computed on request)"),
+    ] = "migrant",
+) -> dict:
+    return await service.reads.coverage_of(unit_code, asked.period, asked.clocks, population)
+
+
+@router.get(
+    "/units/{unit_code}/equalisation", tags=["coverage"], response_model=schemas.EqualisationOut, responses=ASKED_ABOUT,
+    summary="均等化: every indicator for migrants and the registered population, and the gap in points",
+)
+async def equalisation(unit_code: UnitCode, asked: Asked, service: Service) -> dict:
+    return await service.reads.equalisation(unit_code, asked.period, asked.clocks)
 
 
 @router.get(

@@ -37,7 +37,10 @@ class IndicatorMeta(BaseModel):
     denominator: str = Field(description="who is counted (a rule of docs/assessment.md)")
     numerator: str = Field(description="who of them counts as served")
     target: float
+    target_source: str = Field(description="where the number comes from: the document's own sentence, or \"local assumption\"")
     weight: float
+    weight_source: str = Field(description="where the number comes from: the document's own sentence, or \"local assumption\"")
+    rule_source: str | None = Field(description="what in who-is-counted is a local setting, and why")
     yellow_margin: float
 
 
@@ -48,19 +51,25 @@ class PenaltyMeta(BaseModel):
     event_type: str
     points: float
     cap: float | None
+    source: str = Field(description="where the number comes from: the document's own sentence, or \"local assumption\"")
 
 
 class RectificationRules(BaseModel):
     bottom_count: int
     plan_due_days: int
+    source: str
+    bottom_count_source: str
+    plan_due_days_source: str
 
 
 class RulesOut(BaseModel):
     years: list[int] = Field(description="the years kept live")
     indicators: list[IndicatorMeta]
     yellow_margin: float
+    yellow_margin_source: str
     penalties: list[PenaltyMeta]
     veto_applies_to_containing_periods: bool
+    veto_source: str
     rectification: RectificationRules
 
 
@@ -74,11 +83,22 @@ class FigureOut(BaseModel):
     band: Band
 
 
+class PreviousYear(BaseModel):
+    period: str
+    rate: float | None
+
+
 class IndicatorCoverage(FigureOut):
     id: str
     name_zh: str
     name_en: str
     weight: float
+    previous_year: PreviousYear | None = Field(
+        None, description="for a year: the year before's rate, on the same clocks (逐年提高: rising year on year)"
+    )
+    change_points: float | None = Field(
+        None, description="for a year: rate − the year before's rate, in percentage points; null when either is"
+    )
 
 
 class Clocked(BaseModel):
@@ -86,11 +106,40 @@ class Clocked(BaseModel):
     known_at: datetime | None = Field(description="only what had been recorded by then (system time)")
 
 
+Population = Literal["migrant", "registered"]
+
+
 class CoverageOut(Clocked):
     unit: UnitOut
     period: str
+    population: Population = Field(description="whom the figures count: migrants (流动人口) or the registered population (户籍人口)")
     source: Literal["live", "history"]
     indicators: list[IndicatorCoverage]
+
+
+class EqualisationIndicator(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    target: float
+    migrant: FigureOut
+    registered: FigureOut
+    gap_points: float | None = Field(
+        description="migrant rate − registered rate, in percentage points (negative: migrants lag); "
+        "null when either population has nobody to count"
+    )
+
+
+class EqualisationSource(BaseModel):
+    migrant: Literal["live", "history"]
+    registered: Literal["live", "history"]
+
+
+class EqualisationOut(Clocked):
+    unit: UnitOut
+    period: str
+    source: EqualisationSource
+    indicators: list[EqualisationIndicator]
 
 
 class ExplainEvent(BaseModel):

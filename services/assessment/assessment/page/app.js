@@ -16,7 +16,7 @@ const WORDS = {
     veto: "一票否决", bottom: "末位", not_assessed: "无考核对象", penalty: "扣分", rectification_required: "待整改",
     rectification_plan_submitted: "已交整改方案",
     note_now: "现在所知的全部事件。", note_clocks: "只计 {as_of} 前发生、{known_at} 前登记的事件。",
-    anytime: "任何时候", lang: "English",
+    anytime: "任何时候", lang: "English", no_earlier_rank: "无上期排名",
   },
   en: {
     title: "Shizhong District — equalised public services for migrants", subtitle: "Annual target-responsibility assessment · coverage and ranking",
@@ -32,7 +32,7 @@ const WORDS = {
     veto: "vetoed", bottom: "bottom", not_assessed: "nobody to count", penalty: "penalty", rectification_required: "must rectify",
     rectification_plan_submitted: "plan submitted",
     note_now: "Everything known now.", note_clocks: "Only events occurred by {as_of} and recorded by {known_at}.",
-    anytime: "any time", lang: "中文",
+    anytime: "any time", lang: "中文", no_earlier_rank: "no earlier rank",
   },
 };
 
@@ -90,7 +90,8 @@ function renderHead() {
 }
 
 function changeCell(row) {
-  if (row.rank_change === null) return `<span class="change same">–</span>`;
+  // null: the unit was not assessed in the period before (its first assessed period), not a drop.
+  if (row.rank_change === null) return `<span class="change none" title="${esc(t("no_earlier_rank"))}">–</span>`;
   if (row.rank_change > 0) return `<span class="change up">▲${row.rank_change}</span>`;
   if (row.rank_change < 0) return `<span class="change down">▼${-row.rank_change}</span>`;
   return `<span class="change same">＝</span>`;

@@ -13,10 +13,11 @@ import asyncpg
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
 from assessment.domain.policy import Rules
-from assessment.domain.coverage import Figure, compile_indicators, counted_in, rolled_up, window_figures
+from assessment.domain.coverage import POPULATIONS, Figure, compile_indicators, counted_in, rolled_up, window_figures
+from assessment.domain.facts import RETURNED, SPOUSE
 from assessment.domain.people import timeline
 from assessment.domain.periods import TICK, Clocks, Period, periods_of_years
-from assessment.domain.scoring import indicator_figure
+from assessment.domain.scoring import equalisation_gap, indicator_figure
 from assessment.domain.units_en import english_name
 from platform_kit.clock import SYSTEM_CLOCK, Clock
 from platform_kit.problems import NotFound
@@ -37,6 +38,9 @@ class Reads:
         self.facts = FactStore(schema)
         self.coverage = CoverageStore(schema)
         self.indicators = compile_indicators(rules.indicators)
+        # The live view keeps migrants only; the registered population (户籍人口) is computed
+        # from the facts on request, like any period outside the assessment years.
+        self.by_population = {p: compile_indicators(rules.indicators, p) for p in POPULATIONS}
         self.live_periods = frozenset(periods_of_years(rules.assessment.years))
 
     @property
@@ -77,8 +81,8 @@ class Reads:
         return [
             {
                 "id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "denominator": i.denominator,
-                "numerator": i.numerator, "target": i.target, "weight": i.weight,
-                "yellow_margin": self.rules.yellow_margin(i),
+                "numerator": i.numerator, "target": i.target, "target_source": i.target_source, "weight": i.weight,
+                "weight_source": i.weight_source, "rule_source": i.rule_source, "yellow_margin": self.rules.yellow_margin(i),
             }
             for i in self.rules.indicators
         ]
@@ -89,29 +93,39 @@ class Reads:
             "years": r.assessment.years,
             "indicators": self.indicators_json(),
             "yellow_margin": r.bands.yellow_margin,
+            "yellow_margin_source": r.bands.source,
             "penalties": [
-                {"id": p.id, "name_zh": p.name_zh, "name_en": p.name_en, "event_type": p.event_type, "points": p.points, "cap": p.cap}
+                {"id": p.id, "name_zh": p.name_zh, "name_en": p.name_en, "event_type": p.event_type, "points": p.points,
+                 "cap": p.cap, "source": p.source}
                 for p in r.penalties
             ],
             "veto_applies_to_containing_periods": r.veto.applies_to_containing_periods,
-            "rectification": {"bottom_count": r.rectification.bottom_count, "plan_due_days": r.rectification.plan_due_days},
+            "veto_source": r.veto.source,
+            "rectification": {
+                "bottom_count": r.rectification.bottom_count, "plan_due_days": r.rectification.plan_due_days,
+                "source": r.rectification.source, "bottom_count_source": r.rectification.bottom_count_source,
+                "plan_due_days_source": r.rectification.plan_due_days_source,
+            },
         }
 
     # -- figures ---------------------------------------------------------------------------
 
-    def is_live(self, period: Period, clocks: Clocks) -> bool:
+    def is_live(self, period: Period, clocks: Clocks, population: str = "migrant") -> bool:
+        if population != "migrant":
+            return False
         known_now = clocks.known_at is None or clocks.known_at >= self.clock.now()
         whole_period = clocks.as_of is None or clocks.as_of + TICK >= period.end
         return period in self.live_periods and known_now and whole_period
 
     async def figures(
-        self, periods: Sequence[Period], clocks: Clocks, scope: str | None = None, units: Sequence[str] | None = None
+        self, periods: Sequence[Period], clocks: Clocks, scope: str | None = None, units: Sequence[str] | None = None,
+        population: str = "migrant",
     ) -> dict[Period, PeriodFigures]:
         """Rolled-up figures per period: for ``scope`` and the units within it, for ``units``,
         or for every unit."""
         within = None if scope is None or scope == self.tree.district.code else self.subtree(scope)
         wanted = set(self.subtree(scope)) if scope is not None else set(units) if units is not None else None
-        live = [p for p in periods if self.is_live(p, clocks)]
+        live = [p for p in periods if self.is_live(p, clocks, population)]
         out = await self.coverage.of_periods(self.pool, live, wanted) if live else {}
         windows = {p: clocks.window(p) for p in periods if p not in out}
         ends = [w.end for w in windows.values() if w is not None]
@@ -124,25 +138,53 @@ class Reads:
             if window is None:
                 out[period] = {}
                 continue
-            rolled = rolled_up(window_figures(facts, window, period, self.indicators), self.tree)
+            rolled = rolled_up(window_figures(facts, window, period, self.by_population[population]), self.tree)
             out[period] = {(u, i): f for (u, i, _), f in rolled.items() if wanted is None or u in wanted}
         return out
 
-    def source(self, period: Period, clocks: Clocks) -> str:
-        return "live" if self.is_live(period, clocks) else "history"
+    def source(self, period: Period, clocks: Clocks, population: str = "migrant") -> str:
+        return "live" if self.is_live(period, clocks, population) else "history"
 
-    async def coverage_of(self, unit_code: str, period: Period, clocks: Clocks) -> dict:
+    async def coverage_of(self, unit_code: str, period: Period, clocks: Clocks, population: str = "migrant") -> dict:
         unit = self.unit(unit_code)
-        figures = (await self.figures([period], clocks, unit_code))[period]
+        # A year is shown beside the one before it: the document wants rates rising 逐年提高.
+        yearly = not period.quarter and not period.month
+        before = Period(period.year - 1) if yearly else None
+        asked = [period, before] if before else [period]
+        figures = await self.figures(asked, clocks, unit_code, population=population)
+
+        def row(i) -> dict:
+            now = indicator_figure(figures[period].get((unit_code, i.id), (0, 0)), i, self.rules).as_json()
+            out = {"id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "weight": i.weight, **now}
+            if before is not None:
+                earlier = indicator_figure(figures[before].get((unit_code, i.id), (0, 0)), i, self.rules).as_json()
+                out["previous_year"] = {"period": str(before), "rate": earlier["rate"]}
+                out["change_points"] = equalisation_gap(now["rate"], earlier["rate"])
+            return out
+
         return {
-            "unit": self.unit_json(unit), "period": str(period), **clocks.as_json(), "source": self.source(period, clocks),
-            "indicators": [
-                {
-                    "id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "weight": i.weight,
-                    **indicator_figure(figures.get((unit_code, i.id), (0, 0)), i, self.rules).as_json(),
-                }
-                for i in self.rules.indicators
-            ],
+            "unit": self.unit_json(unit), "period": str(period), **clocks.as_json(), "population": population,
+            "source": self.source(period, clocks, population),
+            "indicators": [row(i) for i in self.rules.indicators],
+        }
+
+    async def equalisation(self, unit_code: str, period: Period, clocks: Clocks) -> dict:
+        """均等化: each indicator for migrants and for the registered population, and the gap
+        between them in percentage points (migrant − registered; negative: migrants lag)."""
+        unit = self.unit(unit_code)
+        both = {p: (await self.figures([period], clocks, unit_code, population=p))[period] for p in POPULATIONS}
+        rows = []
+        for i in self.rules.indicators:
+            figs = {p: indicator_figure(both[p].get((unit_code, i.id), (0, 0)), i, self.rules).as_json() for p in POPULATIONS}
+            m, r = figs["migrant"]["rate"], figs["registered"]["rate"]
+            rows.append({
+                "id": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "target": i.target,
+                "migrant": figs["migrant"], "registered": figs["registered"],
+                "gap_points": equalisation_gap(m, r),
+            })
+        return {
+            "unit": self.unit_json(unit), "period": str(period), **clocks.as_json(),
+            "source": {p: self.source(period, clocks, p) for p in POPULATIONS}, "indicators": rows,
         }
 
     async def explain(self, unit_code: str, indicator_id: str, period: Period, clocks: Clocks) -> dict:
@@ -160,7 +202,8 @@ class Reads:
                 facts = await self.facts.visible(self.pool, clocks, window.end)
             else:
                 facts = await self.facts.around(self.pool, within, clocks)
-            kinds = {f.event_id: f for fs in facts.values() for f in fs}
+            # A returner's registration is also a fact of the first identity: show the event's own type.
+            kinds = {f.event_id: f for fs in facts.values() for f in fs if f.kind not in (RETURNED, SPOUSE)}
             inside = set(within)
             for person in facts:
                 for c in counted_in(timeline(person, facts), window, compiled):

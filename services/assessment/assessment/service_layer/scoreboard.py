@@ -7,7 +7,7 @@ from __future__ import annotations
 from assessment.adapters import decisions_store
 from assessment.domain.decisions import Decisions
 from assessment.domain.periods import Clocks, Period, previous
-from assessment.domain.scoring import PenaltyBook, Ranked, penalty_book, ranked, unit_score
+from assessment.domain.scoring import PenaltyBook, Ranked, earlier_ranks, penalty_book, ranked, unit_score
 from assessment.service_layer.queries import PeriodFigures, Reads
 from assessment.domain.units_en import english_name
 from platform_kit.problems import NotFound
@@ -47,7 +47,7 @@ class Scoreboards:
             earlier = None
             if any(figures[before].get((u.code, i.id), (0, 0))[1] for u in group for i in self.reads.rules.indicators):
                 old = ranked(self._scores(group, before, figures[before], books[before], decisions))
-                earlier = {r.unit.unit_code: r.rank for r in old}
+                earlier = earlier_ranks(old)
             out.append((town, rows, earlier))
         return out
 

@@ -36,11 +36,11 @@ class TestCoverage:
 
     async def test_towns_roll_up_from_their_villages(self, examples):
         town = figures(await examples.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-Q2"))
-        assert town["services_where_they_live"] == (1, 3)
+        assert town["services_where_they_live"] == (1, 2)
         assert town["free_contraceptives"] == (0, 2)
         assert town["pre_pregnancy_consultation"] == (1, 1)
         district = figures(await examples.get("/api/units/370402000000/coverage", period="2013-Q2"))
-        assert district["services_where_they_live"] == (2, 4)
+        assert district["services_where_they_live"] == (2, 3)
         assert district["free_pregnancy_checks"] == (1, 2)
         assert figures(await examples.get(f"/api/units/{GETABU}/coverage", period="2013-Q2"))["free_pregnancy_checks"] == (1, 1)
 
@@ -87,8 +87,9 @@ class TestExplain:
         assert {str(registered.event_id), str(moved_to_changan.event_id), str(check.event_id)} <= ids
 
     async def test_a_town_explains_with_its_villages_people_and_agrees_with_its_coverage(self, examples):
-        why = await examples.get(f"/api/units/{ZHONGXINJIE}/explain", indicator="services_where_they_live", period="2013-Q2")
-        coverage = figures(await examples.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-Q2"))
+        # May: Li Na lives in 新华社区 (checked there on the 3rd), Wang and Zhao in 建设社区.
+        why = await examples.get(f"/api/units/{ZHONGXINJIE}/explain", indicator="services_where_they_live", period="2013-05")
+        coverage = figures(await examples.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-05"))
         assert (why["numerator"], why["denominator"]) == coverage["services_where_they_live"]
         assert {p["unit_code"] for p in why["people"]} == {JIANSHE, XINHUA}
 
@@ -118,3 +119,76 @@ class TestTheService:
         assert page.status_code == 200 and "市中区流动人口基本公共服务均等化考核" in page.text
         assert (await running.http.get("/page/app.js")).status_code == 200
         assert (await running.http.get("/page/secrets.txt")).status_code == 404
+
+
+class TestEqualisation:
+    """Example 7 of docs/assessment.md: the registered population counted apart, and the gap."""
+
+    async def test_registered_coverage_has_the_same_shape_and_counts_only_the_registered(self, examples):
+        registered = await examples.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2", population="registered")
+        assert (registered["population"], registered["source"]) == ("registered", "history")
+        assert figures(registered)["free_pregnancy_checks"] == (1, 2)
+        migrant = await examples.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2")
+        assert (migrant["population"], migrant["source"]) == ("migrant", "live")
+        assert figures(migrant)["free_pregnancy_checks"] == (0, 1)
+
+    async def test_the_gap_is_migrant_minus_registered_in_points(self, examples):
+        body = await examples.get(f"/api/units/{JIANSHE}/equalisation", period="2013-Q2")
+        checks = {i["id"]: i for i in body["indicators"]}["free_pregnancy_checks"]
+        assert (checks["migrant"]["rate"], checks["registered"]["rate"], checks["gap_points"]) == (0.0, 0.5, -50.0)
+        assert {i["id"]: i for i in body["indicators"]}["compulsory_education_enrolment"]["gap_points"] is None
+        assert body["source"] == {"migrant": "live", "registered": "history"}
+
+    async def test_a_population_that_is_not_one_is_refused_naming_the_field(self, examples):
+        response = await examples.http.get(f"/api/units/{JIANSHE}/coverage", params={"period": "2013-Q2", "population": "tourist"})
+        assert response.status_code == 422
+        problem = response.json()
+        assert [e["field"] for e in problem["errors"]] == ["query.population"]
+        response = await examples.http.get("/api/units/370402999999/equalisation", params={"period": "2013-Q2"})
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["field"] == "path.unit_code"
+
+
+async def test_a_returner_counts_once_in_her_town(running):
+    """Example 8: left 建设社区 in April, registered again (new id, same person key) in 新华社区 in May."""
+    from assessment_examples import returner
+
+    await running.publish(returner().events)
+    await running.settled()
+    town = figures(await running.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-Q2"))
+    assert town["free_pregnancy_checks"] == (1, 1)
+    assert figures(await running.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2"))["free_pregnancy_checks"] == (0, 0)
+    history = figures(await running.get(f"/api/units/{ZHONGXINJIE}/coverage", period="2013-Q2", as_of="2013-06-30"))
+    assert history["free_pregnancy_checks"] == (1, 1)
+
+
+async def test_a_year_shows_the_year_before_and_the_change_in_points(examples):
+    """逐年提高: 建设社区's services where they live, 2014 (nobody served: 0/3) against 2013 (2/3)."""
+    body = await examples.get(f"/api/units/{JIANSHE}/coverage", period="2014")
+    row = {i["id"]: i for i in body["indicators"]}["services_where_they_live"]
+    assert (row["numerator"], row["denominator"]) == (0, 3)
+    assert row["previous_year"] == {"period": "2013", "rate": 0.6667}
+    assert row["change_points"] == -66.67
+    quarter = await examples.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2")
+    assert all(i["previous_year"] is None and i["change_points"] is None for i in quarter["indicators"])
+
+
+async def test_served_where_they_live_through_the_api(running):
+    """Example 10: another village's check does not count; the town's station's does; a leaflet is no technical service."""
+    from assessment_examples import where_they_live
+
+    await running.publish(where_they_live().events)
+    await running.settled()
+    assert figures(await running.get(f"/api/units/{JIANSHE}/coverage", period="2013-Q2"))["free_pregnancy_checks"] == (0, 1)
+    xinhua = figures(await running.get(f"/api/units/{XINHUA}/coverage", period="2013-Q2"))
+    assert (xinhua["free_pregnancy_checks"], xinhua["services_where_they_live"]) == ((1, 1), (1, 2))
+
+
+async def test_the_rules_say_where_each_number_comes_from(running):
+    rules = await running.get("/api/rules")
+    checks = {i["id"]: i for i in rules["indicators"]}["free_pregnancy_checks"]
+    assert checks["target_source"].startswith("流动已婚育龄妇女在现居住地免费接受孕检率达到90%以上")
+    assert checks["weight_source"] == "local assumption" and checks["rule_source"].startswith("local assumption")
+    assert {p["source"] for p in rules["penalties"]} == {"local assumption"}
+    assert rules["yellow_margin_source"] == "local assumption"
+    assert rules["rectification"]["bottom_count_source"] == rules["rectification"]["plan_due_days_source"] == "local assumption"

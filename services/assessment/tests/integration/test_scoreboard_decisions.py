@@ -40,8 +40,11 @@ async def test_towns_rank_among_towns_with_every_indicator_shown(examples):
     assert [r["rank"] for r in board["rows"]] == sorted(r["rank"] for r in board["rows"])
     getabu, zhongxinjie = row(board, "370402002000"), row(board, ZHONGXINJIE)
     assert (getabu["score"], getabu["rank"]) == (72.73, 1)  # Li Na alone, as in 长安社区
-    # 15·(1/3)/0.95 + 10·1 over weights 15+15+15+10+10+15 (docs/assessment.md, example 6)
-    assert (zhongxinjie["score"], zhongxinjie["rank"], zhongxinjie["flags"]) == (19.08, 2, ["bottom"])
+    # 15·(1/2)/0.95 + 10·1 over weights 15+15+15+10+10+15 (docs/assessment.md, example 6)
+    assert (zhongxinjie["score"], zhongxinjie["rank"], zhongxinjie["flags"]) == (22.37, 2, ["bottom"])
+    # Q2 is 垎塔埠街道's first assessed period: no earlier rank, not a rise; 中心街街道 was 1st in Q1.
+    assert (getabu["previous_rank"], getabu["rank_change"]) == (None, None)
+    assert (zhongxinjie["previous_rank"], zhongxinjie["rank_change"]) == (1, -1)
     assert all(r["flags"] == ["not_assessed"] and r["rank"] == 3 for r in board["rows"][2:])  # nobody to count
     assert set(getabu["indicators"]) == {i["id"] for i in board["indicators"]}
     assert getabu["indicators"]["free_pregnancy_checks"] == {

@@ -32,7 +32,7 @@ async def test_the_xlsx_has_every_row_with_its_bands(examples):
     assert header[:6] == ("排名", "名次变化", "单位代码", "单位", "所属镇街", "得分")
     assert len(rows) == 1 + 10
     xinhua = next(r for r in sheet.iter_rows(min_row=2) if r[2].value == XINHUA)
-    rate = header.index("流入地免费服务率 率")
+    rate = header.index("子女义务教育入学率 率")  # Xiao Ming, not yet enrolled in Q2: 0/1
     assert xinhua[rate].value == 0.0
     assert xinhua[rate].fill.fgColor.rgb.endswith("FFC7CE")  # red
 

@@ -99,3 +99,51 @@ def test_a_newborn_follows_a_mother_whose_move_arrives_later():
     born = len(h.events)
     h.moved("zhao", to=CHANGAN, at="2013-05-10")
     assert kept_live([h.events[:born], h.events[born:]]) == from_scratch(by_subject(facts_in(h.events)), PERIODS, INDICATORS)
+
+
+def _returners() -> History:
+    """Two people who leave and come back (one twice), with services under each identity."""
+    h = History("returners")
+    h.registered("r1", unit=JIANSHE, at="2013-01-05")
+    h.served("r1", "pregnancy_check", by=JIANSHE, at="2013-02-01")
+    h.departed("r1", at="2013-04-10")
+    h.registered("r1b", unit=XINHUA, at="2013-05-15", returning="r1")
+    h.served("r1b", "free_contraceptives", by=XINHUA, at="2013-06-01")
+    h.departed("r1b", at="2013-08-01")
+    h.registered("r1c", unit=CHANGAN, at="2013-10-01", returning="r1")
+    h.served("r1c", "pregnancy_check", by=CHANGAN, at="2013-11-01")
+    h.registered("r2", unit=CHANGAN, at="2013-02-01", sex="male")
+    h.planned("r2", partner="r1", at="2013-03-01")
+    return h
+
+
+@SETTINGS
+@given(st.randoms(use_true_random=False), st.lists(st.integers(0, 12), max_size=5))
+def test_returners_kept_incrementally_equal_a_recomputation_whatever_the_arrival_order(rnd, cuts):
+    events = _returners().events
+    arriving = list(events)
+    rnd.shuffle(arriving)
+    assert kept_live(in_batches(arriving, cuts)) == from_scratch(by_subject(facts_in(events)), PERIODS, INDICATORS)
+
+
+def _spouses() -> History:
+    """A couple named on the marriage: supplies to either, a move of one, a divorce."""
+    h = History("spouses")
+    h.registered("s1", unit=JIANSHE, at="2013-01-05", sex="male", born="1985-01-01", marital="unmarried")
+    h.registered("s2", unit=XINHUA, at="2013-01-05", born="1988-01-01", marital="unmarried")
+    h.marital("s1", "married", previous="unmarried", at="2013-02-01", spouse="s2")
+    h.marital("s2", "married", previous="unmarried", at="2013-02-03", spouse="s1")
+    h.served("s1", "free_contraceptives", by=JIANSHE, at="2013-03-01")
+    h.moved("s2", to=CHANGAN, at="2013-05-01")
+    h.served("s2", "free_contraceptives", by=CHANGAN, at="2013-08-01")
+    h.marital("s2", "divorced", previous="married", at="2013-10-01")
+    return h
+
+
+@SETTINGS
+@given(st.randoms(use_true_random=False), st.lists(st.integers(0, 10), max_size=5))
+def test_spouses_kept_incrementally_equal_a_recomputation_whatever_the_arrival_order(rnd, cuts):
+    events = _spouses().events
+    arriving = list(events)
+    rnd.shuffle(arriving)
+    assert kept_live(in_batches(arriving, cuts)) == from_scratch(by_subject(facts_in(events)), PERIODS, INDICATORS)

@@ -79,3 +79,29 @@ def test_a_penalty_can_be_limited_to_events_with_certain_values():
     assert rules.penalty_for("VerificationReplied", {"late": True, "days": 7}).id == "late"
     assert rules.penalty_for("VerificationReplied", {"late": True, "days": 6}) is None
     assert rules.penalty_for("VerificationReplied", {"late": False, "days": 9}) is None
+
+
+class TestEveryNumberSaysWhereItComesFrom:
+    """The document gives the targets; weights, penalties, bands, bottom_count, the plan
+    deadline, the school-entry cut-off and the checks' frequency are the district's own."""
+
+    def test_each_target_quotes_the_document_and_each_weight_is_a_local_assumption(self):
+        from assessment.settings import DEFAULT_RULES, load_rules
+
+        rules = load_rules(DEFAULT_RULES)
+        for i in rules.indicators:
+            assert "(the document, line" in i.target_source, i.id
+            assert f"{round(i.target * 100)}%" in i.target_source or "全覆盖" in i.target_source, i.id
+            assert i.weight_source == "local assumption", i.id
+        assert rules.by_id["compulsory_education_enrolment"].rule_source.startswith("local assumption")
+        assert rules.by_id["free_pregnancy_checks"].rule_source.startswith("local assumption")
+
+    def test_penalties_bands_and_rectification_numbers_are_local_assumptions(self):
+        from assessment.settings import DEFAULT_RULES, load_rules
+
+        rules = load_rules(DEFAULT_RULES)
+        assert all(p.source == "local assumption" for p in rules.penalties)
+        assert rules.bands.source == "local assumption"
+        assert rules.rectification.bottom_count_source == "local assumption"
+        assert rules.rectification.plan_due_days_source == "local assumption"
+        assert "末位" in rules.rectification.source and "一票否决" in rules.veto.source

@@ -6,7 +6,7 @@ import uuid
 
 from assessment.domain.facts import PenaltyFact
 from assessment.domain.periods import Clocks, Period
-from assessment.domain.scoring import penalty_book, ranked, unit_score
+from assessment.domain.scoring import earlier_ranks, penalty_book, ranked, unit_score
 from assessment.settings import DEFAULT_RULES, load_rules
 from assessment_examples import CHANGAN, JIANSHE, XINHUA, ZHONGXINJIE
 from assessment_testing import instant
@@ -50,6 +50,16 @@ class TestRanking:
     def test_the_bottom_rank_is_flagged_and_ties_at_the_bottom_all_are(self):
         rows = ranked([score("a", 50), score("b", 20), score("c", 20)])
         assert {r.unit.unit_code for r in rows if r.bottom} == {"b", "c"}
+
+    def test_a_units_first_assessed_period_has_no_earlier_rank(self):
+        """2013-Q1 → Q2 for the towns (docs/assessment.md, example 6): 垎塔埠街道 had nobody to
+        count in Q1 (shared 2nd with the other empty towns) and is 1st in Q2 — no earlier rank,
+        not a rise of one; 中心街街道, assessed in both, keeps its Q1 rank."""
+        nobody = unit_score(CHANGAN, {}, RULES, {}, False)
+        q1 = ranked([nobody, score(JIANSHE, 20), unit_score("other", {}, RULES, {}, False)])
+        assert [(r.unit.unit_code, r.rank) for r in q1] == [(JIANSHE, 1), (CHANGAN, 2), ("other", 2)]
+        assert earlier_ranks(q1) == {JIANSHE: 1}
+        assert CHANGAN not in earlier_ranks(q1)
 
     def test_a_unit_alone_in_its_group_is_not_the_bottom(self):
         assert not ranked([score("a", 10)])[0].bottom

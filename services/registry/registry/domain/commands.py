@@ -68,6 +68,9 @@ class DepartResident(ResidentCommand):
 class ChangeMaritalStatus(ResidentCommand):
     marital_status: MaritalStatus
     previous: MaritalStatus | None = Field(None, description="if given, must be the status the registry has")
+    spouse_resident_id: uuid.UUID | None = Field(
+        None, description="on a marriage: the spouse, a resident of the registry (the couple is served as one)"
+    )
 
 
 class PlanPregnancy(ResidentCommand):

@@ -165,8 +165,17 @@ ALLOWED_MARITAL_CHANGES = {
 }
 
 
-def change_marital_status(r: Resident, cmd: ChangeMaritalStatus, ctx: Context) -> list[Fact]:
+def change_marital_status(
+    r: Resident, cmd: ChangeMaritalStatus, ctx: Context, *, spouse: Resident | None = None
+) -> list[Fact]:
     _living(r)
+    if cmd.spouse_resident_id is not None:
+        if cmd.marital_status != "married":
+            raise Refusal("spouse_resident_id", "is named only on a marriage")
+        if cmd.spouse_resident_id == r.resident_id:
+            raise Refusal("spouse_resident_id", "is the resident themself")
+        if spouse is None:
+            raise Refusal("spouse_resident_id", f"no resident {cmd.spouse_resident_id} in the registry")
     if cmd.previous is not None and cmd.previous != r.marital_status:
         raise Refusal("previous", f"the registry has the resident as {r.marital_status}, not {cmd.previous}")
     if cmd.marital_status == r.marital_status:
@@ -175,7 +184,10 @@ def change_marital_status(r: Resident, cmd: ChangeMaritalStatus, ctx: Context) -
         raise Refusal("marital_status", f"cannot change from {r.marital_status} to {cmd.marital_status}")
     when = ctx.when(cmd.occurred_at, not_before=r.registered_at, what="the resident's registration")
     _marriageable(cmd.marital_status, r.sex, r.birth_date, local_date(when))
-    changed = MaritalStatusChanged(resident_id=r.resident_id, previous=r.marital_status, marital_status=cmd.marital_status)
+    changed = MaritalStatusChanged(
+        resident_id=r.resident_id, previous=r.marital_status, marital_status=cmd.marital_status,
+        spouse_resident_id=cmd.spouse_resident_id,
+    )
     return [Fact(r.stream_id, changed, when, r.unit_code)]
 
 

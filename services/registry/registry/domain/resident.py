@@ -56,6 +56,7 @@ class Resident:
     registered_at: datetime
     personal: EncryptedPersonalData
     mother_resident_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None  # the first registration's resident id, for a returner
     departed_on: date | None = None
     erased: bool = False
     children: tuple[Child, ...] = ()
@@ -67,6 +68,11 @@ class Resident:
     @property
     def stream_id(self) -> str:
         return resident_stream(self.resident_id)
+
+    @property
+    def person(self) -> uuid.UUID:
+        """The stable person key: the same through every departure and return."""
+        return self.person_id or self.resident_id
 
     @property
     def living(self) -> bool:
@@ -94,6 +100,7 @@ def fold(events: Iterable[Envelope]) -> Resident | None:
                 registered_at=event.occurred_at,
                 personal=payload.personal,
                 mother_resident_id=payload.mother_resident_id,
+                person_id=payload.person_id,
             )
             continue
         if resident is None:

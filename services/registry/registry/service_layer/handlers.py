@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -96,21 +97,26 @@ class Registry:
         facts = decisions.register(cmd, ctx, resident_id=resident_id, sealed=key.seal(personal), mother=mother)
         # Only a person who may be registered is looked for: bad input is 422 before it is 409.
         digest = self.vault.digest(normalise_id_number(personal.id_number)) if personal.id_number else None
-        claim = (digest, resident_id, await self._departed_holder(digest)) if digest else None
+        holder, person = await self._departed_holder(digest) if digest else (None, None)
+        claim = (digest, resident_id, holder) if digest else None
+        if person is not None:
+            # A returner gets a new resident id but keeps the person key, so figures count one person.
+            first = facts[0]
+            facts[0] = replace(first, payload=first.payload.model_copy(update={"person_id": person}))
         events = await self.uow.commit(facts, {}, origin, keys=[key], claim=claim)
         log.info("resident.registered", resident_id=str(resident_id), unit_code=cmd.unit_code, source=origin.source)
         return outcome(resident_stream(resident_id), events, resident_id=resident_id)
 
-    async def _departed_holder(self, digest: bytes) -> uuid.UUID | None:
+    async def _departed_holder(self, digest: bytes) -> tuple[uuid.UUID | None, uuid.UUID | None]:
         """The resident holding this ID number, if they left the district (a returning person
-        is registered again); refuses a person who still lives here."""
+        is registered again), and their person key; refuses a person who still lives here."""
         holder = await self.vault.holder(digest)
         if holder is None:
-            return None
+            return None, None
         existing = await self.resident(holder)
         if existing is not None and existing.living:
             raise AlreadyRecorded("id_number", f"is registered already, as resident {holder}", holder)
-        return holder
+        return holder, (existing.person if existing is not None else holder)
 
     async def decide(self, resident_id: uuid.UUID, cmd: ResidentCommand, origin: Origin = STAFF) -> Outcome:
         """Any command on one resident's stream."""
@@ -121,6 +127,9 @@ class Registry:
         if isinstance(cmd, PlanPregnancy):
             partner = await self._resident_or_none(cmd.partner_resident_id)
             facts = decisions.plan_pregnancy(resident, cmd, ctx, partner=partner)
+        elif isinstance(cmd, ChangeMaritalStatus) and cmd.spouse_resident_id is not None:
+            spouse = await self.resident(cmd.spouse_resident_id)
+            facts = decisions.change_marital_status(resident, cmd, ctx, spouse=spouse)
         else:
             facts = SIMPLE_DECISIONS[type(cmd)](resident, cmd, ctx)
         events = await self.uow.commit(facts, {resident.stream_id: resident.version}, origin)

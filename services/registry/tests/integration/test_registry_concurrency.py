@@ -49,7 +49,7 @@ async def test_the_same_person_registered_twice_at_once_is_registered_once(api, 
     assert len(registered) == 1
 
 
-async def test_a_person_who_left_and_came_back_is_registered_again(api):
+async def test_a_person_who_left_and_came_back_is_registered_again(api, registry_service):
     body = registration()
     first = (await api.post("/api/residents", json=body)).json()
     await api.post(f"/api/residents/{first['resident_id']}/departure", json={"reason": "返乡"})
@@ -57,3 +57,29 @@ async def test_a_person_who_left_and_came_back_is_registered_again(api):
     assert again.status_code == 201 and again.json()["resident_id"] != first["resident_id"]
     found = await api.post("/api/residents/lookup", json={"id_number": body["id_number"]})
     assert found.json()["resident_id"] == again.json()["resident_id"]
+    # One person: the new registration carries the first one's resident id as the person key,
+    # and a third registration still names the first (not the second) — the key is stable.
+    registered = [e for e in await stored_events(registry_service) if e.event_type == "ResidentRegistered"]
+    by_id = {e.payload["resident_id"]: e.payload for e in registered}
+    assert by_id[first["resident_id"]].get("person_id") is None
+    assert by_id[again.json()["resident_id"]]["person_id"] == first["resident_id"]
+    await api.post(f"/api/residents/{again.json()['resident_id']}/departure", json={"reason": "返乡"})
+    third = (await api.post("/api/residents", json=body)).json()
+    registered = [e for e in await stored_events(registry_service) if e.event_type == "ResidentRegistered"]
+    assert {e.payload["resident_id"]: e.payload for e in registered}[third["resident_id"]]["person_id"] == first["resident_id"]
+
+
+
+async def test_a_marriage_names_the_spouse_on_the_event(api, registry_service):
+    """The couple is served as one (contraceptives): the registry publishes whom she married."""
+    bride = (await api.post("/api/residents", json=registration(marital_status="unmarried", birth_date="1990-03-01"))).json()
+    groom_body = registration(sex="male", birth_date="1988-05-01", marital_status="unmarried")
+    groom = (await api.post("/api/residents", json=groom_body)).json()
+    married = await api.post(f"/api/residents/{bride['resident_id']}/marital-status",
+                             json={"marital_status": "married", "spouse_resident_id": groom["resident_id"]})
+    assert married.status_code == 200, married.text
+    changed = [e for e in await stored_events(registry_service) if e.event_type == "MaritalStatusChanged"]
+    assert changed[-1].payload["spouse_resident_id"] == groom["resident_id"]
+    unknown = await api.post(f"/api/residents/{groom['resident_id']}/marital-status",
+                             json={"marital_status": "married", "spouse_resident_id": "00000000-0000-4000-8000-000000000000"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "spouse_resident_id"

@@ -91,7 +91,7 @@ class TestUnits:
         units = (await api.get("/api/units")).json()
         levels = Counter(u["level"] for u in units)
         assert levels == {"district": 1, "town": 11, "village": 162}
-        assert {"龙山路街道", "垎塔埠街道", "西王庄镇"} <= {u["name"] for u in units}
+        assert {"龙山路街道", "垎塔埠街道", "西王庄乡"} <= {u["name"] for u in units}
 
     async def test_a_unit_knows_its_ancestors_and_children(self, api):
         town = (await api.get("/api/units/370402005000")).json()

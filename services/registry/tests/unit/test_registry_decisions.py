@@ -158,6 +158,22 @@ class TestMaritalStatus:
             History().then(decisions.change_marital_status, ChangeMaritalStatus(marital_status="divorced", previous="widowed"))
 
 
+    def test_a_marriage_names_the_spouse(self):
+        spouse = History(sex="male", birth_date="1985-01-01", marital_status="unmarried", id_number=None)
+        marry = ChangeMaritalStatus(marital_status="married", spouse_resident_id=spouse.resident_id)
+        facts = History(marital_status="unmarried").then(decisions.change_marital_status, marry, spouse=spouse.resident)
+        assert facts[0].payload.spouse_resident_id == spouse.resident_id
+
+    def test_a_spouse_is_named_only_on_a_marriage_and_must_be_registered(self):
+        someone = uuid.uuid4()
+        with refused("spouse_resident_id", "only on a marriage"):
+            History().then(decisions.change_marital_status, ChangeMaritalStatus(marital_status="divorced", spouse_resident_id=someone))
+        with refused("spouse_resident_id", "no resident"):
+            History(marital_status="unmarried").then(
+                decisions.change_marital_status, ChangeMaritalStatus(marital_status="married", spouse_resident_id=someone)
+            )
+
+
 class TestPregnancyPlansAndPermits:
     def test_a_married_woman_declares_a_planned_pregnancy(self):
         facts = History().then(decisions.plan_pregnancy, PlanPregnancy(planned_from=date(2014, 3, 1)))
