@@ -20,6 +20,7 @@ from rich.table import Table
 
 from platform_kit.audit.chain import ChainSealer
 from platform_kit.audit.verify import Report, verify as verify_chain
+from platform_kit.cli import audit_bundle
 from platform_kit.cli.audit_common import (
     CLEAN, FOUND, DatabaseUrl, database_url, progress_bar, run, schemas_for, stderr, stdout, unable,
 )
@@ -30,6 +31,9 @@ app = typer.Typer(no_args_is_help=True, help="Tamper evidence and audit bundles:
 Service = Annotated[str | None, typer.Option("--service", help="registry, services-log, assessment or notifier (default: all)")]
 Schema = Annotated[str | None, typer.Option("--schema", help="the store's schema, when not the service's default")]
 MAX_LINES = 200
+
+app.command("export")(audit_bundle.export)
+app.command("verify-bundle")(audit_bundle.verify_bundle)
 
 
 def _anchor(text: str) -> tuple[int, bytes]:

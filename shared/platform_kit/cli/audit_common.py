@@ -4,6 +4,7 @@ store in, how to reach the database, and how long work shows its progress."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Coroutine
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -52,7 +53,14 @@ def unable(command: str, reason: str) -> typer.Exit:
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
+    """Run the command's async work; in a thread of its own when called from inside a running
+    event loop (the commands are plain functions that async code, tests included, may call)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 @contextmanager
