@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from platform_kit.cli import audit, token
+from platform_kit.cli import audit, replay, token
 
 app = typer.Typer(
     name="msp",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command("token", no_args_is_help=True)(token.token)
 app.add_typer(audit.app, name="audit")
+app.command("replay", no_args_is_help=True)(replay.replay)
 
 
 @app.callback()
