@@ -20,7 +20,7 @@ from rich.table import Table
 
 from platform_kit.audit.chain import ChainSealer
 from platform_kit.audit.verify import Report, verify as verify_chain
-from platform_kit.cli import audit_bundle
+from platform_kit.cli import audit_bundle, audit_diff
 from platform_kit.cli.audit_common import (
     CLEAN, FOUND, DatabaseUrl, database_url, progress_bar, run, schemas_for, stderr, stdout, unable,
 )
@@ -34,6 +34,7 @@ MAX_LINES = 200
 
 app.command("export")(audit_bundle.export)
 app.command("verify-bundle")(audit_bundle.verify_bundle)
+app.command("diff")(audit_diff.diff)
 
 
 def _anchor(text: str) -> tuple[int, bytes]:
