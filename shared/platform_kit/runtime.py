@@ -31,6 +31,7 @@ from fastapi import APIRouter, FastAPI, Request
 from faststream.kafka import KafkaBroker
 
 from platform_kit import problems
+from platform_kit.audit.chain import ChainSealer
 from platform_kit.catalogue import EventCatalogue
 from platform_kit.clock import Clock
 from platform_kit.database import create_pool
@@ -124,6 +125,7 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.store: EventStore | None = None
         self.relay: OutboxRelay | None = None
+        self.sealer: ChainSealer | None = None
         self.runners: list[ProjectionRunner] = []
         self.gate: DepartmentGate | None = None
         self.broker: KafkaBroker | None = None
@@ -201,6 +203,10 @@ class ServiceRuntime:
             )
             self.supervise("relay", self.relay.run)
             self.health.add("outbox", outbox_age_check(self.pool, self.schema, max_age_seconds=s.outbox_max_age_seconds))
+            # Tamper evidence beside the store (platform_kit.audit.chain): the append path is untouched.
+            self.sealer = ChainSealer(self.pool, self.schema)
+            await self.sealer.setup()
+            self.supervise("audit-chain", self.sealer.run)
         for projection in self.projections:
             runner = ProjectionRunner(
                 self.metrics.observed(projection), pool=self.pool, schema=self.schema, bootstrap_servers=s.kafka_bootstrap_servers,

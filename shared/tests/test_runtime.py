@@ -34,6 +34,8 @@ async def test_an_appended_event_reaches_the_services_own_projection(stack, pool
         await wait_until(applied, timeout=60, what="the projection applied both events")
         report = await runtime.health.readiness()
         assert report["status"] == "ready", report
-        assert set(report["checks"]) == {"postgres", "kafka", "relay", "projection:services_per_unit"}
+        assert set(report["checks"]) == {
+            "postgres", "kafka", "relay", "outbox", "audit-chain", "projection:services_per_unit", "projection-lag:services_per_unit",
+        }
     finally:
         await runtime.stop()

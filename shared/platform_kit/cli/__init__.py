@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from platform_kit.cli import token
+from platform_kit.cli import audit, replay, token
 
 app = typer.Typer(
     name="msp",
@@ -19,6 +19,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("token", no_args_is_help=True)(token.token)
+app.add_typer(audit.app, name="audit")
+app.command("replay", no_args_is_help=True)(replay.replay)
 
 
 @app.callback()
