@@ -358,7 +358,15 @@ class BadDay:
                     return
                 kinds = list(FAULT_KINDS)
                 self.rng.shuffle(kinds)
-            await asyncio.sleep(self.rng.uniform(*self.config.fault_gap))
+            gap = self.rng.uniform(*self.config.fault_gap)
+            if self.config.once_each:
+                await asyncio.sleep(gap)
+            else:  # the soak: the calm ends early when the load does
+                try:
+                    await asyncio.wait_for(self.stop_load.wait(), gap)
+                    return
+                except TimeoutError:
+                    pass
             kind = kinds.pop()
             detail = await self.inject(kind)
             self.faults.append(f"{kind} ({detail})")
