@@ -427,8 +427,8 @@ class BadDay:
     # ---- the run -----------------------------------------------------------------------------
 
     async def run(self) -> Result:
-        await self.start()
         try:
+            await self.start()  # inside: a district that fails to start still purges its stack
             workers = [asyncio.create_task(self.worker(i)) for i in range(self.config.workers)]
             faults = asyncio.create_task(self.inject_faults())
             await self.load_until_target(faults)
