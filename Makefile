@@ -59,6 +59,9 @@ test: up tools  ## Install, start what the tests need, run every test against th
 bench: up  ## Measure the kit against the raw limits (plain asyncpg COPY, plain aiokafka)
 	@$(STACK_ENV); .venv/bin/python -m bench $(BENCH_ARGS)
 
+soak: install  ## The fault suite's long form: a private stack, faults throughout, 200,000 events (SOAK_ARGS="--events 5000")
+	.venv/bin/python -m tests.faults.soak $(SOAK_ARGS)
+
 observe:  ## Prometheus on http://127.0.0.1:9090 against the running services (Ctrl-C stops it)
 	STACK_DIR=$(STACK_DIR) deploy/observability/run-local.sh
 
@@ -66,4 +69,4 @@ clean: down  ## Stop everything and delete the local data (the next `make run` r
 	$(STACK) down --purge
 	rm -f $(STACK_DIR)/demo.env $(STACK_DIR)/demo.loaded
 
-.PHONY: help install up down status topics services run tools test-unit test bench observe clean
+.PHONY: help install up down status topics services run tools test-unit test bench soak observe clean
