@@ -106,7 +106,7 @@ def export(
 
 
 async def _export(url, schemas, code, period, known_at, assessment_url, token, assessment_schema, rules_bytes, out):
-    from assessment.audit_figures import needed_events, unit_figures
+    from assessment.domain.audit_figures import needed_events, unit_figures
     from assessment.domain.facts import PERSON_EVENT_TYPES
     from assessment.domain.periods import Clocks
     from assessment.domain.policy import Rules
@@ -216,7 +216,7 @@ def verify_bundle(
     archive's bytes, each event against its chain seal, and the figures recomputed from the
     bundle's events alone with the assessment's domain code. Exit 0 proven, 1 refused, 2
     usage, 3 could not check (no key, unreadable file)."""
-    from assessment.audit_figures import unit_figures
+    from assessment.domain.audit_figures import unit_figures
     from assessment.domain.periods import Clocks, Period
     from assessment.domain.policy import Rules
     from platform_kit.units import unit_tree

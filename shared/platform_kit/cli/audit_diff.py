@@ -70,7 +70,7 @@ def diff(
 async def _diff(url, sources, period, a, b, level):
     import tomllib
 
-    from assessment.audit_figures import changed_cells, contributions, facts_from
+    from assessment.domain.audit_figures import changed_cells, contributions, facts_from
     from assessment.domain.facts import PERSON_EVENT_TYPES
     from assessment.domain.policy import Rules
     from assessment.settings import AssessmentSettings

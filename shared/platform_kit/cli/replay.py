@@ -20,7 +20,7 @@ from platform_kit.database import create_pool
 
 def _plan(service: str, sources: list[str] | None):
     if service == "assessment":
-        from assessment.replay import plan
+        from assessment.entrypoints.replay import plan
 
         return plan(*sources) if sources else plan()
     raise typer.BadParameter(f"{service!r} has no replay plan yet; one of: assessment", param_hint="SERVICE")
