@@ -32,8 +32,7 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTS = REPO / "docs/contract/openapi"
-# Adding a service is one line here (assessment: the integrator adds it).
-SERVICES = ("registry", "services-log", "notifier")
+SERVICES = ("registry", "services-log", "assessment", "notifier")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 
 CHECKS = [

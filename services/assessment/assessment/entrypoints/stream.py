@@ -24,8 +24,20 @@ class EventStream(StreamingResponse):
 @router.get(
     "/scoreboard/stream", tags=["scoreboard"], response_class=EventStream,
     responses={
-        200: {"description": "`event: scoreboard` with the scoreboard as JSON (as `GET /api/scoreboard`), "
-              "sent first and again on every change; `: still here` comments between"},
+        200: {
+            "description": "`event: scoreboard` with the scoreboard as JSON (as `GET /api/scoreboard`), "
+            "sent first and again on every change; `: still here` comments between",
+            # Before OpenAPI 3.2 (itemSchema), an event stream's schema describes one event.
+            "content": {"text/event-stream": {"schema": {
+                "type": "object", "required": ["event", "data"],
+                "properties": {
+                    "event": {"type": "string", "enum": ["scoreboard"]},
+                    "id": {"type": "string"},
+                    "data": {"type": "string", "contentMediaType": "application/json",
+                             "description": "the scoreboard, as GET /api/scoreboard answers it"},
+                },
+            }}},
+        },
         **problems.responses(404, 422),
     },
     summary="The scoreboard as server-sent events (event: scoreboard), pushed on every change",
