@@ -45,7 +45,11 @@ class Driver:
             "plan_pregnancy": self._plan, "birth": self._birth, "hospital_birth_report": self._hospital_birth,
             "enrol": self._enrol, "service": self._service, "survey": self._survey, "training": self._training,
             "association_activity": self._association, "sweep": self._sweep,
+            "marry": self._marry, "register_again": self._register_again, "verification": self._verification,
+            "verification_reply": self._verification_reply,
         }
+        self.registrations: dict[str, dict[str, Any]] = {}  # person key -> their first registration's body
+        self.requests: dict[str, str] = {}  # person key -> their open incoming 协查
 
     async def run(self, actions: list[Action], progress: Callable[[int], None] | None = None) -> None:
         for done, action in enumerate(sorted(actions, key=lambda a: (a.recorded_at, a.seq)), start=1):
@@ -100,6 +104,42 @@ class Driver:
         answer = await self._post(action, f"{self.registry}/api/residents", d)
         if answer:
             self.residents[key], self.units[key] = answer["resident_id"], d["unit_code"]
+            self.registrations[key] = d
+
+    async def _register_again(self, action: Action) -> None:
+        """A returner: the same ID number again; the registry gives a new resident id and the
+        same person key (person_id), so the assessment counts them once."""
+        key = action.data["key"]
+        if key not in self.registrations:
+            self.outcomes[f"{action.kind}: skipped, person never registered"] += 1
+            return
+        d = {**self.registrations[key], "unit_code": action.data["unit_code"]}
+        answer = await self._post(action, f"{self.registry}/api/residents", d)
+        if answer:
+            self.residents[key], self.units[key] = answer["resident_id"], d["unit_code"]
+
+    async def _marry(self, action: Action) -> None:
+        """A marriage naming the spouse: the couple is one for free contraceptives."""
+        resident, spouse = self._resident(action), self._resident(action, "spouse_key")
+        if resident and spouse:
+            await self._post(action, f"{self.registry}/api/residents/{resident}/marital-status",
+                             {"marital_status": "married", "previous": "unmarried", "spouse_resident_id": spouse})
+
+    async def _verification(self, action: Action) -> None:
+        """Another place asks the district about a migrant (an incoming 协查, 婚育证明: 7 days)."""
+        if resident := self._resident(action):
+            d = action.data
+            answer = await self._post(action, f"{self.registry}/api/residents/{resident}/verification-requests", {
+                "direction": "incoming", "kind": "marriage_childbearing_certificate",
+                "counterpart_place": d["counterpart_place"], "subject": "婚育证明", "requested_on": d["requested_on"],
+            })
+            if answer and answer.get("verification_request_ids"):
+                self.requests[d["key"]] = answer["verification_request_ids"][0]
+
+    async def _verification_reply(self, action: Action) -> None:
+        if request := self.requests.pop(action.data["key"], None):
+            await self._post(action, f"{self.registry}/api/verification-requests/{request}/reply",
+                             {"replied_on": action.data["replied_on"], "outcome": "confirmed"}, dated=False)
 
     async def _permit(self, action: Action) -> None:
         if resident := self._resident(action):
@@ -118,8 +158,10 @@ class Driver:
 
     async def _plan(self, action: Action) -> None:
         if resident := self._resident(action):
-            await self._post(action, f"{self.registry}/api/residents/{resident}/pregnancy-plans",
-                             {"planned_from": action.data["planned_from"]})
+            body: dict[str, Any] = {"planned_from": action.data["planned_from"]}
+            if partner := action.data.get("partner_key"):
+                body["partner_resident_id"] = self.residents.get(partner)
+            await self._post(action, f"{self.registry}/api/residents/{resident}/pregnancy-plans", body)
 
     async def _birth(self, action: Action) -> None:
         if mother := self._resident(action, "mother_key"):

@@ -141,3 +141,46 @@ async def test_the_page_shows_the_league_follows_it_live_and_explains_it(distric
     assert (await download.value).suggested_filename == "scoreboard-2013-town.xlsx"
     assert "known_at=2013-06-30" in (await download.value).url
     not_blank(await page.screenshot(path=str(SCREENSHOTS / "towns-as-of-june.png")))
+
+
+async def test_the_equalisation_view_shows_where_migrants_are_worse_served(running, browser):
+    """Example 7's unit: in 建设社区, 2013-Q2, one migrant woman unchecked, two registered women
+    of whom one checked: free pregnancy checks 0% against 50%, a gap of −50 points, in red."""
+    village = "370402001001"
+    h = History(salt="eq")
+    h.registered("eq-zhao", unit=village, at="2013-02-01", born="1988-01-01")
+    h.registered("eq-sun", unit=village, at="2013-01-10", born="1980-03-01", population="registered")
+    h.registered("eq-zhou", unit=village, at="2013-01-10", born="1990-07-01", population="registered")
+    h.served("eq-sun", "pregnancy_check", by=village, at="2013-05-08")
+    h.served("eq-zhao", "free_contraceptives", by=village, at="2013-04-02")
+    h.served("eq-sun", "free_contraceptives", by=village, at="2013-04-03")
+    h.served("eq-zhou", "free_contraceptives", by=village, at="2013-04-04")
+    await running.publish(h.events)
+    await running.settled()
+
+    page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
+    await page.goto(running.base_url)
+    await expect(page.locator("#eq-unit option")).not_to_have_count(0)
+    await page.locator("#year").select_option("2013")
+    await page.locator("#part").select_option("Q2")
+    await page.locator("#eq-unit").select_option(village)
+    checks = page.locator("#eq-table tr[data-indicator='free_pregnancy_checks']")
+    await expect(checks).to_have_attribute("data-verdict", "lagging")
+    await expect(checks.locator(".eq-gap")).to_have_text("-50.0")
+    await expect(checks).to_contain_text("0/1")
+    await expect(checks).to_contain_text("1/2")
+    # everyone supplied with contraceptives: no gap, not flagged
+    contraceptives = page.locator("#eq-table tr[data-indicator='free_contraceptives']")
+    await expect(contraceptives).to_have_attribute("data-verdict", "ahead")
+    await expect(contraceptives.locator(".eq-gap")).to_have_text("0.0")
+    # nobody of school age in either population: nothing to compare
+    await expect(page.locator("#eq-table tr[data-indicator='compulsory_education_enrolment']")).to_have_attribute("data-verdict", "none")
+    await expect(page.locator("#eq-summary")).to_contain_text("建设社区")
+
+    await page.locator("#equalisation").scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.locator("#equalisation").screenshot(path=str(SCREENSHOTS / "equalisation.png"))
+    await page.locator("#lang").click()
+    await expect(page.locator("#equalisation h2")).to_contain_text("Equalisation")
+    await expect(checks).to_contain_text("Free pregnancy checks")
+    not_blank(await page.screenshot(path=str(SCREENSHOTS / "equalisation-en.png")))
