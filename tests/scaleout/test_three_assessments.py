@@ -164,7 +164,8 @@ def district(stack, tmp_path):
         stack.bootstrap_servers, stack.database_url, tmp_path / "district",
         services=("registry", "services-log", "assessment"), instances={"assessment": 3},
         clock_start=REPLAY_START, clock_started_at=datetime.now(UTC).isoformat(),
-        topic_partitions="6",
+        # On a three-broker cluster (stack.sh up-cluster), the topics are replicated as in production.
+        topic_partitions="6", topic_replication_factor="3" if stack.bootstrap_servers.count(",") >= 2 else "1",
     )
 
 
