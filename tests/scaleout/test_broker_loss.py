@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -47,16 +48,25 @@ DEADLINE = 150
 
 
 def _ports(pairs: int) -> list[int]:
-    """``pairs`` ports p, each with p+1 free too (a node's PLAINTEXT and CONTROLLER listeners)."""
+    """``pairs`` ports p, each with p+1 free too (a node's PLAINTEXT and CONTROLLER listeners).
+
+    Below Linux's ephemeral range (32768-60999): a port the kernel handed out for a bind to 0
+    may be given again to any client's outgoing connection before the broker binds it."""
     found: list[int] = []
     while len(found) < pairs:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        taken = {p for f in found for p in (f, f + 1)}
-        if port + 1 < 65536 and not {port, port + 1} & taken and not _open(port + 1):
+        port = random.randrange(20000, 32700, 2)
+        if port not in (19092, 19192, 19194, 19196) and port not in found and all(_free(p) for p in (port, port + 1)):
             found.append(port)
     return found
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return not _open(port)
 
 
 def _open(port: int) -> bool:
@@ -77,7 +87,9 @@ class Cluster:
 
     def run(self, *args: str) -> None:
         result = subprocess.run([str(STACK), *args], env=self.env, capture_output=True, text=True, timeout=400)
-        assert result.returncode == 0, f"stack.sh {' '.join(args)}: {result.stderr[-3000:]}"
+        # The broker's own complaint first (a log tail is mostly its shutdown), then the tail.
+        complaints = [line for line in result.stderr.splitlines() if " ERROR " in line or "Exception" in line][:10]
+        assert result.returncode == 0, f"stack.sh {' '.join(args)}: {complaints} ... {result.stderr[-2000:]}"
 
     def pids(self) -> list[int]:
         return [int(f.read_text()) for f in (self.folder / "cluster/run").glob("kafka-*.pid")]
