@@ -26,6 +26,12 @@ down:  ## Stop the services and the local stack (data stays in .stack/)
 	deploy/local/services.sh stop
 	$(STACK) down
 
+up-cluster: install  ## A three-node Kafka cluster (KRaft, RF 3, min ISR 2) on :19192,:19194,:19196, in .stack-cluster/
+	$(STACK) up-cluster
+
+down-cluster:  ## Stop the three-node cluster (data stays in .stack-cluster/; the single-node stack is untouched)
+	$(STACK) down-cluster
+
 status:  ## Where the stack is, as KEY=value lines
 	@$(STACK) status
 
@@ -69,4 +75,4 @@ clean: down  ## Stop everything and delete the local data (the next `make run` r
 	$(STACK) down --purge
 	rm -f $(STACK_DIR)/demo.env $(STACK_DIR)/demo.loaded
 
-.PHONY: help install up down status topics services run tools test-unit test bench soak observe clean
+.PHONY: help install up down up-cluster down-cluster status topics services run tools test-unit test bench soak observe clean

@@ -2,7 +2,9 @@
 fault tests drive through the public APIs and topics.
 
 Each run gets its own topic namespace and its own schemas, so it shares the broker and the
-database with other tests without seeing their data. A service is started the way production
+database with other tests without seeing their data. A service may run as several instances
+(``instances={"assessment": 3}``): they share its schema, its topic namespace and so its
+consumer groups, as replicas of one deployment do, and differ only in their HTTP port and log. A service is started the way production
 starts it (``python -m <package>``), with its settings in the environment.
 """
 
@@ -110,6 +112,19 @@ class District:
     def __getitem__(self, name: str) -> Process:
         return self.processes[name]
 
+    def instances(self, name: str) -> list[Process]:
+        """Every instance of one service, the first (``self[name]``) first."""
+        return [self.processes[name]] + [p for key, p in self.processes.items() if key.startswith(f"{name}#")]
+
+    def add_instance(self, name: str) -> Process:
+        """One more instance of a service (not started): same schema, namespace, settings."""
+        first = self.processes[name]
+        key = f"{name}#{len(self.instances(name)) + 1}"
+        port = free_port()
+        process = Process(key, first.package, port, first.env | {"HTTP_PORT": str(port)}, first.log.with_name(f"{key}.log"))
+        self.processes[key] = process
+        return process
+
     def url(self, name: str) -> str:
         return self.processes[name].url
 
@@ -124,7 +139,11 @@ class District:
             process.stop()
 
 
-def district(bootstrap_servers: str, database_url: str, workdir: Path, **settings: str) -> District:
+def district(
+    bootstrap_servers: str, database_url: str, workdir: Path, *, services: tuple[str, ...] | None = None,
+    instances: dict[str, int] | None = None, **settings: str,
+) -> District:
+    """``services``: which of the four to run (all by default); ``instances``: how many of each (1)."""
     run = uuid.uuid4().hex[:8]
     namespace = f"e{run}."
     schemas = {name: f"e{run}_{suffix}" for name, _, suffix in SERVICES}
@@ -144,6 +163,8 @@ def district(bootstrap_servers: str, database_url: str, workdir: Path, **setting
     result = District(namespace, schemas)
     workdir.mkdir(parents=True, exist_ok=True)
     for name, package, _ in SERVICES:
+        if services is not None and name not in services:
+            continue
         # SCHEMA_NAME too: a service whose settings still read the older name must not fall back
         # to its default schema, which every other run would share.
         env = base | {
@@ -153,6 +174,9 @@ def district(bootstrap_servers: str, database_url: str, workdir: Path, **setting
             "HTTP_HOST": "127.0.0.1",
         }
         result.processes[name] = Process(name, package, int(env["HTTP_PORT"]), env, workdir / f"{name}.log")
+    for name, count in (instances or {}).items():
+        for _ in range(count - 1):
+            result.add_instance(name)
     return result
 
 
@@ -187,7 +211,7 @@ def forget_run(bootstrap_servers: str, database_url: str, namespace: str, schema
     worker.join(timeout=60)
 
 
-def running_district(bootstrap_servers: str, database_url: str, workdir: Path, **settings: str) -> Iterator[District]:
+def running_district(bootstrap_servers: str, database_url: str, workdir: Path, **settings) -> Iterator[District]:
     d = district(bootstrap_servers, database_url, workdir, **settings)
     try:
         d.start()

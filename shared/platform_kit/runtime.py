@@ -134,8 +134,10 @@ class ServiceRuntime:
                 declaration.name, catalogue=self.catalogue, topics=self.topics, accept=declaration.accept,
                 store=lambda: self.store, conflict_retries=settings.ingest_conflict_retries, clock=self.clock,
             )
+            # A list: FastStream wraps a plain string in a list, and aiokafka does not split a
+            # string inside a list on commas, so "a:9092,b:9092,c:9092" was one unknown host.
             self.broker = KafkaBroker(
-                settings.kafka_bootstrap_servers, client_id=f"{declaration.name}-ingest",
+                [s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()], client_id=f"{declaration.name}-ingest",
                 logger=broker_logger(declaration.name), log_level=10,
             )
             self.gate.subscribe(
