@@ -58,7 +58,7 @@ async def run(args: argparse.Namespace, bootstrap_servers: str, database_url: st
         say("append_single_vs_eventsourcing ...")
         singles = events[: args.single_events]
         for writers in args.writers:
-            results.append(await peers.append_single(ctx, singles, writers, args.rounds))
+            results += await peers.append_single(ctx, singles, writers, args.rounds)
         results += await peers.read_and_replay(ctx, args.read_events, args.rounds)
     finally:
         await producer.stop()

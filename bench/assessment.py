@@ -164,7 +164,7 @@ async def projection_apply(scratch: Scratch, producer, quick: bool) -> list[dict
             await _alive(task)
         announcer_task = asyncio.create_task(announcer.run(announcing))
         started = time.perf_counter()
-        while runner.stats.applied + runner.stats.dead_lettered < len(events):
+        while runner.stats.applied + runner.stats.dead_lettered + runner.stats.duplicates < len(events):
             await _alive(task)
         elapsed = time.perf_counter() - started
         stop.set()

@@ -23,6 +23,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
+import asyncpg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
@@ -107,7 +108,31 @@ def _peer_append_single(ctx: Context, schema: str, events: list[Envelope], write
     return rate(len(events), elapsed)
 
 
-async def append_single(ctx: Context, events: list[Envelope], writers: int, rounds: int) -> Result:
+async def _commit_floor(ctx: Context, n: int, writers: int) -> float:
+    """The machine's floor for durable one-row commits: W connections, each inserting one
+    small row per transaction (no lock, no index, no check): what a WAL flush per commit allows."""
+    schema = ctx.schema("floor")
+    await ctx.pool.execute(f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.t (x bigint)")
+    per_writer = n // writers
+
+    conns = [await asyncpg.connect(ctx.database_url) for _ in range(writers)]
+
+    async def write(conn: asyncpg.Connection) -> None:
+        for i in range(per_writer):
+            await conn.execute(f"INSERT INTO {schema}.t VALUES ($1)", i)
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(write(conn) for conn in conns))
+        elapsed = time.perf_counter() - started
+    finally:
+        for conn in conns:
+            await conn.close()
+    await ctx.drop_schema(schema)
+    return rate(per_writer * writers, elapsed)
+
+
+async def append_single(ctx: Context, events: list[Envelope], writers: int, rounds: int) -> list[Result]:
     kits, peers = [], []
     for i in range(rounds):
         pair = ["kit", "peer"] if i % 2 == 0 else ["peer", "kit"]
@@ -123,8 +148,13 @@ async def append_single(ctx: Context, events: list[Envelope], writers: int, roun
     result = Result(
         f"append_single_vs_eventsourcing_{writers_name}", max(kits), "events/s", f"{PEER}, 1 event per call", max(peers)
     )
-    say(f"  {writers} writer(s): {result.value:,.0f} / {result.limit_value:,.0f} events/s = {result.ratio:.2f}")
-    return result
+    floor = await _commit_floor(ctx, len(events), writers)
+    say(f"  {writers} writer(s): {result.value:,.0f} / {result.limit_value:,.0f} events/s = {result.ratio:.2f}; "
+        f"bare one-row commits {floor:,.0f}/s")
+    return [result, Result(
+        f"append_single_vs_commit_floor_{writers_name}", max(kits), "events/s",
+        "one-row INSERT, one commit each, same writers (the WAL flush floor)", floor,
+    )]
 
 
 # A ServiceDelivered of the workload's shape and size, made by PostgreSQL: n rows in a few seconds.
