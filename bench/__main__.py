@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench import peers
 from bench.context import Context
 from bench.report import Result, table, write_json
 from bench.suite import Suite, say
@@ -28,10 +29,13 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=1000, help="events per append call (default 1000)")
     parser.add_argument("--rounds", type=int, default=1, help="measure each stage R times, keep the best (default 1)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"the JSON results (default {RESULTS})")
+    parser.add_argument("--single-events", type=int, default=10_000, help="events of the one-event append stages")
+    parser.add_argument("--read-events", type=int, default=1_000_000, help="events in the store read and replayed")
+    parser.add_argument("--writers", type=int, nargs="+", default=[1, 16], help="concurrent writers of single appends")
     parser.add_argument("--kit-only", action="store_true", help="skip the assessment's and the notifier's stages")
     args = parser.parse_args(argv)
     if args.quick:
-        args.events = 20_000
+        args.events, args.single_events, args.read_events = 20_000, 2_000, 100_000
     return args
 
 
@@ -49,6 +53,13 @@ async def run(args: argparse.Namespace, bootstrap_servers: str, database_url: st
     try:
         warmup = await ctx.topic("warmup")
         results = await Suite(ctx, producer, events, args.batch, args.rounds, warmup).run()
+        # Beside a peer (the eventsourcing library's PostgreSQL recorder): single appends,
+        # reading everything in order, and a rebuild from the store.
+        say("append_single_vs_eventsourcing ...")
+        singles = events[: args.single_events]
+        for writers in args.writers:
+            results += await peers.append_single(ctx, singles, writers, args.rounds)
+        results += await peers.read_and_replay(ctx, args.read_events, args.rounds)
     finally:
         await producer.stop()
         await ctx.close()

@@ -23,7 +23,7 @@ class Result:
     def as_json(self) -> dict:
         return {
             "name": self.name,
-            "value": round(self.value, 1) if self.value < 100 else round(self.value),
+            "value": round(self.value, 3) if self.value < 10 else round(self.value, 1) if self.value < 100 else round(self.value),
             "unit": self.unit,
             "limit_name": self.limit_name,
             "limit_value": None if self.limit_value is None else round(self.limit_value),
@@ -42,7 +42,7 @@ def table(results: list[Result]) -> str:
     rows = [HEADERS] + [
         (
             r.name,
-            f"{r.value:,.0f}",
+            f"{r.value:,.0f}" if r.value >= 10 else f"{r.value:.3f}",
             r.unit,
             r.limit_name or "—",
             "—" if r.limit_value is None else f"{r.limit_value:,.0f}",
