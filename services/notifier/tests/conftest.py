@@ -112,12 +112,14 @@ class Running:
         return await views.caused_by(self.pool, self.schema, event.event_id)
 
     async def until_applied(self, *events: Envelope) -> None:
-        ids = [e.event_id for e in events]
-
         async def applied() -> bool:
-            return await self.pool.fetchval(
-                f"SELECT count(*) FROM {self.schema}.applied_events WHERE event_id = ANY($1::uuid[])", ids
-            ) == len(ids)
+            # The projection keeps a high-water mark per stream: an event is applied once its
+            # stream's mark has reached its version.
+            marks = dict(await self.pool.fetch(
+                f"SELECT stream_id, max(version) FROM {self.schema}.applied_stream_versions"
+                " WHERE stream_id = ANY($1::text[]) GROUP BY stream_id", [e.stream_id for e in events],
+            ))
+            return all(marks.get(e.stream_id, 0) >= e.stream_version for e in events)
 
         await wait_until(applied, timeout=60, what="the notifier applied the events")
 

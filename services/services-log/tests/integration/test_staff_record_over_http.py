@@ -49,7 +49,10 @@ async def test_a_service_to_a_registered_resident_is_recorded_and_published(serv
     await wait_until(published, timeout=30, what="the service on services.events")
     ready = await services_log.http.get("/health/ready")
     assert ready.status_code == 200, ready.text
-    assert set(ready.json()["checks"]) == {"postgres", "kafka", "relay", "projection:registry_view", "ingest"}
+    assert set(ready.json()["checks"]) == {
+        "postgres", "kafka", "relay", "outbox", "audit-chain",
+        "projection:registry_view", "projection-lag:registry_view", "ingest",
+    }
 
 
 async def test_surveys_trainings_and_association_activities_are_recorded(services_log):
