@@ -113,8 +113,9 @@ async def test_what_happened_decides_not_what_arrived_first(running, story):
     checked_woman, moved_woman = uuid.uuid4(), uuid.uuid4()
     checked = story.service_delivered("pregnancy_check", checked_woman, JIANSHE, at("2013-12-02"))
     contraceptives = story.service_delivered("free_contraceptives", moved_woman, JIANSHE, at("2013-12-03"))
-    moved = story.moved(moved_woman, JIANSHE, CHANGAN, at("2013-12-10"))
-    await running.publish(checked, story.registered(moved_woman, JIANSHE, at("2013-11-20")), moved)
+    registered = story.registered(moved_woman, JIANSHE, at("2013-11-20"))  # her stream's first event...
+    moved = story.moved(moved_woman, JIANSHE, CHANGAN, at("2013-12-10"))  # ...and its second
+    await running.publish(checked, registered, moved)
     await running.until_applied(checked, moved)
     late = [story.registered(checked_woman, JIANSHE, at("2013-11-20")), contraceptives]
     await running.publish(*late)
