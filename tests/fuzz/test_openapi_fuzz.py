@@ -48,7 +48,10 @@ CHECKS = [
 
 
 def _schema(name: str) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_path(DOCUMENTS / f"{name}.json")
+    # The scoreboard's event stream never ends (a heartbeat every 15 s): a client reading it to
+    # the end waits for ever. Its answers to bad parameters are the reads' own (same checks),
+    # and its event's schema is in the committed document.
+    return schemathesis.openapi.from_path(DOCUMENTS / f"{name}.json").exclude(path="/api/scoreboard/stream")
 
 
 TITLES = {json.loads((DOCUMENTS / f"{name}.json").read_text())["info"]["title"]: name for name in SERVICES}
