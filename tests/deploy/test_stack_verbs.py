@@ -52,7 +52,7 @@ def _shared_libs() -> str | None:
     version = re.search(r"<kafka.version>(.*)</kafka.version>", POM.read_text()).group(1)
     want = f"{version} {hashlib.sha256(POM.read_bytes()).hexdigest()}"
     candidates = [os.environ.get("KAFKA_LIBS"), os.environ.get("STACK_DIR") and f"{os.environ['STACK_DIR']}/kafka/libs",
-                  str(REPO / ".stack/kafka/libs"), "/work/main/.stack/kafka/libs"]
+                  str(REPO / ".stack/kafka/libs")]
     for libs in filter(None, candidates):
         marker = Path(libs) / ".stack-complete"
         if marker.is_file() and marker.read_text().strip() == want:

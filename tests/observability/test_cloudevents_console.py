@@ -17,7 +17,7 @@ from platform_kit.testing import service_delivered
 
 KAFKA_VERSION = "4.4.0"
 TOOLS_JAR = Path.home() / f".m2/repository/org/apache/kafka/kafka-tools/{KAFKA_VERSION}/kafka-tools-{KAFKA_VERSION}.jar"
-LIBS = Path(os.environ.get("KAFKA_LIBS") or Path(os.environ.get("STACK_DIR", "/work/main/.stack")) / "kafka" / "libs")
+LIBS = Path(os.environ.get("KAFKA_LIBS") or Path(os.environ.get("STACK_DIR") or Path(__file__).resolve().parents[2] / ".stack") / "kafka" / "libs")
 
 
 def console_consumer(bootstrap: str, topic: str, count: int) -> list[dict[str, str]]:

@@ -41,7 +41,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "deploy" / "local" / "stack.sh"
-SHARED_LIBS = "/work/main/.stack/kafka/libs"
+# The jars of the stack `make test` started (STACK_DIR), read-only: nothing is fetched again.
+SHARED_LIBS = os.environ.get("KAFKA_LIBS") or str(Path(os.environ.get("STACK_DIR") or REPO / ".stack") / "kafka" / "libs")
 EVENTS = 600
 VICTIM = 2  # the node killed: it leads some of the topic's partitions and is a controller voter
 DEADLINE = 150
