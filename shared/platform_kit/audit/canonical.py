@@ -22,22 +22,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from platform_kit.event_store import COLUMNS
+
 GENESIS = bytes(32)
-FIELDS = (
-    "position",
-    "event_id",
-    "stream_id",
-    "stream_version",
-    "event_type",
-    "schema_version",
-    "occurred_at",
-    "recorded_at",
-    "unit_code",
-    "source",
-    "correlation_id",
-    "causation_id",
-    "payload",
-)
+# Every column the event store keeps, in its order: the chain seals the row as stored.
+FIELDS = COLUMNS
 # The columns to select so that a row can be sealed: payload as PostgreSQL's text.
 SELECT = ", ".join(f for f in FIELDS if f != "payload") + ", payload::text AS payload"
 
