@@ -139,12 +139,21 @@ class AppliedOnce(Projection):
 
 
 async def min_insync_replicas(bootstrap_servers: str, topic: str) -> str:
+    """The topic's effective min.insync.replicas. A broker that has not yet heard of a topic
+    just created answers with an error and no entries, so ask again until one knows it."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-        entries = {entry[0]: entry[1] for entry in response.resources[0][4]}
-        return entries["min.insync.replicas"]
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+            error_code, error_message, *_, entries = response.resources[0]
+            values = {entry[0]: entry[1] for entry in entries}
+            if error_code == 0 and "min.insync.replicas" in values:
+                return values["min.insync.replicas"]
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no broker describes {topic}: error {error_code} {error_message}")
+            await asyncio.sleep(0.5)
     finally:
         await admin.close()
 
