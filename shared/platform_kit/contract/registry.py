@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from platform_kit.auth.records import PersonalDataRead
 from platform_kit.contract import catalogue
 from platform_kit.contract.common import (
     ContractDate,
@@ -165,3 +166,9 @@ class VerificationReplied(Payload):
     outcome: Literal["confirmed", "not_confirmed", "unknown_person"]
     note: Text = Field("", max_length=500)
     days_late: int = Field(ge=0, le=100_000_000, description="0 when the reply came by the deadline")
+
+
+# Who saw a person's data in clear (docs/security.md): the registry appends one on every view
+# of a resident's name, ID number and phone, on the stream ``personal-reads-<resident id>``.
+# The model is the auth kit's own (platform_kit.auth.records), so there is one definition.
+catalogue.event("PersonalDataRead")(PersonalDataRead)

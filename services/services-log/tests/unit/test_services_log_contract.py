@@ -101,7 +101,9 @@ async def test_a_malformed_id_or_query_is_invalid_before_anything_is_read(servic
     # Refused by validation, before the route reaches the (here not started) database.
     import httpx
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://services-log") as http:
+from platform_kit.testing import bearer
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://services-log", headers=bearer()) as http:
         answer = await http.get(path)
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
