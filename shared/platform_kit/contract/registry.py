@@ -10,9 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
-from platform_kit.auth.records import PersonalDataRead
 from platform_kit.contract import catalogue
 from platform_kit.contract.common import (
     ContractDate,
@@ -168,7 +167,18 @@ class VerificationReplied(Payload):
     days_late: int = Field(ge=0, le=100_000_000, description="0 when the reply came by the deadline")
 
 
-# Who saw a person's data in clear (docs/security.md): the registry appends one on every view
-# of a resident's name, ID number and phone, on the stream ``personal-reads-<resident id>``.
-# The model is the auth kit's own (platform_kit.auth.records), so there is one definition.
-catalogue.event("PersonalDataRead")(PersonalDataRead)
+@catalogue.event("PersonalDataRead")
+class PersonalDataRead(Payload):
+    """Who saw a person's data in clear (docs/security.md): the registry appends one on every
+    view of a resident's name, ID number and phone, on the stream ``personal-reads-<resident id>``.
+    The payload is what ``platform_kit.auth.record_personal_read`` makes (which refuses a
+    subject or purpose holding a phone or ID number); it is restated here because the auth kit
+    imports the problems module, which imports the contract."""
+
+    reader: str = Field(min_length=1, max_length=200, description="the token's `sub`")
+    reader_role: Literal["district", "town", "village", "department", "auditor"]
+    reader_units: list[str] = Field(max_length=200, description="the reader's units (or department)")
+    what: str = Field(min_length=1, max_length=200, description="resident.personal, resident.id_number...")
+    subject: str = Field(max_length=200, pattern=r"^[a-z][a-z0-9-]*-[A-Za-z0-9-]+$", description="the subject's stream id")
+    why: str = Field(min_length=3, max_length=500, description="the purpose the reader gave")
+    read_at: AwareDatetime

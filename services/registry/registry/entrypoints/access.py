@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from platform_kit.auth import Principal, ensure_unit_scope, record_personal_read, require_principal
+from platform_kit.auth import Principal, record_personal_read, require_principal
 from platform_kit.auth.http import forbidden
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import ConcurrencyConflict
@@ -36,8 +36,10 @@ def unit_scope(registry: Registry, caller: Principal, unit_code: str | None, fie
     """The villages a listing may cover: the unit asked for (if in scope), else all the caller's.
     None means the whole district (the district and auditors only)."""
     if unit_code is not None:
-        ensure_unit_scope(caller, unit_code, field=field)
-        return registry.villages_under(unit_code, field)
+        villages = registry.villages_under(unit_code, field)  # an unknown unit: refused as before, with its field
+        if not caller.can_read_unit(unit_code, registry.units):
+            raise forbidden(f"{field}: {registry.units[unit_code].name} is outside the units this token may see")
+        return villages
     if caller.role in ("district", "auditor"):
         return None
     villages: list[str] = []
