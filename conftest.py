@@ -54,6 +54,15 @@ def pytest_configure(config: pytest.Config) -> None:
     testing.use_test_key(os.environ.get("MSP_KEY_DIR") or tempfile.mkdtemp(prefix="msp-test-keys-"))
 
 
+@pytest.fixture(autouse=True)
+def _auth_kit_tests_configure_themselves(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The auth kit's own tests build their settings field by field: the session's AUTH_* (a
+    second key source) would change what they test."""
+    if Path(str(request.node.path)).name.startswith("test_auth_"):
+        for name in [k for k in os.environ if k.startswith("AUTH_")]:
+            monkeypatch.delenv(name)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Test layers by folder: ``unit/`` needs nothing running; ``e2e/`` drives the running
     services; everything else is an integration test against the real Kafka and PostgreSQL."""

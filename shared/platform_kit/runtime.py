@@ -386,7 +386,7 @@ def _rebuild_router() -> APIRouter:
     router = APIRouter(prefix="/api/admin", tags=["operations"])
 
     @router.post(
-        "/rebuild", status_code=202, responses=problems.responses(503),
+        "/rebuild", status_code=202, responses=problems.responses(401, 403, 503),
         summary="Empty the read models and read every event again from the beginning",
     )
     async def rebuild(

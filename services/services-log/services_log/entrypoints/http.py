@@ -180,7 +180,7 @@ async def awaiting_resident(
 
 
 @residents_router.get(
-    "/residents/{resident_id}", responses=problems.responses(422), tags=["residents"],
+    "/residents/{resident_id}", responses=problems.responses(404, 422), tags=["residents"],
     summary="What the services log knows of a resident",
 )
 async def resident(resident_id: uuid.UUID, recorder: RecorderDep, caller: Caller) -> ResidentView:
