@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from platform_kit.auth import Principal, record_personal_read, require_principal
+from platform_kit.auth import Principal, normalise_unit_code, record_personal_read, require_principal
 from platform_kit.auth.http import forbidden
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import ConcurrencyConflict
@@ -46,6 +46,17 @@ def unit_scope(registry: Registry, caller: Principal, unit_code: str | None, fie
     for code in caller.units:
         villages += registry.villages_under(code, field) or []
     return villages
+
+
+def may_write_unit(registry: Registry, caller: Principal, code: str, field: str = "unit_code") -> None:
+    """403 for a unit of the district outside the caller's; a code that names no unit is left
+    to the command, which refuses it (422) with its reason, as it always has."""
+    try:
+        code = normalise_unit_code(code)
+    except ValueError:
+        return
+    if code in registry.units and not caller.can_write_unit(code, registry.units):
+        raise forbidden(f"{field}: {registry.units[code].name} is outside the units this token may change")
 
 
 async def resident_in_scope(registry: Registry, caller: Principal, resident_id: uuid.UUID, *, write: bool = False) -> Resident:

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query
 
 from platform_kit import problems
-from platform_kit.auth import ensure_unit_scope, require_role
+from platform_kit.auth import require_role
 
 from registry.domain.commands import RunSweep
-from registry.entrypoints.access import Caller, unit_scope
+from registry.entrypoints.access import Caller, may_write_unit, unit_scope
 from registry.entrypoints.dependencies import Reg
 from registry.entrypoints.schemas import DiscrepancyView, ReconciliationResult
 from registry.service_layer.handlers import Registry
@@ -37,7 +37,7 @@ async def reconcile_hospital_births(registry: Reg) -> ReconciliationResult:
 
 @router.post("/sweeps", responses=problems.responses(409, 503), summary="Sweep a unit for children without a birth record (清理清查)")
 async def sweep(registry: Reg, command: Annotated[RunSweep, Body()], caller: Caller) -> ReconciliationResult:
-    ensure_unit_scope(caller, command.unit_code, write=True, field="unit_code")
+    may_write_unit(registry, caller, command.unit_code)
     return await _found(registry, await registry.sweep(command))
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from platform_kit import problems
-from platform_kit.auth import Principal, RateLimit, ensure_unit_scope, require_district_action, require_role
+from platform_kit.auth import Principal, RateLimit, require_district_action, require_role
 from platform_kit.problems import NotFound
 
 from registry.domain.commands import (
@@ -34,6 +34,7 @@ from registry.domain.resident import Resident
 from registry.entrypoints.access import (
     READ_EVENT,
     Caller,
+    may_write_unit,
     personal_view,
     reads_stream,
     record_read,
@@ -158,7 +159,7 @@ async def _view(registry: Registry, r: Resident, caller: Principal, purpose: str
 @router.post("", status_code=201, responses=problems.responses(409, 503), summary="Register a person where they live (属地化管理)")
 async def register(registry: Reg, command: RegisterResident, caller: Caller) -> Recorded:
     """A migrant's arrival also notifies the 户籍地 and opens a verification request (协查)."""
-    ensure_unit_scope(caller, command.unit_code, write=True, field="unit_code")
+    may_write_unit(registry, caller, command.unit_code)
     return recorded(await registry.register(command))
 
 
