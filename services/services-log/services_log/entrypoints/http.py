@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from platform_kit import problems
 from platform_kit.auth import Principal, ensure_unit_scope, require_principal
+from platform_kit.auth.http import forbidden
 from platform_kit.contract.common import UnitCode
 from platform_kit.envelope import Envelope
 from platform_kit.runtime import ServiceRuntime, runtime_of
@@ -56,13 +57,17 @@ RECORDED_FOR = {
 
 
 def _may_record(caller: Principal, command: Command) -> None:
+    """403 for a unit of the district outside the caller's; a unit or association that does not
+    exist is the recorder's to refuse (422), with its reason, as before."""
     field = RECORDED_FOR.get(type(command).__name__)
     if field is not None:
-        ensure_unit_scope(caller, getattr(command, field), write=True, field=field)
-        return
-    host = next((a.host_unit_code for a in associations() if a.ref == getattr(command, "association_ref", None)), None)
-    if host is not None:  # an unknown association is the recorder's to refuse, with its reason
-        ensure_unit_scope(caller, host, write=True, field="association_ref")
+        code = getattr(command, field)
+    else:
+        field = "association_ref"
+        code = next((a.host_unit_code for a in associations() if a.ref == getattr(command, field, None)), None)
+    tree = unit_tree()
+    if code in tree and not caller.can_write_unit(code, tree):
+        raise forbidden(f"{field}: {tree[code].name} is outside the units this token may change")
 
 records_router = APIRouter(prefix="/api")
 residents_router = APIRouter(prefix="/api")
