@@ -49,6 +49,10 @@ run: up topics  ## Start the stack and every service, and replay a year (2013) o
 	  .venv/bin/python deploy/demo --once $(STACK_DIR)/demo.loaded $(DEMO_ARGS)
 	@deploy/local/services.sh status
 	@echo "The scoreboard (区流动人口计划生育服务管理中心): http://127.0.0.1:8103/"
+	@echo "Sign in: paste a token into the page's sign-in box. A token for the district centre:"
+	@echo "  MSP_KEY_DIR=$(STACK_DIR)/keys .venv/bin/msp token --role district --unit 370402000000"
+	@echo "  (a town: --role town --unit 370402001000; a village: --role village --unit 370402001001; an auditor: --role auditor)"
+	@echo "APIs need it too: curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8103/api/scoreboard?period=2013"
 	@echo "APIs: registry http://127.0.0.1:8101/docs, services log :8102/docs, assessment :8103/docs, notifier :8104/docs"
 	@echo "Metrics (Prometheus): http://127.0.0.1:8101/metrics ... :8104/metrics; make observe runs Prometheus on :9090 with the alert rules"
 	@echo "Stop everything with: make down"

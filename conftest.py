@@ -4,6 +4,11 @@ The stack is the one ``make up`` started (``deploy/local/stack.sh status`` says 
 the one named by ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL``. With a Docker engine and
 ``TEST_STACK=testcontainers``, the same tests run against throw-away containers instead.
 Every test gets its own schema and its own topics, so tests never see each other's data.
+
+Every service answers only signed callers (docs/security.md): the session makes a signing key
+of its own (or uses ``MSP_KEY_DIR``'s, for tests against running services) and points
+``AUTH_*`` at it before any service is built, so in-process apps and started processes trust it;
+``platform_kit.testing.bearer()`` gives the Authorization header of a token signed with it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from platform_kit import testing
 from platform_kit.database import create_pool
 from platform_kit.kafka import ensure_topics, idempotent_producer
 
@@ -40,6 +46,21 @@ def _local_stack() -> Stack:
     if status.returncode != 0:
         pytest.exit(f"the local stack is not running (make up): {status.stdout}{status.stderr}", returncode=3)
     return Stack(values["KAFKA_BOOTSTRAP_SERVERS"], values["DATABASE_URL"])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import tempfile
+
+    testing.use_test_key(os.environ.get("MSP_KEY_DIR") or tempfile.mkdtemp(prefix="msp-test-keys-"))
+
+
+@pytest.fixture(autouse=True)
+def _auth_kit_tests_configure_themselves(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The auth kit's own tests build their settings field by field: the session's AUTH_* (a
+    second key source) would change what they test."""
+    if Path(str(request.node.path)).name.startswith("test_auth_"):
+        for name in [k for k in os.environ if k.startswith("AUTH_")]:
+            monkeypatch.delenv(name)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -151,6 +151,8 @@ def district(
         k: v for k, v in os.environ.items()
         if not k.startswith(("HTTP_", "DATABASE_", "KAFKA_", "TOPIC_", "CLOCK_", "AUTH_", "SCHEMA_"))
     }
+    # The tests' signing key (the root conftest's): the processes trust what the tests sign.
+    base |= {k: os.environ[k] for k in ("AUTH_ENVIRONMENT", "AUTH_PUBLIC_KEY_FILE") if k in os.environ}
     base |= {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         "DATABASE_URL": database_url,

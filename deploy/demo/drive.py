@@ -26,12 +26,21 @@ def child_id(child_key: str) -> uuid.UUID:
     return uuid.uuid5(DEMO, child_key)
 
 
+def district_token() -> str:
+    """The demo speaks as the district centre, signed with the development key the services
+    trust (``MSP_KEY_DIR``, else ``$STACK_DIR/keys``; made on first use), for the whole replay."""
+    from platform_kit.auth import AuthSettings, DevKey
+
+    claims = {"sub": "demo-driver", "role": "district", "units": ["370402000000"]}
+    return DevKey.load_or_create(AuthSettings().dev_key_dir).mint(claims, ttl_seconds=24 * 3600)
+
+
 class Driver:
     def __init__(
         self, *, registry: str, services_log: str, producer: AIOKafkaProducer, topics: Topics, clock: Clock,
         concurrency: int = 12,
     ) -> None:
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = httpx.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {district_token()}"})
         self.registry, self.services_log = registry.rstrip("/"), services_log.rstrip("/")
         self.producer, self.topics, self.clock = producer, topics, clock
         self.slots = asyncio.Semaphore(concurrency)

@@ -41,6 +41,14 @@ start() {
   # The demo's replay clock, when there is one: every service reads the same.
   if [[ -f "$STACK_DIR/demo.env" ]]; then set -a; . "$STACK_DIR/demo.env"; set +a; fi
   local entry name package port started=() secret
+  # Who may call (docs/security.md): on this machine the services trust the development key of
+  # `msp token`, made here on first use; a configured identity provider (AUTH_* set) wins.
+  export MSP_KEY_DIR="${MSP_KEY_DIR:-$STACK_DIR/keys}"
+  if [[ -z "${AUTH_JWKS_URL:-}${AUTH_PUBLIC_KEY_FILE:-}" ]]; then
+    export AUTH_ENVIRONMENT="${AUTH_ENVIRONMENT:-development}" AUTH_PUBLIC_KEY_FILE="$MSP_KEY_DIR/jwks.json"
+    "$PYTHON" -c "import sys; from platform_kit.auth import DevKey; DevKey.load_or_create(sys.argv[1])" "$MSP_KEY_DIR"
+    log "sign in with a token: $REPO_ROOT/.venv/bin/msp token --role district (key in $MSP_KEY_DIR)"
+  fi
   for secret in IDENTITY_SECRET WEBHOOK_SECRET; do
     if [[ -n "${!secret:-}" ]]; then log "$secret: from the environment"
     else log "$secret: not set, the service's development default is used (never in production)"; fi

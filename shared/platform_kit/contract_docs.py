@@ -15,7 +15,11 @@ A test fails when the committed files differ from what this writes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import tempfile
+from collections.abc import Iterator
 from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -53,7 +57,25 @@ def services() -> dict[str, ModuleType]:
 def build_documented(bootstrap: ModuleType) -> Any:
     settings_class = bootstrap.Settings
     schema = settings_class.model_fields["database_schema"].default
-    return bootstrap.build(settings_class(_env_file=None, database_schema=schema, **DOCUMENTED))
+    with _throwaway_auth():
+        return bootstrap.build(settings_class(_env_file=None, database_schema=schema, **DOCUMENTED))
+
+
+@contextlib.contextmanager
+def _throwaway_auth() -> Iterator[None]:
+    """A service refuses to be built without its token keys; the documents say nothing of keys,
+    so they are built with a throw-away development key, whatever this shell's AUTH_* say."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("AUTH_") or k == "MSP_KEY_DIR"}
+    with tempfile.TemporaryDirectory() as keys:
+        for name in saved:
+            del os.environ[name]
+        os.environ.update(AUTH_ENVIRONMENT="development", MSP_KEY_DIR=keys)
+        try:
+            yield
+        finally:
+            for name in ("AUTH_ENVIRONMENT", "MSP_KEY_DIR"):
+                os.environ.pop(name, None)
+            os.environ.update(saved)
 
 
 def message_model(event_type: str) -> type[BaseModel]:

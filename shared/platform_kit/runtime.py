@@ -10,7 +10,13 @@ runtime does the rest, in this order:
 3. the outbox relay, the projection runners, the service's own ``loops``, the department
    gate: each supervised (restarted with back-off after a failure; readiness says so);
 4. HTTP: ``/health/live``, ``/health/ready``, ``/metrics`` (:mod:`platform_kit.metrics`), ``POST /api/admin/rebuild`` (when the service
-   has projections), the service's routers, every failure answered as a problem (RFC 9457).
+   has projections, the district only), the service's routers, every failure answered as a problem (RFC 9457).
+
+Who may call (docs/security.md): the token verifier is built when the runtime is made, so a
+production service without its identity provider's keys (or with the development key) refuses
+to start. Health, metrics and the OpenAPI document stay open (probes and scrapers carry no
+token); every router of the service requires a staff token (:func:`require_staff`) unless it
+was marked :func:`open_to_all` (a page's static files, which carry no data).
 
 A stop runs the other way and always closes the pool and the producer, even when a loop does
 not finish within ``shutdown_timeout_seconds`` (it is cancelled).
@@ -27,11 +33,21 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from faststream.kafka import KafkaBroker
 
 from platform_kit import problems
 from platform_kit.audit.chain import ChainSealer
+from platform_kit.auth import (
+    AuthSettings,
+    Principal,
+    TokenVerifier,
+    build_verifier,
+    install_auth,
+    install_security_headers,
+    require_district_action,
+    require_principal,
+)
 from platform_kit.catalogue import EventCatalogue
 from platform_kit.clock import Clock
 from platform_kit.database import create_pool
@@ -103,9 +119,12 @@ class ServiceRuntime:
         projections: Sequence[Projection] | None = None,
         catalogue: EventCatalogue | None = None,
         clock: Clock | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> None:
         """``declaration`` describes a whole service; the keyword arguments alone run the kit's
-        parts without one (the kit's own tests)."""
+        parts without one (the kit's own tests). ``verifier`` checks bearer tokens; by default
+        it is built from ``AUTH_*`` now, so a misconfigured service stops here, not at the first
+        request."""
         from platform_kit.contract import catalogue as contract_catalogue
 
         self.settings = settings
@@ -118,6 +137,7 @@ class ServiceRuntime:
         self.projections = list(projections if projections is not None else (declaration.projections if declaration else ()))
         self.catalogue = catalogue or contract_catalogue
         self.clock = clock or settings.clock()
+        self.auth = verifier or build_verifier(AuthSettings())
         # A loaded machine answers slowly, not wrongly: readiness waits a few seconds per check.
         self.health = HealthChecks(timeout_seconds=5.0)
         self.metrics = RuntimeMetrics(self)
@@ -325,15 +345,44 @@ class ServiceRuntime:
             lifespan=self.lifespan,
         )
         app.state.runtime = self
+        install_auth(app, verifier=self.auth)
         app.include_router(health_router(self.health))
         app.include_router(metrics_router())
         app.add_middleware(HttpMetrics, metrics=self.metrics)
+        install_security_headers(app)
         if self.projections:
             app.include_router(_rebuild_router())
         for router in routers if routers is not None else (d.routers if d else ()):
-            app.include_router(router)
+            # Closed unless marked open: a route added later is guarded without anyone remembering to.
+            if getattr(router, _OPEN, False):
+                app.include_router(router)
+            else:
+                app.include_router(router, dependencies=[Depends(require_staff)], responses=problems.responses(401, 403))
         problems.install(app)
         return app
+
+
+_OPEN = "_platform_kit_open_to_all"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def open_to_all(router: APIRouter) -> APIRouter:
+    """Mark a router that needs no token (a page's HTML and scripts: they hold no data, and the
+    page must load before its user can sign in). Everything else a service serves is closed."""
+    setattr(router, _OPEN, True)
+    return router
+
+
+def require_staff(request: Request, principal: Principal = Depends(require_principal)) -> Principal:
+    """The guard on every service route: a staff token (district, town, village, auditor).
+    A department's system exchanges facts on its Kafka topics, so over HTTP it is refused (403);
+    an auditor reads and changes nothing, so its writes are refused too. Unit scopes are the
+    routes' own business (``require_unit_scope``, ``ensure_unit_scope``)."""
+    if principal.role == "department":
+        raise HTTPException(403, detail="a department's system sends its facts on its ingest topic; these routes are for staff")
+    if principal.role == "auditor" and request.method not in SAFE_METHODS:
+        raise HTTPException(403, detail="an auditor reads; it changes nothing")
+    return principal
 
 
 def runtime_of(request: Request) -> ServiceRuntime:
@@ -345,10 +394,12 @@ def _rebuild_router() -> APIRouter:
     router = APIRouter(prefix="/api/admin", tags=["operations"])
 
     @router.post(
-        "/rebuild", status_code=202, responses=problems.responses(503),
+        "/rebuild", status_code=202, responses=problems.responses(401, 403, 503),
         summary="Empty the read models and read every event again from the beginning",
     )
-    async def rebuild(request: Request) -> dict[str, list[str]]:
+    async def rebuild(
+        request: Request, _caller: Principal = Depends(require_district_action("rebuild"))
+    ) -> dict[str, list[str]]:
         runtime = runtime_of(request)
         if not runtime.runners:
             raise problems.Refusal("service", "the projections are not running yet", kind="unavailable")

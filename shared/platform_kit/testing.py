@@ -86,3 +86,38 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not reached within {timeout}s")
         await asyncio.sleep(interval)
+
+
+# ---- tokens ------------------------------------------------------------------------------
+
+DISTRICT_CODE = "370402000000"
+
+
+def use_test_key(directory: Any) -> None:
+    """Make every service built or started from here on trust a key of the tests' own (the root
+    conftest calls it once per session with a temporary directory): the same environment
+    ``deploy/local/services.sh`` sets, pointed at another key."""
+    import os
+
+    from platform_kit.auth import DevKey
+
+    key = DevKey.load_or_create(directory)
+    os.environ["AUTH_ENVIRONMENT"] = "development"
+    os.environ["AUTH_PUBLIC_KEY_FILE"] = str(key.jwks_path)
+    os.environ["MSP_KEY_DIR"] = str(key.directory)
+
+
+def token(role: str = "district", *units: str, sub: str | None = None, ttl_seconds: int = 3600) -> str:
+    """A bearer token signed with the tests' key (``MSP_KEY_DIR``), as ``msp token`` makes one.
+    A district token names the district unless told otherwise; an auditor names nothing."""
+    from platform_kit.auth import AuthSettings, DevKey
+
+    if not units:
+        units = (DISTRICT_CODE,) if role == "district" else ()
+    claims = {"sub": sub or f"test-{role}", "role": role, "units": list(units)}
+    return DevKey.load_or_create(AuthSettings().dev_key_dir).mint(claims, ttl_seconds=ttl_seconds)
+
+
+def bearer(role: str = "district", *units: str, sub: str | None = None) -> dict[str, str]:
+    """``headers=bearer()``: the Authorization header of :func:`token` (the district by default)."""
+    return {"Authorization": f"Bearer {token(role, *units, sub=sub)}"}

@@ -11,6 +11,8 @@ from datetime import date
 from typing import Any, TypeVar
 
 import httpx
+
+from platform_kit.testing import bearer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 T = TypeVar("T")
@@ -116,7 +118,7 @@ class Api:
 
     def __init__(self, district) -> None:
         self.district = district
-        self.http = httpx.AsyncClient(timeout=15)
+        self.http = httpx.AsyncClient(timeout=15, headers=bearer())
 
     def url(self, service: str, path: str) -> str:
         return self.district.url(service) + path

@@ -18,7 +18,7 @@ import uvicorn
 from assessment.bootstrap import Assessment, build
 from assessment.settings import AssessmentSettings
 from platform_kit.envelope import Envelope
-from platform_kit.testing import wait_until
+from platform_kit.testing import bearer, wait_until
 from platform_kit.topics import Topics
 
 sys.path.insert(0, str(Path(__file__).parent))  # the fixtures beside the tests: assessment_testing, _examples, ...
@@ -104,7 +104,7 @@ def settings(stack, schema, namespace) -> AssessmentSettings:
 @contextlib.asynccontextmanager
 async def _serving(settings: AssessmentSettings, producer) -> AsyncIterator[RunningService]:
     service = build(settings)
-    async with serving(service) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    async with serving(service) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30, headers=bearer()) as http:
         yield RunningService(service, Topics(settings.topic_namespace), base_url, http, producer)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from platform_kit.settings import KitSettings
 
@@ -31,6 +33,11 @@ class NotifierSettings(KitSettings):
     sms_quiet_hours_end: time = time(8, 0)
 
     webhook_secret: SecretStr = SecretStr("change-me")
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="WEBHOOK_ALLOWED_HOSTS: the hosts a webhook subscription may name, comma-separated, exactly "
+        "(https only; in development a loopback address is allowed over http as well)",
+    )
     http_timeout_seconds: float = Field(10.0, gt=0)
 
     max_attempts: int = Field(6, ge=1, description="attempts on a channel before the delivery is dead-lettered")
@@ -40,3 +47,10 @@ class NotifierSettings(KitSettings):
     delivery_poll_seconds: float = Field(1.0, gt=0)
     delivery_concurrency: int = Field(20, ge=1, description="recipients served at once, per channel")
     scheduler_poll_seconds: float = Field(5.0, gt=0)
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value

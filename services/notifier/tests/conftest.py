@@ -17,7 +17,7 @@ from notifier_story import Story, at
 
 from platform_kit.clock import SettableClock
 from platform_kit.envelope import Envelope
-from platform_kit.testing import wait_until
+from platform_kit.testing import bearer, wait_until
 
 from notifier.adapters import views
 from notifier.bootstrap import Notifier, Settings, build
@@ -101,7 +101,7 @@ class Running:
 
     def api(self) -> httpx.AsyncClient:
         """The notifier's HTTP API, called in-process."""
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.notifier.app), base_url="http://notifier")
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.notifier.app), base_url="http://notifier", headers=bearer())
 
     async def subscribe(self, recipient: str, channel: str, address: str) -> None:
         await views.subscribe(self.pool, self.schema, recipient, channel, address)

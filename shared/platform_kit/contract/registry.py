@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from platform_kit.contract import catalogue
 from platform_kit.contract.common import (
@@ -174,3 +174,20 @@ class VerificationReplied(Payload):
     outcome: Literal["confirmed", "not_confirmed", "unknown_person"]
     note: Text = Field("", max_length=500)
     days_late: int = Field(ge=0, le=100_000_000, description="0 when the reply came by the deadline")
+
+
+@catalogue.event("PersonalDataRead")
+class PersonalDataRead(Payload):
+    """Who saw a person's data in clear (docs/security.md): the registry appends one on every
+    view of a resident's name, ID number and phone, on the stream ``personal-reads-<resident id>``.
+    The payload is what ``platform_kit.auth.record_personal_read`` makes (which refuses a
+    subject or purpose holding a phone or ID number); it is restated here because the auth kit
+    imports the problems module, which imports the contract."""
+
+    reader: str = Field(min_length=1, max_length=200, description="the token's `sub`")
+    reader_role: Literal["district", "town", "village", "department", "auditor"]
+    reader_units: list[str] = Field(max_length=200, description="the reader's units (or department)")
+    what: str = Field(min_length=1, max_length=200, description="resident.personal, resident.id_number...")
+    subject: str = Field(max_length=200, pattern=r"^[a-z][a-z0-9-]*-[A-Za-z0-9-]+$", description="the subject's stream id")
+    why: str = Field(min_length=3, max_length=500, description="the purpose the reader gave")
+    read_at: AwareDatetime

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from assessment.domain.periods import PERIOD_PATTERN
 from assessment.entrypoints import schemas
 from assessment.entrypoints.params import Service, parse_period
 from platform_kit import problems
+from platform_kit.auth import Principal, require_district_action, require_principal
+from platform_kit.auth.http import forbidden
+from platform_kit.units import unit_tree
 from platform_kit.envelope import Envelope
 
 router = APIRouter(prefix="/api", tags=["decisions"])
@@ -26,7 +29,9 @@ def _event(event: Envelope) -> dict:
     responses=problems.responses(404, 409, 422),
     summary="Apply a one-vote veto (一票否决): the unit ranks last for the period",
 )
-async def veto(body: schemas.VetoIn, service: Service) -> dict:
+async def veto(
+    body: schemas.VetoIn, service: Service, _caller: Principal = Depends(require_district_action("veto"))
+) -> dict:
     event = await service.commands.apply_veto(
         unit_code=body.unit_code, period=parse_period(body.period, field="period"), reason=body.reason,
         decided_by=body.decided_by, occurred_at=body.occurred_at,
@@ -41,7 +46,9 @@ async def veto(body: schemas.VetoIn, service: Service) -> dict:
     responses=problems.responses(404, 409, 422),
     summary="Publish the ranking as it stands; the bottom unit(s) are ordered to rectify",
 )
-async def publish(body: schemas.RankingIn, service: Service) -> list[dict]:
+async def publish(
+    body: schemas.RankingIn, service: Service, _caller: Principal = Depends(require_district_action("publish_ranking"))
+) -> list[dict]:
     events = await service.commands.publish_ranking(
         period=parse_period(body.period, field="period"), level=body.level, parent=body.parent
     )
@@ -55,7 +62,9 @@ async def publish(body: schemas.RankingIn, service: Service) -> list[dict]:
     responses=problems.responses(404, 409, 422),
     summary="Record a unit's written report and rectification plan (书面检查汇报, 整改方案)",
 )
-async def plan(body: schemas.PlanIn, service: Service) -> dict:
+async def plan(body: schemas.PlanIn, service: Service, caller: Principal = Depends(require_principal)) -> dict:
+    if body.unit_code in unit_tree() and not caller.can_write_unit(body.unit_code, unit_tree()):
+        raise forbidden(f"unit_code: {unit_tree()[body.unit_code].name} is outside the units this token may change")
     event = await service.commands.submit_plan(
         unit_code=body.unit_code, period=parse_period(body.period, field="period"), summary=body.summary
     )

@@ -8,11 +8,13 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from platform_kit.problems import NotFound
+from platform_kit.runtime import open_to_all
 
 PAGE = Path(__file__).resolve().parent.parent / "page"
 
 
-router = APIRouter(include_in_schema=False)
+# Open: the page and its scripts hold no data, and must load before anyone can sign in on it.
+router = open_to_all(APIRouter(include_in_schema=False))
 
 
 @router.get("/")

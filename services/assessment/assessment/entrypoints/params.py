@@ -12,7 +12,10 @@ from fastapi import Depends, Path, Query, Request
 
 from assessment.domain.periods import PERIOD_PATTERN, Clocks, Period, parse_instant
 from assessment.service_layer.services import Services
+from platform_kit.auth import Principal, require_principal
+from platform_kit.auth.http import forbidden
 from platform_kit.problems import Refusal
+from platform_kit.units import unit_tree
 from platform_kit.runtime import runtime_of
 
 UNIT_CODE = r"^[0-9]{12}$"
@@ -71,3 +74,12 @@ def seen(
 
 
 Asked = Annotated[Seen, Depends(seen)]
+
+
+def unit_in_scope(request: Request, caller: Principal = Depends(require_principal)) -> Principal:
+    """403 for a unit outside the caller's; an unknown or malformed code is left to the route,
+    which answers it (404, 422) as it always has."""
+    code, tree = request.path_params.get("unit_code", ""), unit_tree()
+    if code in tree and not caller.can_read_unit(code, tree):
+        raise forbidden(f"unit_code: {tree[code].name} is outside the units this token may see")
+    return caller

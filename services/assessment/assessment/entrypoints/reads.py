@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from assessment.entrypoints import schemas
-from assessment.entrypoints.params import Asked, AsOf, KnownAt, Level, Parent, Service, UnitCode, parse_clocks
+from assessment.entrypoints.params import (
+    Asked,
+    AsOf,
+    KnownAt,
+    Level,
+    Parent,
+    Service,
+    UnitCode,
+    parse_clocks,
+    unit_in_scope,
+)
 from platform_kit import problems
 
 router = APIRouter(prefix="/api")
@@ -36,6 +46,7 @@ async def rules(service: Service) -> dict:
 
 @router.get(
     "/units/{unit_code}/coverage", tags=["coverage"], response_model=schemas.CoverageOut, responses=ASKED_ABOUT,
+    dependencies=[Depends(unit_in_scope)],
     summary="Every indicator of one unit for one period: numerator, denominator, rate, target, gap, band",
 )
 async def coverage(
@@ -58,6 +69,7 @@ async def equalisation(unit_code: UnitCode, asked: Asked, service: Service) -> d
 
 @router.get(
     "/units/{unit_code}/explain", tags=["coverage"], response_model=schemas.ExplainOut, responses=ASKED_ABOUT,
+    dependencies=[Depends(unit_in_scope)],
     summary="Why the figure is what it is: everyone counted, served or not, and the events that counted them",
 )
 async def explain(
@@ -68,6 +80,7 @@ async def explain(
 
 @router.get(
     "/units/{unit_code}/trend", tags=["coverage"], response_model=schemas.TrendOut, responses=ASKED_ABOUT,
+    dependencies=[Depends(unit_in_scope)],
     summary="Each indicator month by month through one year",
 )
 async def trend(

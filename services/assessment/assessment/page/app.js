@@ -56,10 +56,68 @@ function query(extra = {}) {
   return q;
 }
 
+// Signing in: the services read a bearer token from the Authorization header only (never a
+// cookie: no cross-site request can carry it). The token is pasted once (`msp token --role
+// district`, or the district's sign-in) and kept for this tab only, in sessionStorage.
+const TOKEN_KEY = "assessment.token";
+const authHeaders = () => {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+};
+
+async function authorised(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...(options.headers || {}), ...authHeaders() } });
+  if (response.status === 401) {
+    showSignIn(true);
+    throw new Error(`${path}: sign-in required`);
+  }
+  return response;
+}
+
 async function getJSON(path) {
-  const response = await fetch(path);
+  const response = await authorised(path);
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
   return response.json();
+}
+
+function showSignIn(expired = false) {
+  let box = $("sign-in");
+  if (!box) {
+    box = document.createElement("form");
+    box.id = "sign-in";
+    box.className = "sign-in";
+    box.innerHTML = `<label><span id="sign-in-label"></span>
+      <input id="token" type="password" autocomplete="off" spellcheck="false" size="40"></label>
+      <button type="submit" id="sign-in-button"></button>`;
+    document.querySelector("header .controls").prepend(box);
+    box.onsubmit = (event) => {
+      event.preventDefault();
+      const token = $("token").value.trim().replace(/^Bearer\s+/i, "");
+      if (!token) return;
+      sessionStorage.setItem(TOKEN_KEY, token);
+      $("token").value = "";
+      box.hidden = true;
+      start();
+    };
+  }
+  $("sign-in-label").textContent = state.lang === "zh"
+    ? (expired ? "登录已失效，请粘贴新的令牌" : "粘贴令牌登录（msp token --role district）")
+    : (expired ? "Signed out: paste a new token" : "Sign in: paste a token (msp token --role district)");
+  $("sign-in-button").textContent = state.lang === "zh" ? "登录" : "Sign in";
+  if (expired) sessionStorage.removeItem(TOKEN_KEY);
+  box.hidden = false;
+}
+
+// A download the browser cannot fetch by itself (it would send no token): fetched here, then saved.
+async function download(path, name) {
+  const response = await authorised(path);
+  if (!response.ok) return;
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  // The service names the file (period, level, town); ours is the fallback.
+  link.download = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "")?.[1] || name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
 function indicatorName(i) { return state.lang === "zh" ? i.name_zh : i.name_en; }
@@ -132,14 +190,46 @@ function renderBoard(board) {
 }
 
 function exportLinks() {
-  $("export-xlsx").href = `/api/scoreboard/export?${query({ format: "xlsx", lang: state.lang })}`;
-  $("export-csv").href = `/api/scoreboard/export?${query({ format: "csv", lang: state.lang })}`;
+  for (const format of ["xlsx", "csv"]) {
+    const link = $(`export-${format}`);
+    link.href = `/api/scoreboard/export?${query({ format, lang: state.lang })}`;
+    link.onclick = (event) => { event.preventDefault(); download(link.href, `scoreboard-${period()}.${format}`); };
+  }
 }
 
 function setLive(mode) {
   const live = $("live");
   live.className = `live ${mode === "live" ? "on" : mode === "history" ? "history" : ""}`;
   live.textContent = t(mode === "live" ? "live" : mode === "history" ? "history" : "connecting");
+}
+
+// Server-sent events through fetch: EventSource cannot send the Authorization header.
+function eventStream(path, onEvent, onError) {
+  const stop = new AbortController();
+  (async () => {
+    const response = await authorised(path, { signal: stop.signal, headers: { Accept: "text/event-stream" } });
+    if (!response.ok || !response.body) throw new Error(`${path}: ${response.status}`);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the stream ended");
+      buffer += value.replace(/\r\n/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let type = "message";
+        const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) type = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length) onEvent(type, data.join("\n"));
+      }
+    }
+  })().catch((error) => { if (!stop.signal.aborted) onError(error); });
+  return { close: () => stop.abort() };
 }
 
 function follow() {
@@ -150,13 +240,17 @@ function follow() {
     return;
   }
   setLive("connecting");
-  const stream = new EventSource(`/api/scoreboard/stream?${query()}`);
-  stream.addEventListener("scoreboard", (event) => {
-    renderBoard(JSON.parse(event.data));
+  const path = `/api/scoreboard/stream?${query()}`;
+  const stream = eventStream(path, (type, data) => {
+    if (type !== "scoreboard" || state.stream !== stream) return;
+    renderBoard(JSON.parse(data));
     setLive("live");
     if (state.selected) showDetail(false);
+  }, () => {
+    // Like EventSource: reconnect after a pause, unless another view replaced this one.
+    setLive("connecting");
+    setTimeout(() => { if (state.stream === stream && sessionStorage.getItem(TOKEN_KEY)) follow(); }, 3000);
   });
-  stream.onerror = () => setLive("connecting");
   state.stream = stream;
 }
 
@@ -217,6 +311,7 @@ function refresh() {
 }
 
 async function start() {
+  if (!sessionStorage.getItem(TOKEN_KEY)) { showSignIn(); return; }
   [state.rules, state.units] = await Promise.all([getJSON("/api/rules"), getJSON("/api/units")]);
   const years = state.rules.years;
   $("year").innerHTML = years.map((y) => `<option>${y}</option>`).join("");

@@ -15,6 +15,7 @@ from playwright.async_api import async_playwright, expect
 
 from assessment_demo import LONGSHANLU, demo_history
 from assessment_testing import History
+from platform_kit.testing import token
 from platform_kit.units import unit_tree
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -88,6 +89,12 @@ async def browser():
 async def test_the_page_shows_the_league_follows_it_live_and_explains_it(district, browser):
     page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
     await page.goto(district.base_url)
+    # Signed out, the page asks for a token and shows nothing; a district token signs in.
+    await expect(page.locator("#sign-in")).to_be_visible()
+    await expect(page.locator("#league tbody tr[data-unit]")).to_have_count(0)
+    await page.locator("#token").fill(token("district"))
+    await page.locator("#sign-in button").click()
+    await expect(page.locator("#sign-in")).to_be_hidden()
     league = page.locator("#league tbody tr[data-unit]")
     await expect(league).to_have_count(11)
     await expect(page.locator("#live")).to_have_class("live on")
@@ -136,10 +143,12 @@ async def test_the_page_shows_the_league_follows_it_live_and_explains_it(distric
     await page.locator("#known-at").fill("2013-06-30")
     await expect(page.locator("#live")).to_have_class("live history")
     await expect(page.locator("#clock-note")).to_contain_text("2013-06-30")
-    async with page.expect_download() as download:
+    # The export is fetched with the token (a plain link would send none), then saved.
+    async with page.expect_download() as download, page.expect_request(lambda r: "/api/scoreboard/export" in r.url) as asked:
         await page.locator("#export-xlsx").click()
     assert (await download.value).suggested_filename == "scoreboard-2013-town.xlsx"
-    assert "known_at=2013-06-30" in (await download.value).url
+    assert "known_at=2013-06-30" in (await asked.value).url
+    assert (await asked.value).headers["authorization"].startswith("Bearer ")
     not_blank(await page.screenshot(path=str(SCREENSHOTS / "towns-as-of-june.png")))
 
 

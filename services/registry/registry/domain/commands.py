@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from platform_kit.contract.common import PlaceCode, UnitCode
 from platform_kit.contract.registry import BirthReporter, MaritalStatus, Population, Sex, VerificationKind
+
+
+def _folded(value: object) -> object:
+    """A full-width ID number looks up the same person as its ASCII spelling."""
+    from registry.domain.identity import normalise_id_number
+
+    return normalise_id_number(value) if isinstance(value, str) else value
 
 
 class Command(BaseModel):
@@ -136,4 +143,4 @@ class RunSweep(Command):
 class LookUpByIdNumber(Command):
     # The pattern is the document's promise: 18 characters with a blank in them passed the
     # lengths there and were refused here once the blank was stripped.
-    id_number: str = Field(min_length=18, max_length=18, pattern=r"^[0-9]{17}[0-9Xx]$")
+    id_number: Annotated[str, BeforeValidator(_folded)] = Field(min_length=18, max_length=18, pattern=r"^[0-9]{17}[0-9Xx]$")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from platform_kit.auth import normalise_id_number as _fold_id_number
 from platform_kit.logs import mask_personal_text
 from platform_kit.problems import Refusal
 
@@ -22,7 +23,7 @@ PROVINCES = frozenset(
     {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
      50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82}
 )
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: \d would let another script's digits through
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -34,7 +35,13 @@ def check_digit(first17: str) -> str:
 
 
 def normalise_id_number(value: str) -> str:
-    return value.strip().upper()
+    """Full-width digits (and a full-width or lower-case x) folded to ASCII, so that one person
+    typed two ways is one ID number (one digest, one registration). What cannot be folded is
+    returned trimmed for the shape check to refuse with its reason."""
+    try:
+        return _fold_id_number(value)
+    except ValueError:
+        return value.strip().upper()
 
 
 def check_id_number(value: str, *, birth_date: date, sex: str, field: str = "id_number") -> str:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from platform_kit import problems
+from platform_kit.auth import require_role
 
 from registry.domain.commands import RunSweep
+from registry.entrypoints.access import Caller, may_write_unit, unit_scope
 from registry.entrypoints.dependencies import Reg
 from registry.entrypoints.schemas import DiscrepancyView, ReconciliationResult
 from registry.service_layer.handlers import Registry
@@ -26,6 +28,7 @@ async def _found(registry: Registry, ids: list[uuid.UUID]) -> ReconciliationResu
 @router.post(
     "/reconciliation/hospital-births", responses=problems.responses(409, 503),
     summary="Find hospital-reported births nobody else reported (漏报出生)",
+    dependencies=[Depends(require_role("district"))],  # the whole district's births: the centre's task
 )
 async def reconcile_hospital_births(registry: Reg) -> ReconciliationResult:
     """Runs by itself every ``RECONCILIATION_INTERVAL_SECONDS`` as well; a finding is never made twice."""
@@ -33,11 +36,14 @@ async def reconcile_hospital_births(registry: Reg) -> ReconciliationResult:
 
 
 @router.post("/sweeps", responses=problems.responses(409, 503), summary="Sweep a unit for children without a birth record (清理清查)")
-async def sweep(registry: Reg, command: Annotated[RunSweep, Body()]) -> ReconciliationResult:
+async def sweep(registry: Reg, command: Annotated[RunSweep, Body()], caller: Caller) -> ReconciliationResult:
+    may_write_unit(registry, caller, command.unit_code)
     return await _found(registry, await registry.sweep(command))
 
 
 @router.get("/discrepancies", responses=problems.responses(503), summary="Births found unreported (BirthDiscrepancyFound)")
-async def list_discrepancies(registry: Reg, unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None) -> list[DiscrepancyView]:
-    rows = await registry.read_model.discrepancies(registry.villages_under(unit_code, "unit_code"))
+async def list_discrepancies(
+    registry: Reg, caller: Caller, unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None
+) -> list[DiscrepancyView]:
+    rows = await registry.read_model.discrepancies(unit_scope(registry, caller, unit_code))
     return [DiscrepancyView(**dict(r)) for r in rows]

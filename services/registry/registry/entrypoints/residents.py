@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from platform_kit import problems
+from platform_kit.auth import Principal, RateLimit, require_district_action, require_role
 from platform_kit.problems import NotFound
 
 from registry.domain.commands import (
@@ -30,6 +31,16 @@ from registry.domain.commands import (
     ResidentCommand,
 )
 from registry.domain.resident import Resident
+from registry.entrypoints.access import (
+    READ_EVENT,
+    Caller,
+    may_write_unit,
+    personal_view,
+    reads_stream,
+    record_read,
+    resident_in_scope,
+    unit_scope,
+)
 from registry.entrypoints.dependencies import Reg
 from registry.entrypoints.schemas import (
     ChildView,
@@ -49,6 +60,10 @@ router = APIRouter(prefix="/api/residents", tags=["residents"])
 # A resident's id in a path is a UUID or names nothing (404): "lookup" is not someone's id.
 ONE = "/{resident_id:uuid}"
 COMMAND = problems.responses(404, 409, 503)
+# Why the caller looks at someone in clear: recorded with the read (docs/security.md).
+Purpose = Annotated[str, Query(min_length=3, max_length=200, description="why you look (recorded with the read)")]
+# A person's ID number is a key to them: guessing through the lookup is slowed per caller.
+id_lookups = RateLimit(per_minute=30)
 
 
 def recorded(outcome: Outcome) -> Recorded:
@@ -64,12 +79,17 @@ def recorded(outcome: Outcome) -> Recorded:
 
 @router.post(
     "/lookup", responses=problems.responses(404, 503),
-    summary="Find a resident by ID number (sent in the body, never in a URL)",
+    summary="Find a resident by ID number (sent in the body, never in a URL); rate-limited per caller",
+    dependencies=[Depends(id_lookups)],
 )
-async def look_up(registry: Reg, command: LookUpByIdNumber) -> ResidentRef:
+async def look_up(
+    registry: Reg, command: LookUpByIdNumber,
+    caller: Principal = Depends(require_role("district", "town", "village")),
+) -> ResidentRef:
     resident_id = await registry.find_by_id_number(command.id_number)
     resident = await registry.resident(resident_id) if resident_id else None
-    if resident is None:
+    # Someone living outside the caller's units is "nobody" to them: the lookup is no oracle.
+    if resident is None or not caller.can_read_unit(resident.unit_code, registry.units):
         raise NotFound("id_number", "no resident holds this ID number")
     return ResidentRef(resident_id=resident.resident_id, stream_version=resident.version)
 
@@ -77,15 +97,20 @@ async def look_up(registry: Reg, command: LookUpByIdNumber) -> ResidentRef:
 @router.get("", responses=problems.responses(503), summary="Residents of a unit (a village, a town, or the district)")
 async def list_residents(
     registry: Reg,
+    caller: Caller,
     unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     status: Annotated[Literal["living", "departed"] | None, Query()] = None,
     population: Annotated[Literal["migrant", "registered"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> ResidentPage:
-    units = registry.villages_under(unit_code, "unit_code")
+    units = unit_scope(registry, caller, unit_code)
     total, rows = await registry.read_model.residents(units, status=status, population=population, limit=limit, offset=offset)
+    # A listing shows names (never ID numbers or phones): masked for an auditor; not recorded
+    # per row, the full record (GET one resident) is where a read in clear is recorded.
     names = await registry.names([(r["resident_id"], r["personal"]) for r in rows])
+    if caller.role == "auditor":
+        names = {k: personal_view("masked", v, None, None).name for k, v in names.items()}
     return ResidentPage(
         total=total,
         items=[
@@ -100,18 +125,23 @@ async def list_residents(
 
 
 @router.get(ONE, responses=problems.responses(404, 503), summary="One resident, as their history tells it")
-async def get_resident(registry: Reg, resident_id: uuid.UUID) -> ResidentView:
-    resident = await registry.resident(resident_id)
-    if resident is None:
-        raise NotFound("resident_id", f"no resident {resident_id} in the registry")
-    return await _view(registry, resident)
+async def get_resident(
+    registry: Reg, resident_id: uuid.UUID, caller: Caller, purpose: Purpose = "case work (个案管理)"
+) -> ResidentView:
+    """Name, ID number and phone in clear for the district and the resident's own town or
+    village (the read is recorded, with ``purpose``), masked for an auditor."""
+    resident = await resident_in_scope(registry, caller, resident_id)
+    return await _view(registry, resident, caller, purpose)
 
 
-async def _view(registry: Registry, r: Resident) -> ResidentView:
+async def _view(registry: Registry, r: Resident, caller: Principal, purpose: str) -> ResidentView:
     personal = await registry.personal(r)
+    view = caller.personal_data(r.unit_code, registry.units)
+    if personal is not None and view == "clear":
+        await record_read(registry, caller, r, "resident.personal", purpose)
     return ResidentView(
         resident_id=r.resident_id, stream_version=r.version, status="living" if r.living else "departed", erased=r.erased,
-        personal=PersonalView(name=personal.name, id_number=personal.id_number, phone=personal.phone) if personal else None,
+        personal=personal_view(view, personal.name, personal.id_number, personal.phone) if personal else None,
         sex=r.sex, birth_date=r.birth_date, marital_status=r.marital_status, population=r.population,
         household_registration_place=r.household_registration_place, unit_code=r.unit_code,
         unit_name=registry.units[r.unit_code].name, registered_at=r.registered_at, departed_on=r.departed_on,
@@ -127,62 +157,83 @@ async def _view(registry: Registry, r: Resident) -> ResidentView:
 
 
 @router.post("", status_code=201, responses=problems.responses(409, 503), summary="Register a person where they live (属地化管理)")
-async def register(registry: Reg, command: RegisterResident) -> Recorded:
+async def register(registry: Reg, command: RegisterResident, caller: Caller) -> Recorded:
     """A migrant's arrival also notifies the 户籍地 and opens a verification request (协查)."""
+    may_write_unit(registry, caller, command.unit_code)
     return recorded(await registry.register(command))
 
 
-async def _on(registry: Registry, resident_id: uuid.UUID, command: ResidentCommand) -> Recorded:
+async def _on(registry: Registry, resident_id: uuid.UUID, command: ResidentCommand, caller: Principal) -> Recorded:
+    await resident_in_scope(registry, caller, resident_id, write=True)
     return recorded(await registry.decide(resident_id, command))
 
 
 @router.post(ONE + "/moves", responses=COMMAND, summary="Move to another village or community of the district")
-async def move(registry: Reg, resident_id: uuid.UUID, command: MoveResident) -> Recorded:
-    return await _on(registry, resident_id, command)
+async def move(registry: Reg, resident_id: uuid.UUID, command: MoveResident, caller: Caller) -> Recorded:
+    return await _on(registry, resident_id, command, caller)
 
 
 @router.post(ONE + "/departure", responses=COMMAND, summary="Leave the district (notifies the destination, opens a 协查)")
-async def depart(registry: Reg, resident_id: uuid.UUID, command: DepartResident) -> Recorded:
-    return await _on(registry, resident_id, command)
+async def depart(registry: Reg, resident_id: uuid.UUID, command: DepartResident, caller: Caller) -> Recorded:
+    return await _on(registry, resident_id, command, caller)
 
 
 @router.post(ONE + "/marital-status", responses=COMMAND, summary="Change marital status")
-async def change_marital_status(registry: Reg, resident_id: uuid.UUID, command: ChangeMaritalStatus) -> Recorded:
-    return await _on(registry, resident_id, command)
+async def change_marital_status(registry: Reg, resident_id: uuid.UUID, command: ChangeMaritalStatus, caller: Caller) -> Recorded:
+    return await _on(registry, resident_id, command, caller)
 
 
 @router.post(ONE + "/pregnancy-plans", status_code=201, responses=COMMAND, summary="Declare a planned pregnancy (孕前优生)")
-async def plan_pregnancy(registry: Reg, resident_id: uuid.UUID, command: PlanPregnancy) -> Recorded:
-    return await _on(registry, resident_id, command)
+async def plan_pregnancy(registry: Reg, resident_id: uuid.UUID, command: PlanPregnancy, caller: Caller) -> Recorded:
+    return await _on(registry, resident_id, command, caller)
 
 
 @router.post(ONE + "/residence-permits", status_code=201, responses=COMMAND, summary="Record a residence permit (居住证)")
-async def issue_residence_permit(registry: Reg, resident_id: uuid.UUID, command: IssueResidencePermit) -> Recorded:
-    return await _on(registry, resident_id, command)
+async def issue_residence_permit(registry: Reg, resident_id: uuid.UUID, command: IssueResidencePermit, caller: Caller) -> Recorded:
+    return await _on(registry, resident_id, command, caller)
 
 
 @router.post(ONE + "/births", status_code=201, responses=COMMAND, summary="Report a birth on the mother")
-async def report_birth(registry: Reg, resident_id: uuid.UUID, command: ReportBirth) -> Recorded:
+async def report_birth(registry: Reg, resident_id: uuid.UUID, command: ReportBirth, caller: Caller) -> Recorded:
     """The newborn becomes a resident (``child_resident_id`` in the answer), unless another
     reporter's report of the same birth is recorded already: then the report is linked to it."""
-    return await _on(registry, resident_id, command)
+    return await _on(registry, resident_id, command, caller)
 
 
 @router.post(ONE + "/enrolments", status_code=201, responses=COMMAND, summary="Enrol a child in school (义务教育)")
-async def enrol_child(registry: Reg, resident_id: uuid.UUID, command: EnrolChild) -> Recorded:
-    return await _on(registry, resident_id, command)
+async def enrol_child(registry: Reg, resident_id: uuid.UUID, command: EnrolChild, caller: Caller) -> Recorded:
+    return await _on(registry, resident_id, command, caller)
 
 
 @router.post(ONE + "/erasure", responses=COMMAND, summary="Erase the person's personal data (crypto-shredding)")
-async def erase(registry: Reg, resident_id: uuid.UUID, command: ErasePersonalData) -> Recorded:
+async def erase(
+    registry: Reg, resident_id: uuid.UUID, command: ErasePersonalData,
+    caller: Principal = Depends(require_district_action("erase")),
+) -> Recorded:
     """Deletes the person's key: name, ID number and phone become unreadable everywhere, for
     good; the person's facts stay and keep counting."""
-    return await _on(registry, resident_id, command)
+    return await _on(registry, resident_id, command, caller)
 
 
 @router.post(
     ONE + "/verification-requests", status_code=201, responses=COMMAND,
     summary="Open or record a verification request (协查)",
 )
-async def request_verification(registry: Reg, resident_id: uuid.UUID, command: RequestVerification) -> Recorded:
-    return await _on(registry, resident_id, command)
+async def request_verification(registry: Reg, resident_id: uuid.UUID, command: RequestVerification, caller: Caller) -> Recorded:
+    return await _on(registry, resident_id, command, caller)
+
+
+@router.get(
+    ONE + "/personal-data-reads", responses=problems.responses(404, 503),
+    summary="Who looked at this person's data in clear, when and why (the district and auditors)",
+)
+async def personal_data_reads(
+    registry: Reg, resident_id: uuid.UUID,
+    caller: Principal = Depends(require_role("district", "auditor")),
+) -> list[dict]:
+    await resident_in_scope(registry, caller, resident_id)
+    return [
+        {**event.payload, "event_id": str(event.event_id)}
+        for event in await registry.store.read_stream(reads_stream(resident_id))
+        if event.event_type == READ_EVENT
+    ]

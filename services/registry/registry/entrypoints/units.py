@@ -7,9 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from platform_kit import problems
+from platform_kit.auth import ensure_unit_scope
 from platform_kit.problems import NotFound
 from platform_kit.units import Unit, associations
 
+from registry.entrypoints.access import Caller
 from registry.entrypoints.dependencies import Reg
 from registry.entrypoints.schemas import AssociationView, Counts, UnitDetail, UnitView
 from registry.service_layer.handlers import Registry
@@ -60,8 +62,9 @@ async def get_unit(registry: Reg, code: str) -> UnitDetail:
     "/units/{code}/counts", responses=problems.responses(404, 503),
     summary="How many residents a unit has (erased people still count)",
 )
-async def counts(registry: Reg, code: str) -> Counts:
+async def counts(registry: Reg, code: str, caller: Caller) -> Counts:
     _known_unit(registry, code, "code")
+    ensure_unit_scope(caller, code, field="code")
     rows = await registry.read_model.counts(registry.villages_under(code, "code"))
     by_population: dict[str, int] = {}
     by_sex: dict[str, int] = {}

@@ -12,6 +12,7 @@ from platform_kit.calendar import local_date
 
 from registry.domain.commands import ReplyToVerification
 from registry.domain.exchange import days_late
+from registry.entrypoints.access import Caller, unit_scope
 from registry.entrypoints.dependencies import Reg
 from registry.entrypoints.residents import recorded
 from registry.entrypoints.schemas import Recorded, VerificationView
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/api/verification-requests", tags=["cross-region exch
 @router.get("", responses=problems.responses(503), summary="Verification requests; overdue ones are flagged")
 async def list_verification_requests(
     registry: Reg,
+    caller: Caller,
     unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     resident_id: Annotated[uuid.UUID | None, Query()] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
@@ -29,7 +31,7 @@ async def list_verification_requests(
 ) -> list[VerificationView]:
     today = local_date(registry.clock())
     rows = await registry.read_model.verifications(
-        registry.villages_under(unit_code, "unit_code"), resident_id=resident_id, open_only=open_only,
+        unit_scope(registry, caller, unit_code), resident_id=resident_id, open_only=open_only,
         overdue_on=today if overdue else None,
     )
     views = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
+
+from platform_kit.testing import bearer
 import pytest
 from registry_builders import registry_settings
 
@@ -25,5 +27,5 @@ async def registry_service(stack, schema, clock) -> AsyncIterator[RegistryServic
 @pytest.fixture
 async def api(registry_service) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=registry_service.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry", headers=bearer()) as client:
         yield client

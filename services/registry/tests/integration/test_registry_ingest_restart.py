@@ -15,7 +15,7 @@ import httpx
 from registry_builders import registry_settings
 from registry_builders import LONGSHAN_1, LONGSHAN_2, ZHONGXIN_1, department_envelope, registration, rejections, send
 
-from platform_kit.testing import wait_until
+from platform_kit.testing import bearer, wait_until
 from registry.bootstrap import build
 
 PROCESS = Path(__file__).parent / "processes" / "registry_killed_mid_ingest.py"
@@ -44,7 +44,7 @@ async def test_a_restart_mid_stream_loses_and_doubles_nothing(stack, pool, schem
     settings = registry_settings(stack, database_schema=schema, ingest_instance_id="registry-0")
     service = build(settings, clock=clock)
     await service.runtime.start()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://registry") as api:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://registry", headers=bearer()) as api:
         residents = [
             (await api.post("/api/residents", json=registration(sex="male", birth_date="1985-01-01"))).json()["resident_id"]
             for _ in range(RESIDENTS)

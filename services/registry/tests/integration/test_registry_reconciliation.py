@@ -11,7 +11,7 @@ import httpx
 from registry_builders import registry_settings
 from registry_builders import LONGSHAN_1, ZHONGXIN_1, department_envelope, events_caused_by, published, registration, send
 
-from platform_kit.testing import wait_until
+from platform_kit.testing import bearer, wait_until
 from registry.bootstrap import build
 
 
@@ -71,7 +71,7 @@ async def test_the_reconciliation_runs_by_itself(stack, schema, producer, clock)
     service = build(registry_settings(stack, database_schema=schema, reconciliation_interval_seconds=0.2), clock=clock)
     await service.runtime.start()
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://registry") as api:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://registry", headers=bearer()) as api:
             woman = await mother(api)
             report = hospital_report(woman, birth_date="2013-10-01")  # 61 days ago: overdue at once
             await send(producer, service, "health", report)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 
 import httpx
+
+from platform_kit.testing import bearer
 import pytest
 
 from registry.bootstrap import Settings, build
@@ -14,7 +16,7 @@ from registry.bootstrap import Settings, build
 @pytest.fixture
 async def unstarted():
     service = build(Settings(_env_file=None))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://registry") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://registry", headers=bearer()) as client:
         yield client
 
 

@@ -15,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from platform_kit.envelope import Envelope
 from platform_kit.projection import ProjectionRunner
-from platform_kit.testing import read_topic_to_end, wait_until
+from platform_kit.testing import bearer, read_topic_to_end, wait_until
 from platform_kit.topics import Topics
 from services_log.bootstrap import ServicesLog, build
 from services_log.settings import ServicesLogSettings
@@ -58,7 +58,7 @@ class Harness:
         self.service = build(self.settings)
         await self.service.runtime.start()
         transport = httpx.ASGITransport(app=self.service.app)
-        self.http = httpx.AsyncClient(transport=transport, base_url="http://services-log")
+        self.http = httpx.AsyncClient(transport=transport, base_url="http://services-log", headers=bearer())
 
     async def stop(self) -> None:
         if self.http is not None:
