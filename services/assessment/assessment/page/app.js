@@ -329,6 +329,9 @@ async function start() {
     if (state.selected) showDetail(false);
   };
   refresh();
+  // The page's other sections (their own scripts) start once the caller is signed in and the
+  // rules and units are known: they read through authorised() too.
+  document.dispatchEvent(new CustomEvent("assessment:ready", { detail: { rules: state.rules, units: state.units } }));
 }
 
 start();

@@ -89,7 +89,7 @@
 
   async function load() {
     try {
-      const response = await fetch(`/api/units/${$("eq-unit").value}/equalisation?period=${period()}&${clocks()}`);
+      const response = await authorised(`/api/units/${$("eq-unit").value}/equalisation?period=${period()}&${clocks()}`);
       const body = await response.json();
       if (!response.ok) throw new Error(body.detail || response.status);
       answer = body;
@@ -102,10 +102,13 @@
     render();
   }
 
-  async function start() {
+  let started = false;
+  async function start(event) {
     if (!$("equalisation")) return;
-    units = await (await fetch("/api/units")).json();
+    units = event.detail.units;
     unitOptions();
+    if (started) { await load(); return; }
+    started = true;
     $("eq-show").onclick = load;
     $("eq-unit").onchange = load;
     for (const id of ["year", "part", "as-of", "known-at"]) {
@@ -116,5 +119,6 @@
     await load();
   }
 
-  window.addEventListener("load", start);
+  // app.js says when the caller is signed in: every read needs the bearer token it holds.
+  document.addEventListener("assessment:ready", start);
 })();
