@@ -34,6 +34,9 @@ class KitSettings(BaseSettings):
 
 
     def kafka_security(self) -> "KafkaSecurity":
+        """The service's own principal on the bus (a ValueError naming what is missing). The
+        projections' consumers, built deeper in the kit, read the same variables from the
+        environment (``KafkaSecurity.from_env``), as every service process has them."""
         from pathlib import Path
 
         from platform_kit.kafka import KafkaSecurity
