@@ -86,7 +86,8 @@ ROUTES = _every_route()
 def district(stack, tmp_path_factory) -> Iterator[object]:
     with contextmanager(running_district)(
         stack.bootstrap_servers, stack.database_url, tmp_path_factory.mktemp("who-may"),
-        webhook_allowed_hosts="hooks.shizhong.example",
+        # Two look-ups a minute: the limit test counts refusals, whatever the machine's speed.
+        webhook_allowed_hosts="hooks.shizhong.example", id_lookups_per_minute="2",
     ) as d:
         yield d
 
@@ -255,7 +256,7 @@ def test_the_id_number_lookup_is_rate_limited_per_caller(district):
     answers = [
         httpx.post(f"{district.url('registry')}/api/residents/lookup", headers=limited, timeout=30,
                    json={"id_number": id_number("19700101", f"{n:03d}")}).status_code
-        for n in range(45)
+        for n in range(10)
     ]
     assert set(answers) <= {404, 429} and 429 in answers, answers
     # Another caller is not held up by the first one's guessing.

@@ -24,8 +24,13 @@ log() { printf '[services] %s\n' "$*" >&2; }
 
 stack_env() {
   if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${DATABASE_URL:-}" ]]; then
-    eval "$("$SCRIPT_DIR/stack.sh" status | grep -E '^(KAFKA_BOOTSTRAP_SERVERS|DATABASE_URL)=' | sed 's/^/export /')"
+    eval "$("$SCRIPT_DIR/stack.sh" status | grep -E '^(KAFKA_BOOTSTRAP_SERVERS|DATABASE_URL|KAFKA_SECURITY_PROTOCOL|KAFKA_SASL_MECHANISM|KAFKA_SASL_DIR)=' | sed 's/^/export /')"
   fi
+}
+
+sasl_env() { # name -> the service's own Kafka principal on a secured stack (KAFKA_SECURITY=sasl)
+  [[ -n "${KAFKA_SASL_DIR:-}" ]] || return 0
+  printf 'KAFKA_SASL_USERNAME=%s\nKAFKA_SASL_PASSWORD_FILE=%s\n' "$1" "$KAFKA_SASL_DIR/$1.password"
 }
 
 pid_of() { # name -> pid if running
@@ -57,7 +62,7 @@ start() {
     IFS=: read -r name package port <<<"$entry"
     if ! installed "$package"; then log "$name: not built yet, skipped"; continue; fi
     if pid_of "$name" >/dev/null; then log "$name: already running"; continue; fi
-    HTTP_PORT="$port" nohup "$PYTHON" -m "$package" >>"$LOG_DIR/$name.log" 2>&1 &
+    HTTP_PORT="$port" nohup env $(sasl_env "$name") "$PYTHON" -m "$package" >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
     echo "${HTTP_HOST:-127.0.0.1}" >"$RUN_DIR/$name.host"
     started+=("$name:$port")

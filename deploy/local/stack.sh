@@ -45,6 +45,13 @@
 #   DATABASE_URL           if set (to anything but this stack's own URL) when
 #                          `up` runs, no PostgreSQL is started; that server is
 #                          checked and reported instead
+#   KAFKA_SECURITY         [plaintext] or sasl: the client listener asks SASL/SCRAM-SHA-512
+#                          and ACLs decide (docs/security.md, "Kafka"). Chosen when the
+#                          storage is first formatted (the SCRAM credentials are written into
+#                          it; one random password per principal in $STACK_DIR/kafka/sasl/)
+#                          and kept: later commands see the sasl/ folder. `up` then creates
+#                          the public topics and the ACLs (platform_kit.kafka_acls), and status
+#                          adds KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM and KAFKA_SASL_DIR
 #   KAFKA_HEAP_OPTS        [-Xms256m -Xmx768m]
 #   KAFKA_START_TIMEOUT    [120] seconds to wait for the broker to answer
 #   PG_SYSTEM_USER         [embedded_postgres] unprivileged user running postgres when we are root
@@ -86,6 +93,10 @@ LOG_DIR="$STACK_DIR/logs"
 RUN_DIR="$STACK_DIR/run"
 KAFKA_LOG="$LOG_DIR/kafka.log"
 KAFKA_PID="$RUN_DIR/kafka.pid"
+KAFKA_SASL_DIR="$KAFKA_DIR/sasl"
+if [[ -f "$KAFKA_SASL_DIR/admin.password" ]]; then KAFKA_SECURITY=sasl; fi
+KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
+[[ "$KAFKA_SECURITY" == plaintext || "$KAFKA_SECURITY" == sasl ]] || { echo "KAFKA_SECURITY: plaintext or sasl, not $KAFKA_SECURITY" >&2; exit 2; }
 
 PG_DIR="$STACK_DIR/postgres"
 PG_DATA="$PG_DIR/data"
@@ -241,6 +252,10 @@ print_status() { # KEY=value lines on stdout; returns 0 if both up, 3 otherwise
   fi
   printf 'KAFKA_BOOTSTRAP_SERVERS=%s\n' "$KAFKA_BOOTSTRAP"
   printf 'KAFKA_STATE=%s\n' "$kstate"
+  if [[ "$KAFKA_SECURITY" == sasl ]]; then
+    # A principal's password: $KAFKA_SASL_DIR/<principal>.password (KAFKA_SASL_PASSWORD_FILE).
+    printf 'KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT\nKAFKA_SASL_MECHANISM=SCRAM-SHA-512\nKAFKA_SASL_DIR=%s\n' "$KAFKA_SASL_DIR"
+  fi
   printf 'DATABASE_URL=%s\n' "$(shell_quote "$url")"
   printf 'POSTGRES_STATE=%s\n' "$pstate"
   return $rc
@@ -288,6 +303,72 @@ ensure_kafka_libs() {
   log "Kafka jars ready ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"
 }
 
+kafka_listeners() { # the listener lines of server.properties, open or secured
+  if [[ "$KAFKA_SECURITY" != sasl ]]; then
+    cat <<EOF
+listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+EOF
+    return
+  fi
+  local admin
+  admin="$(cat "$KAFKA_SASL_DIR/admin.password")"
+  # Clients and the broker itself speak SCRAM on the one client listener. The controller
+  # listener asks a password too (an anonymous super user there could rewrite the ACLs), with
+  # PLAIN: KRaft cannot check SCRAM there, the credentials live in the metadata it serves.
+  cat <<EOF
+listeners=SASL_PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="${admin}" user_admin="${admin}";
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${admin}";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin
+EOF
+}
+
+make_sasl_credentials() { # one random password per principal, readable by this user only
+  [[ "$KAFKA_SECURITY" == sasl ]] || return 0
+  local principal
+  mkdir -p "$KAFKA_SASL_DIR"
+  chmod 700 "$KAFKA_SASL_DIR"
+  for principal in admin $("$STACK_PYTHON" -c 'from platform_kit.kafka_acls import principals; print(*principals())'); do
+    [[ -f "$KAFKA_SASL_DIR/$principal.password" ]] && continue
+    (umask 077; "$STACK_PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))' >"$KAFKA_SASL_DIR/$principal.password")
+  done
+}
+
+scram_arguments() { # kafka-storage format --add-scram per principal: KRaft bootstraps them
+  [[ "$KAFKA_SECURITY" == sasl ]] || return 0
+  local file
+  for file in "$KAFKA_SASL_DIR"/*.password; do
+    printf -- '--add-scram\nSCRAM-SHA-512=[name=%s,password=%s]\n' "$(basename "$file" .password)" "$(cat "$file")"
+  done
+}
+
+as_kafka_operator() { # runs "$@" with the operator's SASL settings on a secured stack
+  if [[ "$KAFKA_SECURITY" == sasl ]]; then
+    KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=admin \
+      KAFKA_SASL_PASSWORD_FILE="$KAFKA_SASL_DIR/admin.password" "$@"
+  else
+    "$@"
+  fi
+}
+
+secure_kafka() { # the public topics and the ACLs, as the operator (idempotent)
+  [[ "$KAFKA_SECURITY" == sasl ]] || return 0
+  as_kafka_operator "$STACK_PYTHON" -m platform_kit.kafka_acls --bootstrap-servers "$KAFKA_BOOTSTRAP" \
+    || die "could not create the topics and ACLs of the secured Kafka"
+}
+
 write_kafka_config() {
   mkdir -p "$(dirname "$KAFKA_CONFIG")" "$KAFKA_DATA"
   cat >"$KAFKA_CONFIG.tmp" <<EOF
@@ -295,11 +376,8 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:${KAFKA_CONTROLLER_PORT}
-listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
-inter.broker.listener.name=PLAINTEXT
+$(kafka_listeners)
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=${KAFKA_DATA}
 num.partitions=3
 default.replication.factor=1
@@ -332,7 +410,7 @@ java_cmd() { # the JVM to use; Kafka 4 brokers need Java 17+
 
 format_kafka_storage() {
   [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
-  local java cluster_id
+  local java cluster_id scram=()
   java="$(java_cmd)"
   cluster_id="$("$STACK_PYTHON" -c 'import base64, uuid
 while True:
@@ -340,9 +418,10 @@ while True:
     if not s.startswith("-"):
         print(s)
         break')"
-  log "formatting Kafka storage (cluster id $cluster_id, standalone KRaft quorum)"
+  log "formatting Kafka storage (cluster id $cluster_id, standalone KRaft quorum, $KAFKA_SECURITY)"
+  mapfile -t scram < <(scram_arguments)
   if ! "$java" -Xmx256m -Dlog4j2.configurationFile="$KAFKA_LOG4J" -cp "$KAFKA_LIBS/*" \
-        kafka.tools.StorageTool format --standalone --ignore-formatted \
+        kafka.tools.StorageTool format --standalone --ignore-formatted "${scram[@]}" \
         -t "$cluster_id" -c "$KAFKA_CONFIG" >"$LOG_DIR/kafka-format.log" 2>&1; then
     cat "$LOG_DIR/kafka-format.log" >&2
     die "kafka-storage format failed"
@@ -365,6 +444,7 @@ start_kafka() { # launches the broker in the background; sets KAFKA_STARTED_PID
     fi
   done
   ensure_kafka_libs
+  [[ -f "$KAFKA_DATA/meta.properties" ]] || make_sasl_credentials
   write_kafka_config
   format_kafka_storage
   local java
@@ -401,7 +481,7 @@ wait_for_kafka() {
   done
   local left=$((deadline - SECONDS))
   (( left > 5 )) || left=5
-  if ! "$STACK_PYTHON" "$SCRIPT_DIR/wait_for_kafka.py" "$KAFKA_BOOTSTRAP" "$left" "$pid"; then
+  if ! as_kafka_operator "$STACK_PYTHON" "$SCRIPT_DIR/wait_for_kafka.py" "$KAFKA_BOOTSTRAP" "$left" "$pid"; then
     kafka_failed "Kafka on $KAFKA_BOOTSTRAP does not answer metadata requests"
   fi
 }
@@ -658,6 +738,7 @@ cmd_up() {
   start_kafka
   start_postgres
   wait_for_kafka "$KAFKA_STARTED_PID"
+  secure_kafka
   log "stack up in $((SECONDS - t0))s (Kafka $(kafka_version), data in $STACK_DIR)"
   print_status
 }
@@ -675,7 +756,7 @@ cmd_down() {
   stop_postgres
   if (( purge )); then
     log "purging data, logs and config under $STACK_DIR (the Kafka jars in $KAFKA_LIBS are kept)"
-    rm -rf "$KAFKA_DATA" "$KAFKA_DIR/config" "$PG_DIR" "$LOG_DIR" "$RUN_DIR"
+    rm -rf "$KAFKA_DATA" "$KAFKA_DIR/config" "$KAFKA_SASL_DIR" "$PG_DIR" "$LOG_DIR" "$RUN_DIR"
   fi
 }
 

@@ -39,7 +39,11 @@ def _alive(pid: int | None) -> bool:
 async def _probe(bootstrap: str, attempt_timeout: float) -> str:
     from aiokafka.admin import AIOKafkaAdminClient
 
+    # A secured stack (KAFKA_SECURITY=sasl) is probed as its operator: stack.sh sets KAFKA_SASL_*.
+    from platform_kit.kafka import KafkaSecurity
+
     admin = AIOKafkaAdminClient(
+        **KafkaSecurity.from_env().client_options(),
         bootstrap_servers=bootstrap,
         request_timeout_ms=int(attempt_timeout * 1000),
         connections_max_idle_ms=60_000,

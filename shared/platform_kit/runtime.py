@@ -158,7 +158,7 @@ class ServiceRuntime:
             # string inside a list on commas, so "a:9092,b:9092,c:9092" was one unknown host.
             self.broker = KafkaBroker(
                 [s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()], client_id=f"{declaration.name}-ingest",
-                logger=broker_logger(declaration.name), log_level=10,
+                logger=broker_logger(declaration.name), log_level=10, security=settings.kafka_security().faststream(),
             )
             self.gate.subscribe(
                 self.broker, instance_id=settings.ingest_instance_id,
@@ -203,11 +203,11 @@ class ServiceRuntime:
     async def _start(self) -> None:
         s = self.settings
         self.pool = await create_pool(s.database_url, max_size=s.database_pool_size)
-        self.producer = idempotent_producer(s.kafka_bootstrap_servers, client_id=s.service_name)
+        self.producer = idempotent_producer(s.kafka_bootstrap_servers, client_id=s.service_name, security=s.kafka_security())
         await self.producer.start()
         await ensure_topics(
             s.kafka_bootstrap_servers, self.topics.public,
-            partitions=s.topic_partitions, replication_factor=s.topic_replication_factor,
+            partitions=s.topic_partitions, replication_factor=s.topic_replication_factor, security=s.kafka_security(),
         )
         self.health.add("postgres", postgres_check(self.pool))
         self.health.add("kafka", kafka_check(self.producer, self.publishes_to))
@@ -249,7 +249,9 @@ class ServiceRuntime:
     async def _relay_producer(self) -> AIOKafkaProducer:
         """The relay's own producer, which it replaces after a failed send (a producer left
         broken by a refused batch would refuse every later one)."""
-        producer = idempotent_producer(self.settings.kafka_bootstrap_servers, client_id=f"{self.settings.service_name}-relay")
+        producer = idempotent_producer(
+            self.settings.kafka_bootstrap_servers, client_id=f"{self.settings.service_name}-relay", security=self.settings.kafka_security()
+        )
         await producer.start()
         return producer
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from platform_kit.clock import Clock
+    from platform_kit.kafka import KafkaSecurity
 
 
 class KitSettings(BaseSettings):
@@ -32,6 +33,22 @@ class KitSettings(BaseSettings):
         )
 
 
+    def kafka_security(self) -> "KafkaSecurity":
+        """The service's own principal on the bus (a ValueError naming what is missing). The
+        projections' consumers, built deeper in the kit, read the same variables from the
+        environment (``KafkaSecurity.from_env``), as every service process has them."""
+        from pathlib import Path
+
+        from platform_kit.kafka import KafkaSecurity
+
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+        if not password and self.kafka_sasl_password_file:
+            password = Path(self.kafka_sasl_password_file).read_text().strip()
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol, mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username, password=password, cafile=self.kafka_ssl_cafile,
+        )
+
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     service_name: str = Field("platform", pattern=r"^[a-z][a-z0-9-]*$")
@@ -39,6 +56,13 @@ class KitSettings(BaseSettings):
         "platform", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="the service's own PostgreSQL schema"
     )
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    # The service's own principal on a secured bus (docs/security.md, "Kafka"); PLAINTEXT: none.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_password_file: str | None = Field(None, description="a file holding the password (a mounted secret)")
+    kafka_ssl_cafile: str | None = Field(None, description="the CA that signed the brokers' certificates (SASL_SSL)")
     database_url: str = "postgresql://postgres@127.0.0.1:55432/migrant_services"
     database_pool_size: int = Field(10, ge=1, le=100)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

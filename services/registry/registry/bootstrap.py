@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from platform_kit.auth import RateLimit
 from platform_kit.clock import Clock
 from platform_kit.database import apply_ddl
 from platform_kit.gate import DepartmentFact
@@ -60,7 +61,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Re
         accept=accept, setup=setup, loops=loops, extra=extra,
     )
     runtime = ServiceRuntime(settings, declaration, clock=clock)
-    return RegistryService(runtime, runtime.http_app())
+    app = runtime.http_app()
+    app.state.id_lookups = RateLimit(per_minute=settings.id_lookups_per_minute)
+    return RegistryService(runtime, app)
 
 
 async def setup(runtime: ServiceRuntime) -> None:

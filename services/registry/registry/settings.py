@@ -15,6 +15,9 @@ class RegistrySettings(KitSettings):
         SecretStr("local-development-only: set IDENTITY_SECRET in production"),
         description="HMAC key for the ID-number index (duplicate registrations); changing it forgets every ID number",
     )
+    id_lookups_per_minute: int = Field(
+        30, ge=1, description="ID-number look-ups a caller (token sub) may make a minute, with bursts as large (429 beyond)"
+    )
     hospital_birth_grace_days: int = Field(
         30, ge=0, description="days after a birth within which the family or community must report it (漏报出生 after that)"
     )

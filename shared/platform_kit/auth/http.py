@@ -30,7 +30,10 @@ bearer_scheme = HTTPBearer(auto_error=False, description="a JWT from the distric
 
 
 def install_auth(app: FastAPI, settings: AuthSettings | None = None, *, verifier: TokenVerifier | None = None) -> TokenVerifier:
+    from platform_kit.auth.refusals import RefusalLog
+
     app.state.auth = verifier or build_verifier(settings)
+    app.add_middleware(RefusalLog)  # who was turned away from what (auth.refused)
     return app.state.auth
 
 

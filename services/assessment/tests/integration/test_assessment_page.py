@@ -92,6 +92,7 @@ async def test_the_page_shows_the_league_follows_it_live_and_explains_it(distric
     # Signed out, the page asks for a token and shows nothing; a district token signs in.
     await expect(page.locator("#sign-in")).to_be_visible()
     await expect(page.locator("#league tbody tr[data-unit]")).to_have_count(0)
+    await page.screenshot(path=str(SCREENSHOTS / "sign-in.png"))  # what a user meets first (docs/security.md)
     await page.locator("#token").fill(token("district"))
     await page.locator("#sign-in button").click()
     await expect(page.locator("#sign-in")).to_be_hidden()
