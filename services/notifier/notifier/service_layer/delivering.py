@@ -126,8 +126,9 @@ class DeliveryWorker:
 
             outcomes = [o for served in await asyncio.gather(*(serve(q) for q in queues)) for o in served]
         # NotificationDelivered continues the trace of its delivery, not the worker's.
-        async with self.pool.acquire() as conn, tracing.caused_by(self._traced):
-            await queue.record(conn, self.schema, self.store, outcomes)
+        with tracing.caused_by(self._traced):
+            async with self.pool.acquire() as conn:
+                await queue.record(conn, self.schema, self.store, outcomes)
         self._count(outcomes)
         return len(outcomes)
 
