@@ -335,7 +335,7 @@ class EventStore:
         _refuse_repeats(events)
         request = _Request(
             events, _expected_versions(events), self._sized_payloads(events),
-            [tracing.traceparent_for(event.causation_id) for event in events],
+            tracing.traceparents_for([event.causation_id for event in events]),
         )
         if conn is not None:
             # One statement: if it fails, it changes nothing, and a refusal is an answer,

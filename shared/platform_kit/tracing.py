@@ -86,6 +86,16 @@ def traceparent_for(causation_id: uuid.UUID | None) -> str | None:
     return current_traceparent()
 
 
+def traceparents_for(causation_ids: Sequence[uuid.UUID | None]) -> list[str | None]:
+    """:func:`traceparent_for` of each id, the current context read once: an append of
+    thousands of events (a replay, the demo) pays one lookup per event, not one propagation."""
+    current = current_traceparent()
+    causes = _CAUSES.get()
+    if not causes:
+        return [current] * len(causation_ids)
+    return [causes.get(c, current) if c is not None else current for c in causation_ids]
+
+
 def traceparent_of(event_id: uuid.UUID) -> str | None:
     """The traceparent under which this task handles the event ``event_id`` (inside
     :func:`consumed`): a projection keeps it with what it decides."""

@@ -56,6 +56,7 @@ def test_a_consumer_continues_each_events_own_trace_and_appends_follow_their_cau
         assert tracing.traceparent_of(third) is None
         assert tracing.traceparent_for(second) == other  # an event caused by the second continues its trace
         assert tracing.traceparent_for(uuid.uuid4()) is None
+        assert tracing.traceparents_for([first, third, None]) == [CALLER, None, None]
     assert tracing.traceparent_of(first) is None  # the batch is over
 
 
