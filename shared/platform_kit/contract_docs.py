@@ -30,6 +30,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, create_model
 
+from platform_kit import cloudevents
 from platform_kit.contract import catalogue
 from platform_kit.envelope import Envelope
 from platform_kit.runtime import ServiceRuntime, package_version
@@ -131,11 +132,45 @@ def asyncapi(runtime: ServiceRuntime) -> dict[str, Any]:
                 "positions are kept in PostgreSQL with its read model.",
             )(_documentation_only(one_of(consumed)))
     spec = AsyncAPI(broker, title=d.name, version=package_version(d.package), description=d.description)
-    document = json.loads(spec.to_specification().to_json())
+    document = _with_headers(json.loads(spec.to_specification().to_json()))
     for part in ("channels", "operations"):  # FastStream keeps no fixed order: sort, so the file is stable
         document[part] = dict(sorted(document.get(part, {}).items()))
     for part in ("messages", "schemas"):
         document.setdefault("components", {})[part] = dict(sorted(document["components"].get(part, {}).items()))
+    return document
+
+
+EVENT_TOPICS = frozenset({REGISTRY_EVENTS, SERVICES_EVENTS, ASSESSMENT_EVENTS, NOTIFIER_EVENTS})
+REJECTION_HEADERS = {
+    "title": "IngestRejectionHeaders",
+    "type": "object",
+    "properties": {
+        "field": {"type": "string", "description": "the first field at fault"},
+        "rejected_by": {"type": "string", "description": "the service whose gate refused the message"},
+        "correlation_id": {"type": "string"},
+        "traceparent": cloudevents.TRACEPARENT_SCHEMA,
+    },
+    "required": ["field", "rejected_by"],
+}
+
+
+def _with_headers(document: dict[str, Any]) -> dict[str, Any]:
+    """Each message says what its Kafka headers hold (FastStream writes no ``headers``): the
+    CloudEvents attributes and the trace context on the event topics, what the gate adds to a
+    rejection, the optional trace context a department may send."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    messages = document["components"].get("messages", {})
+    for channel in document.get("channels", {}).values():
+        address = channel["address"]
+        if address in EVENT_TOPICS:
+            headers = cloudevents.HEADERS_SCHEMA
+        elif address.endswith("ingest.rejected"):
+            headers = REJECTION_HEADERS
+        else:
+            headers = cloudevents.TRACE_HEADERS_SCHEMA
+        schemas[headers["title"]] = headers
+        for reference in channel.get("messages", {}).values():
+            messages[reference["$ref"].rsplit("/", 1)[-1]]["headers"] = {"$ref": f"#/components/schemas/{headers['title']}"}
     return document
 
 

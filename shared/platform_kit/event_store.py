@@ -38,6 +38,7 @@ from operator import attrgetter
 import asyncpg
 from pydantic_core import to_json
 
+from platform_kit import tracing
 from platform_kit.database import apply_ddl, checked_schema
 from platform_kit.envelope import Envelope
 
@@ -81,6 +82,9 @@ CREATE TABLE IF NOT EXISTS {schema}.outbox (
 );
 -- When the row was written: readiness reports the age of the oldest unpublished event.
 ALTER TABLE {schema}.outbox ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
+-- The W3C trace context the event was appended in (platform_kit.tracing): the relay sends it as
+-- the record's traceparent header. Delivery data, not the fact: it leaves with the outbox row.
+ALTER TABLE {schema}.outbox ADD COLUMN IF NOT EXISTS traceparent text;
 -- What the relay could not publish (Kafka refused it as too large), with the reason.
 CREATE TABLE IF NOT EXISTS {schema}.outbox_parked (
     position  bigint      PRIMARY KEY REFERENCES {schema}.events (position),
@@ -98,7 +102,7 @@ CREATE OR REPLACE FUNCTION {schema}.append_events(
     expected_streams text[], expected_versions int[],
     a_event_id uuid[], a_stream_id text[], a_stream_version int[], a_event_type text[],
     a_schema_version int[], a_occurred_at timestamptz[], a_recorded_at timestamptz[], a_unit_code text[],
-    a_source text[], a_correlation_id uuid[], a_causation_id uuid[], a_payload text[]
+    a_source text[], a_correlation_id uuid[], a_causation_id uuid[], a_payload text[], a_traceparent text[]
 ) RETURNS TABLE (o_outcome text, o_last bigint, o_stream text, o_expected int, o_actual int, o_stored uuid[])
 LANGUAGE plpgsql VOLATILE AS $append$
 DECLARE
@@ -142,7 +146,8 @@ BEGIN
                      WITH ORDINALITY AS u (event_id, stream_id, stream_version, event_type, schema_version,
                                            occurred_at, recorded_at, unit_code, source, correlation_id,
                                            causation_id, payload, i);
-                INSERT INTO {schema}.outbox (position) SELECT generate_series(head + 1, head + request_sizes[r]);
+                INSERT INTO {schema}.outbox (position, traceparent)
+                SELECT head + u.i, u.traceparent FROM unnest(a_traceparent[lo:hi]) WITH ORDINALITY AS u (traceparent, i);
                 head := head + request_sizes[r];
                 o_outcome := 'appended';
                 o_last := head;
@@ -217,6 +222,7 @@ class _Request:
     events: Sequence[Envelope]
     expected: dict[str, int]  # stream -> the version it must be at
     payloads: list[str]
+    traceparents: list[str | None]
     answer: asyncio.Future | None = None
 
 
@@ -297,7 +303,7 @@ class EventStore:
         self._append_call = (
             f"SELECT * FROM {self.schema}.append_events($1::bigint, $2::text, $3::int[], $4::int[], $5::text[], "
             "$6::int[], $7::uuid[], $8::text[], $9::int[], $10::text[], $11::int[], $12::timestamptz[], "
-            "$13::timestamptz[], $14::text[], $15::text[], $16::uuid[], $17::uuid[], $18::text[])"
+            "$13::timestamptz[], $14::text[], $15::text[], $16::uuid[], $17::uuid[], $18::text[], $19::text[])"
         )
         self._read_raw = (
             f"SELECT {', '.join(COLUMNS[:-1])}, payload::text AS payload FROM {self.table} "
@@ -327,7 +333,10 @@ class EventStore:
         if not events:
             return []
         _refuse_repeats(events)
-        request = _Request(events, _expected_versions(events), self._sized_payloads(events))
+        request = _Request(
+            events, _expected_versions(events), self._sized_payloads(events),
+            tracing.traceparents_for([event.causation_id for event in events]),
+        )
         if conn is not None:
             # One statement: if it fails, it changes nothing, and a refusal is an answer,
             # not an error, so the caller's transaction stays usable after a conflict.
@@ -401,6 +410,7 @@ class EventStore:
             [version for request in group for version in request.expected.values()],
             *columns,
             [payload for request in group for payload in request.payloads],
+            [traceparent for request in group for traceparent in request.traceparents],
         )
 
     def _sized_payloads(self, events: Sequence[Envelope]) -> list[str]:

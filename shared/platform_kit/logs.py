@@ -16,6 +16,8 @@ from typing import Any
 
 import structlog
 
+from platform_kit.tracing import add_trace_ids
+
 PERSONAL_FIELDS = frozenset(
     {"name", "full_name", "id_number", "id_no", "identity_number", "phone", "mobile", "telephone"}
 )
@@ -71,6 +73,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            add_trace_ids,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             scrub_personal_data,

@@ -43,7 +43,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooL
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from platform_kit import cloudevents
+from platform_kit import cloudevents, tracing
 from platform_kit.database import checked_schema, connect
 from platform_kit.logs import get_logger
 
@@ -61,7 +61,7 @@ class LeaseLost(Exception):
 
 
 _MESSAGE_SQL = """
-SELECT o.position, e.stream_id,
+SELECT o.position, e.stream_id, o.traceparent,
        json_build_object(
            'event_id', e.event_id, 'event_type', e.event_type, 'schema_version', e.schema_version,
            'stream_id', e.stream_id, 'stream_version', e.stream_version,
@@ -315,6 +315,8 @@ class OutboxRelay:
         for row in rows:
             key, value = row["stream_id"].encode(), row["message"].encode()
             headers = cloudevents.headers(row["message"])
+            if row["traceparent"] is not None:
+                headers.append((tracing.TRACEPARENT, row["traceparent"].encode()))
             partition = _PARTITIONER(key, partitions, partitions)
             entry = batches.get(partition)
             if entry is None or entry[0].append(key=key, value=value, timestamp=None, headers=headers) is None:

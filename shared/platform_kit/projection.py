@@ -50,6 +50,7 @@ from aiokafka.errors import IllegalStateError, KafkaError, NoOffsetForPartitionE
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
+from platform_kit import tracing
 from platform_kit.catalogue import EventCatalogue, UnknownEventType, UnsupportedSchemaVersion
 from platform_kit.database import apply_ddl, checked_schema
 from platform_kit.envelope import Envelope
@@ -516,6 +517,13 @@ class ProjectionRunner:
         await self._commit(records, *self._decode(records))
 
     async def _commit(
+        self, records: Sequence[ConsumerRecord], incoming: list[_Incoming], unreadable: list[_DeadLetter]
+    ) -> None:
+        # Each event continues the trace its record's traceparent header names (platform_kit.tracing).
+        with tracing.consumed(self.name, [(i.event.event_id, i.event.event_type, i.record.headers) for i in incoming]):
+            await self._commit_batch(records, incoming, unreadable)
+
+    async def _commit_batch(
         self, records: Sequence[ConsumerRecord], incoming: list[_Incoming], unreadable: list[_DeadLetter]
     ) -> None:
         """One batch, in one transaction that never waits for Kafka: dead letters are sent

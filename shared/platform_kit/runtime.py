@@ -35,8 +35,9 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-from platform_kit import problems
+from platform_kit import problems, tracing
 from platform_kit.audit.chain import ChainSealer
 from platform_kit.auth import (
     AuthSettings,
@@ -159,6 +160,8 @@ class ServiceRuntime:
             self.broker = KafkaBroker(
                 [s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()], client_id=f"{declaration.name}-ingest",
                 logger=broker_logger(declaration.name), log_level=10, security=settings.kafka_security().faststream(),
+                # FastStream's own: a department's traceparent header is continued, a rejection carries it.
+                middlewares=[KafkaTelemetryMiddleware()],
             )
             self.gate.subscribe(
                 self.broker, instance_id=settings.ingest_instance_id,
@@ -179,6 +182,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         s = self.settings
         configure_logging(s.service_name, s.log_level, s.log_format)
+        tracing.configure(s.service_name)
         self._stop.clear()
         self._tasks = []
         self._set_up = False
@@ -345,6 +349,7 @@ class ServiceRuntime:
             version=version or (package_version(d.package) if d else "0.0.0"),
             description=description or (d.description if d else ""),
             lifespan=self.lifespan,
+            telemetry=tracing.FASTAPI_TELEMETRY,
         )
         app.state.runtime = self
         install_auth(app, verifier=self.auth)
@@ -352,6 +357,7 @@ class ServiceRuntime:
         app.include_router(metrics_router())
         app.add_middleware(HttpMetrics, metrics=self.metrics)
         install_security_headers(app)
+        app.add_middleware(tracing.HttpTracing)  # the caller's trace context, also when nothing records
         if self.projections:
             app.include_router(_rebuild_router())
         for router in routers if routers is not None else (d.routers if d else ()):

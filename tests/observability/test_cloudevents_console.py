@@ -1,5 +1,6 @@
 """Kafka's own console consumer reads the relay's records and routes them by ``ce_type`` alone:
-the headers of the CloudEvents Kafka binding (binary mode), bodies never printed or parsed."""
+the headers of the CloudEvents Kafka binding (binary mode), bodies never printed or parsed; an
+event appended in a trace carries its W3C ``traceparent`` there too."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from opentelemetry import context as otel_context
+
+from platform_kit import tracing
 from platform_kit.runtime import ServiceRuntime
 from platform_kit.settings import KitSettings
 from platform_kit.testing import service_delivered
 
 KAFKA_VERSION = "4.4.0"
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 TOOLS_JAR = Path.home() / f".m2/repository/org/apache/kafka/kafka-tools/{KAFKA_VERSION}/kafka-tools-{KAFKA_VERSION}.jar"
 LIBS = Path(os.environ.get("KAFKA_LIBS") or Path(os.environ.get("STACK_DIR") or Path(__file__).resolve().parents[2] / ".stack") / "kafka" / "libs")
 
@@ -54,7 +59,12 @@ async def test_the_console_consumer_routes_relayed_events_by_ce_type(stack, sche
         delivered = service_delivered("resident-9", 1)
         other = service_delivered("resident-8", 1, index=1).model_copy(update={"event_type": "ServiceReversed"})
         assert runtime.store is not None
-        await runtime.store.append([delivered])
+        # The first is appended in a trace (as a traced HTTP command's would be), the other in none.
+        token = otel_context.attach(tracing.context_of(TRACEPARENT))
+        try:
+            await runtime.store.append([delivered])
+        finally:
+            otel_context.detach(token)
         await runtime.store.append([other])
         records = await asyncio.to_thread(console_consumer, stack.bootstrap_servers, topic, 2)
     finally:
@@ -71,3 +81,5 @@ async def test_the_console_consumer_routes_relayed_events_by_ce_type(stack, sche
     assert first["correlation_id"] == str(delivered.correlation_id)
     assert datetime.fromisoformat(first["ce_time"]) == delivered.recorded_at  # system time, not business time
     assert datetime.fromisoformat(first["ce_occurredat"]) == delivered.occurred_at
+    assert first["traceparent"] == TRACEPARENT  # a consumer in any language continues the trace
+    assert "traceparent" not in by_type["ServiceReversed"]

@@ -12,6 +12,8 @@ from datetime import datetime
 
 import asyncpg
 
+from platform_kit import tracing
+
 from notifier.adapters.tables import deliveries_channel
 from notifier.domain.facts import Resident
 from notifier.domain.model import ROLLOVER, Cause, Notification, Timer
@@ -184,11 +186,14 @@ def _timer(row: asyncpg.Record) -> Timer:
 _NOTIFY_SQL = """
 WITH made AS (
     INSERT INTO {schema}.notifications
-        (notification_id, rule, title, step, recipient, text, unit_code, caused_by_event_id, correlation_id, decided_at)
-    SELECT notification_id, rule, title, step, recipient, text, unit_code, caused_by_event_id, correlation_id, $10
+        (notification_id, rule, title, step, recipient, text, unit_code, caused_by_event_id, correlation_id, decided_at,
+         traceparent)
+    SELECT notification_id, rule, title, step, recipient, text, unit_code, caused_by_event_id, correlation_id, $10,
+           traceparent
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[],
-                $9::uuid[]) WITH ORDINALITY
-         AS n(notification_id, rule, title, step, recipient, text, unit_code, caused_by_event_id, correlation_id, ord)
+                $9::uuid[], $12::text[]) WITH ORDINALITY
+         AS n(notification_id, rule, title, step, recipient, text, unit_code, caused_by_event_id, correlation_id,
+              traceparent, ord)
     ORDER BY ord
     ON CONFLICT (notification_id) DO NOTHING
     RETURNING notification_id, seq, recipient
@@ -219,5 +224,6 @@ async def _insert_notifications(
         [x.notification_id for x in n], [x.rule for x in n], [x.title for x in n], [x.step for x in n],
         [x.recipient for x in n], [x.text for x in n], [x.unit_code for x in n], [x.cause.event_id for x in n],
         [x.cause.correlation_id for x in n], decided_at, deliveries_channel(schema),
+        [tracing.traceparent_of(x.cause.event_id) for x in n],
     )
     return made["made"]

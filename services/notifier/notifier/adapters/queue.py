@@ -48,6 +48,7 @@ class Outgoing:
     caused_by_event_id: uuid.UUID
     correlation_id: uuid.UUID
     decided_at: datetime
+    traceparent: str | None = None  # the trace of the event that caused it (platform_kit.tracing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,8 @@ WITH heads AS (
 )
 SELECT d.delivery_id, d.notification_id, d.seq, d.channel, d.recipient, d.address, d.attempts, d.revival,
        d.next_attempt_at,
-       n.rule, n.title, n.step, n.text, n.unit_code, n.caused_by_event_id, n.correlation_id, n.decided_at
+       n.rule, n.title, n.step, n.text, n.unit_code, n.caused_by_event_id, n.correlation_id, n.decided_at,
+       n.traceparent
 FROM ready r
 CROSS JOIN LATERAL (
     SELECT * FROM {schema}.deliveries q

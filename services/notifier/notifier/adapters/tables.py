@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS {schema}.notifications (
     decided_at         timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notifications_cause ON {schema}.notifications (caused_by_event_id);
+-- The trace context of the event that caused it (platform_kit.tracing): its deliveries continue that trace.
+ALTER TABLE {schema}.notifications ADD COLUMN IF NOT EXISTS traceparent text;
 CREATE TABLE IF NOT EXISTS {schema}.deliveries (
     delivery_id     uuid        PRIMARY KEY,
     notification_id uuid        NOT NULL REFERENCES {schema}.notifications,

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import asyncpg
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
 
-from platform_kit import metrics
+from platform_kit import metrics, tracing
 from platform_kit.clock import Clock
 from platform_kit.database import connect
 from platform_kit.event_store import EventStore
@@ -62,6 +65,7 @@ class DeliveryWorker:
             "msp_notifier_deliveries", "Delivery attempts by channel and outcome", ("channel", "outcome"))
         self.is_leader = False
         self._wake = asyncio.Event()
+        self._traced: dict[uuid.UUID, str] = {}  # this round's causes -> their delivery's trace context
 
     async def run(self, stop: asyncio.Event) -> None:
         conn = await connect(self.database_url)
@@ -97,6 +101,7 @@ class DeliveryWorker:
     async def deliver_round(self) -> int:
         """Send what is ready now; returns how many deliveries were tried."""
         now = self.clock.now()
+        self._traced = {}
         async with self.pool.acquire() as conn:
             queues = await queue.ready(
                 conn, self.schema, self.channel.name, now,
@@ -120,8 +125,10 @@ class DeliveryWorker:
                     return await self._serve(items)
 
             outcomes = [o for served in await asyncio.gather(*(serve(q) for q in queues)) for o in served]
-        async with self.pool.acquire() as conn:
-            await queue.record(conn, self.schema, self.store, outcomes)
+        # NotificationDelivered continues the trace of its delivery, not the worker's.
+        with tracing.caused_by(self._traced):
+            async with self.pool.acquire() as conn:
+                await queue.record(conn, self.schema, self.store, outcomes)
         self._count(outcomes)
         return len(outcomes)
 
@@ -132,7 +139,8 @@ class DeliveryWorker:
         for item in items:
             attempt = item.attempts + 1
             try:
-                await self.channel.send(item, self.clock.now())
+                with self._span(item):
+                    await self.channel.send(item, self.clock.now())
             except Exception as error:  # a channel bug must not stop the other recipients
                 failure = error if isinstance(error, SendFailed) else SendFailed(f"{type(error).__name__}: {error}")
                 wait = self.policy.retry_in(attempt, failure)
@@ -152,7 +160,10 @@ class DeliveryWorker:
     async def _serve_batch(self, items: list[Outgoing]) -> list[Outcome]:
         """A channel that takes a whole round at once (the inbox): all delivered, or none."""
         try:
-            await self.channel.send_batch(items, self.clock.now())
+            with contextlib.ExitStack() as spans:
+                for item in items:
+                    spans.enter_context(self._span(item, current=False))
+                await self.channel.send_batch(items, self.clock.now())
         except Exception as error:
             failure = error if isinstance(error, SendFailed) else SendFailed(f"{type(error).__name__}: {error}")
             now = self.clock.now()
@@ -168,6 +179,19 @@ class DeliveryWorker:
         now = self.clock.now()
         return [Delivered(item, item.attempts + 1, now) for item in items]
 
+    @contextlib.contextmanager
+    def _span(self, item: Outgoing, *, current: bool = True) -> Iterator[None]:
+        """The delivery as a client span in the trace of the event that caused it; current while
+        one item is sent, so the channel passes its traceparent on (the webhook's header)."""
+        span = tracing.start_span(
+            f"deliver {item.channel}", item.traceparent, SpanKind.CLIENT,
+            {"notifier.delivery_id": str(item.delivery_id), "notifier.rule": item.rule, "notifier.attempt": item.attempts + 1},
+        )
+        if (traceparent := tracing.traceparent_of_span(span)) is not None:
+            self._traced[item.caused_by_event_id] = traceparent
+        with trace.use_span(span, end_on_exit=True) if current else _ending(span):
+            yield
+
     def _count(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
             if isinstance(o, Delivered):
@@ -180,3 +204,15 @@ class DeliveryWorker:
                 self.stats.failed += 1
                 self.outcomes.labels(self.channel.name, "failed").inc()
         self.stats.rounds += 1
+
+
+@contextlib.contextmanager
+def _ending(span: Span) -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        span.record_exception(error)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+        raise
+    finally:
+        span.end()

@@ -3,6 +3,8 @@
 Headers:
 
 * ``Idempotency-Key``: the delivery id; the same notification sent again carries the same key.
+* ``traceparent``: the W3C trace context of this delivery, in the trace of the event that
+  caused the notification (platform_kit.tracing), when there is one.
 * ``X-Notifier-Signature``: ``t=<unix seconds>,v1=<hex>``, where ``<hex>`` is
   HMAC-SHA256(secret, ``"<t>." + body``). A receiver recomputes it and compares in constant
   time, and refuses a ``t`` too far from its own clock (replays).
@@ -17,6 +19,8 @@ import time
 from datetime import datetime
 
 import httpx
+
+from platform_kit import tracing
 
 from notifier.adapters.channels import Channel, SendFailed, http_failure
 from notifier.adapters.queue import Outgoing
@@ -69,6 +73,8 @@ class WebhookChannel(Channel):
             "Idempotency-Key": str(item.delivery_id),
             SIGNATURE_HEADER: sign(self.secret, int(time.time()), body),
         }
+        if (traceparent := tracing.current_traceparent()) is not None:
+            headers[tracing.TRACEPARENT] = traceparent  # the receiver's work joins the birth report's trace
         try:
             response = await self.client.post(item.address, content=body, headers=headers)
         except httpx.HTTPError as error:
