@@ -26,7 +26,7 @@ from platform_kit.units import UnitTree
 
 Role = Literal["district", "town", "village", "department", "auditor"]
 ROLES: tuple[Role, ...] = get_args(Role)
-DistrictAction = Literal["veto", "publish_ranking", "rebuild", "erase"]
+DistrictAction = Literal["veto", "publish_ranking", "review_rectification", "rebuild", "erase"]
 DISTRICT_ACTIONS: tuple[DistrictAction, ...] = get_args(DistrictAction)
 PersonalDataView = Literal["clear", "masked", "hidden"]
 # The tier a unit-scoped role's own units must sit at.

@@ -9,11 +9,35 @@ from assessment.domain.periods import Clocks
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import ENVELOPE_FIELDS
 
-# The event store also holds every CoverageChanged; decisions are a few among them.
+# The event store also holds every CoverageChanged; decisions are a few among them. The index
+# is named by its types: a new decision type gets a new index (and the old one goes).
 _TYPES = ", ".join(f"'{t}'" for t in DECISION_TYPES)
 DDL = f"""
-CREATE INDEX IF NOT EXISTS events_decisions ON {{schema}}.events (recorded_at) WHERE event_type IN ({_TYPES});
+DROP INDEX IF EXISTS {{schema}}.events_decisions;
+CREATE INDEX IF NOT EXISTS events_decisions_{len(DECISION_TYPES)} ON {{schema}}.events (recorded_at)
+    WHERE event_type IN ({_TYPES});
+CREATE TABLE IF NOT EXISTS {{schema}}.documents (
+    sha256 text PRIMARY KEY,
+    media_type text NOT NULL,
+    content bytea NOT NULL,
+    unit_code text NOT NULL,
+    stored_at timestamptz NOT NULL DEFAULT now()
+);
 """
+
+
+async def keep_document(conn: asyncpg.Connection | asyncpg.Pool, schema: str, *, sha256: str, media_type: str,
+                        content: bytes, unit_code: str) -> None:
+    """The bytes of a handed-in document, by their hash (the same bytes twice are kept once)."""
+    await conn.execute(
+        f"INSERT INTO {schema}.documents (sha256, media_type, content, unit_code) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (sha256) DO NOTHING",
+        sha256, media_type, content, unit_code,
+    )
+
+
+async def document(conn: asyncpg.Connection | asyncpg.Pool, schema: str, sha256: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT * FROM {schema}.documents WHERE sha256 = $1", sha256)
 
 
 async def decisions(conn: asyncpg.Connection | asyncpg.Pool, schema: str, clocks: Clocks = Clocks()) -> Decisions:

@@ -1,5 +1,6 @@
 """The district centre's decisions, as events in the assessment's own store: one-vote vetoes,
-published rankings, rectification orders and the plans that answer them. ``fold`` reads them
+published rankings, and the rectification cycle (order, plan, review, resubmission, check:
+docs/rectification.md). ``fold`` reads them
 back; the ``decide_*`` functions turn a command into new events or refuse it with the kit's
 refusals: ``NotFound`` (404) when it names a unit that does not exist, ``Refusal`` (422) when it
 is wrong in itself, ``Conflict`` (409) when it cannot be taken given what was decided before."""
@@ -18,7 +19,13 @@ from platform_kit.envelope import Envelope
 from platform_kit.problems import Conflict, NotFound, Refusal
 
 SOURCE = "assessment"
-DECISION_TYPES = ("VetoApplied", "RankingPublished", "RectificationRequired", "RectificationPlanSubmitted")
+RECTIFICATION_TYPES = (
+    "RectificationRequired", "RectificationPlanSubmitted", "RectificationPlanReturned", "RectificationPlanAccepted",
+    "RectificationChecked",
+)
+DECISION_TYPES = ("VetoApplied", "RankingPublished", *RECTIFICATION_TYPES)
+# What the order waits for in each status, and whose move it is.
+AWAITING_PLAN = ("open", "returned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,10 @@ class Veto:
 
 @dataclass(frozen=True, slots=True)
 class Rectification:
+    """One order's cycle. Status: ``open`` (the first plan is due), ``plan_submitted`` (the
+    district reviews it), ``returned`` (due again by the new ``plan_due``), ``accepted`` (the
+    district checks by ``check_due``), ``checked`` (closed, with ``check_result``)."""
+
     unit_code: str
     period: str
     rank: int
@@ -40,12 +51,30 @@ class Rectification:
     plan_due: date
     required_by: uuid.UUID  # the RectificationRequired event
     required_at: datetime
+    status: str = "open"
+    round: int = 1
     plan_event: uuid.UUID | None = None
     plan_summary: str | None = None
+    documents: tuple[dict, ...] = ()
+    check_due: date | None = None
+    check_result: str | None = None
+    history: tuple[dict, ...] = ()
 
     @property
     def is_open(self) -> bool:
-        return self.plan_event is None
+        """The unit owes a plan (the first, or again after a return)."""
+        return self.status in AWAITING_PLAN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "checked"
+
+    @property
+    def next_deadline(self) -> date | None:
+        """The date the next step is due by: the plan's, or the district's check."""
+        if self.is_open:
+            return self.plan_due
+        return self.check_due if self.status == "accepted" else None
 
     def as_json(self) -> dict:
         return {
@@ -54,11 +83,44 @@ class Rectification:
             "rank": self.rank,
             "reason": self.reason,
             "plan_due": self.plan_due.isoformat(),
-            "status": "open" if self.is_open else "plan_submitted",
+            "status": self.status,
+            "round": self.round,
+            "next_deadline": self.next_deadline.isoformat() if self.next_deadline else None,
+            "check_due": self.check_due.isoformat() if self.check_due else None,
+            "check_result": self.check_result,
             "required_event_id": str(self.required_by),
             "plan_event_id": str(self.plan_event) if self.plan_event else None,
             "plan_summary": self.plan_summary,
+            "documents": list(self.documents),
+            "history": list(self.history),
         }
+
+    def step(self, event: Envelope) -> Rectification:
+        """The order after one more event of its cycle."""
+        p = event.payload
+        seen = {"event_type": event.event_type, "event_id": str(event.event_id), "at": event.occurred_at.isoformat()}
+        if event.event_type == "RectificationPlanSubmitted":
+            return replace(
+                self, status="plan_submitted", round=p.get("round", 1), plan_event=event.event_id,
+                plan_summary=p["summary"], documents=tuple(p.get("documents", ())),
+                history=(*self.history, seen | {"round": p.get("round", 1)}),
+            )
+        if event.event_type == "RectificationPlanReturned":
+            return replace(
+                self, status="returned", round=p["round"] + 1, plan_due=date.fromisoformat(str(p["plan_due"])),
+                history=(*self.history, seen | {"round": p["round"], "reasons": p["reasons"]}),
+            )
+        if event.event_type == "RectificationPlanAccepted":
+            return replace(
+                self, status="accepted", check_due=date.fromisoformat(str(p["check_due"])),
+                history=(*self.history, seen | {"round": p["round"], "reasons": p["reasons"]}),
+            )
+        if event.event_type == "RectificationChecked":
+            return replace(
+                self, status="checked", check_result=p["result"],
+                history=(*self.history, seen | {"result": p["result"], "findings": p["findings"]}),
+            )
+        return self
 
 
 @dataclass
@@ -93,12 +155,10 @@ def fold(events: Iterable[Envelope]) -> Decisions:
                 p["unit_code"], p["period"], p["rank"], p["reason"], date.fromisoformat(str(p["plan_due"])),
                 e.event_id, e.occurred_at,
             )
-        elif e.event_type == "RectificationPlanSubmitted":
+        elif e.event_type in RECTIFICATION_TYPES:
             key = (p["unit_code"], p["period"])
             if key in decisions.rectifications:
-                decisions.rectifications[key] = replace(
-                    decisions.rectifications[key], plan_event=e.event_id, plan_summary=p["summary"]
-                )
+                decisions.rectifications[key] = decisions.rectifications[key].step(e)
     return decisions
 
 
@@ -148,7 +208,7 @@ def decide_publication(
     orders = []
     for row in rows:
         existing = decisions.rectification(row.unit.unit_code, str(period))
-        if not row.bottom or (existing is not None and existing.is_open):
+        if not row.bottom or (existing is not None and not existing.is_closed):
             continue
         rectification = f"rectification-{row.unit.unit_code}-{period}"
         orders.append(
@@ -171,17 +231,66 @@ def decide_publication(
     return [published, *orders]
 
 
-def decide_plan(decisions: Decisions, *, unit_code: str, period: Period, summary: str, now: datetime) -> Envelope:
+def _order(decisions: Decisions, unit_code: str, period: Period) -> Rectification:
     existing = decisions.rectification(unit_code, str(period))
     if existing is None:
         # The unit exists; what it lacks is an order to answer: a decision that cannot be taken.
         raise Conflict("unit_code", f"{unit_code} has no rectification order for {period}")
-    if not existing.is_open:
-        raise Conflict("unit_code", f"{unit_code} has already submitted its plan for {period}")
-    stream = f"rectification-{unit_code}-{period}"
+    return existing
+
+
+def _cycle_event(
+    decisions: Decisions, order: Rectification, event_type: str, payload: dict, now: datetime
+) -> Envelope:
+    stream = f"rectification-{order.unit_code}-{order.period}"
     return Envelope.new(
-        event_type="RectificationPlanSubmitted", stream_id=stream, stream_version=_next(decisions, stream),
-        unit_code=unit_code, source=SOURCE, occurred_at=now, recorded_at=now,
-        causation_id=existing.required_by,
-        payload={"unit_code": unit_code, "period": str(period), "summary": summary},
+        event_type=event_type, stream_id=stream, stream_version=_next(decisions, stream), unit_code=order.unit_code,
+        source=SOURCE, occurred_at=now, recorded_at=now, causation_id=order.required_by,
+        payload={"unit_code": order.unit_code, "period": order.period, **payload},
+    )
+
+
+def decide_plan(
+    decisions: Decisions, *, unit_code: str, period: Period, summary: str, now: datetime,
+    documents: Sequence[dict] = (),
+) -> Envelope:
+    """书面检查汇报, 整改方案: the report and the plan, each at least once among the documents."""
+    order = _order(decisions, unit_code, period)
+    if not order.is_open:
+        raise Conflict("unit_code", f"{unit_code} owes no plan for {period}: its order is {order.status}")
+    kinds = {d["kind"] for d in documents}
+    if missing := [k for k in ("written_report", "rectification_plan") if k not in kinds]:
+        raise Refusal("documents", f"missing {' and '.join(missing)}: the order asks for a written report and a plan")
+    return _cycle_event(
+        decisions, order, "RectificationPlanSubmitted",
+        {"summary": summary, "round": order.round, "documents": list(documents)}, now,
+    )
+
+
+def decide_review(
+    decisions: Decisions, *, unit_code: str, period: Period, accept: bool, reasons: Sequence[str],
+    due: date, decided_by: str, now: datetime,
+) -> Envelope:
+    """Accept (the check is due by ``due``) or return (a new plan is due by ``due``)."""
+    order = _order(decisions, unit_code, period)
+    if order.status != "plan_submitted":
+        raise Conflict("unit_code", f"{unit_code} has no plan awaiting review for {period}: its order is {order.status}")
+    if due <= local_date(now):
+        raise Refusal("due", f"{due.isoformat()} is not after today ({local_date(now).isoformat()})")
+    common = {"round": order.round, "reasons": list(reasons), "decided_by": decided_by}
+    if accept:
+        return _cycle_event(decisions, order, "RectificationPlanAccepted", common | {"check_due": due.isoformat()}, now)
+    return _cycle_event(decisions, order, "RectificationPlanReturned", common | {"plan_due": due.isoformat()}, now)
+
+
+def decide_check(
+    decisions: Decisions, *, unit_code: str, period: Period, rectified: bool, findings: str, checked_by: str,
+    now: datetime,
+) -> Envelope:
+    order = _order(decisions, unit_code, period)
+    if order.status != "accepted":
+        raise Conflict("unit_code", f"{unit_code} has no accepted plan to check for {period}: its order is {order.status}")
+    return _cycle_event(
+        decisions, order, "RectificationChecked",
+        {"result": "rectified" if rectified else "not_rectified", "findings": findings, "checked_by": checked_by}, now,
     )

@@ -105,9 +105,13 @@ class Veto(_Rules):
 class Rectification(_Rules):
     bottom_count: int = Field(1, ge=1)
     plan_due_days: int = Field(30, ge=1)
+    resubmit_due_days: int = Field(15, ge=1, description="a returned plan is due again this many days later")
+    check_due_days: int = Field(60, ge=1, description="an accepted plan is checked within this many days")
     source: str = LOCAL_ASSUMPTION  # the order itself
     bottom_count_source: str = LOCAL_ASSUMPTION
     plan_due_days_source: str = LOCAL_ASSUMPTION
+    resubmit_due_days_source: str = LOCAL_ASSUMPTION
+    check_due_days_source: str = LOCAL_ASSUMPTION
 
 
 class Rules(_Rules):

@@ -1,11 +1,14 @@
 """The district centre's decisions: a veto once per unit and period, a published ranking
-orders its bottom unit(s) to rectify, a plan answers an open order."""
+orders its bottom unit(s) to rectify, a plan answers an open order (the whole cycle:
+test_rectification_cycle.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from assessment.domain.decisions import decide_plan, decide_publication, decide_veto, fold
+from datetime import date
+
+from assessment.domain.decisions import decide_check, decide_plan, decide_publication, decide_review, decide_veto, fold
 from assessment.domain.periods import Period
 from assessment.domain.scoring import ranked, unit_score
 from assessment.settings import DEFAULT_RULES, load_rules
@@ -18,6 +21,11 @@ from platform_kit.units import unit_tree
 RULES = load_rules(DEFAULT_RULES)
 NOW = instant("2014-01-10")
 YEAR = Period.parse("2013")
+DOCUMENTS = [
+    {"kind": kind, "name": f"{kind}.pdf", "media_type": "application/pdf", "sha256": str(n) * 64, "size": 10,
+     "reference": f"区档案 2014-{n}"}
+    for n, kind in ((1, "written_report"), (2, "rectification_plan"))
+]
 
 
 def rows(*scored):
@@ -72,21 +80,27 @@ class TestPublication:
         assert order.payload["unit_code"] == XINHUA and order.payload["plan_due"] == "2014-02-09"
         assert order.causation_id == events[0].event_id
 
-    def test_an_open_order_is_not_given_twice_but_a_new_one_after_a_plan_is(self):
+    def test_an_unfinished_order_is_not_given_twice_but_a_new_one_after_its_check(self):
         first = publish(fold([]), rows((JIANSHE, 90), (XINHUA, 40)))
         again = publish(fold(first), rows((JIANSHE, 90), (XINHUA, 40)))
         assert [e.event_type for e in again] == ["RankingPublished"]
         assert again[0].stream_version == 2
-        plan = decide_plan(fold(first + again), unit_code=XINHUA, period=YEAR, summary="整改方案", now=NOW)
-        third = publish(fold([*first, *again, plan]), rows((JIANSHE, 90), (XINHUA, 40)))
+        plan = decide_plan(fold(first + again), unit_code=XINHUA, period=YEAR, summary="整改方案", now=NOW, documents=DOCUMENTS)
+        history = [*first, *again, plan]
+        assert [e.event_type for e in publish(fold(history), rows((JIANSHE, 90), (XINHUA, 40)))] == ["RankingPublished"]
+        history.append(decide_review(fold(history), unit_code=XINHUA, period=YEAR, accept=True, reasons=["可行"],
+                                     due=date(2014, 3, 1), decided_by="区中心", now=NOW))
+        history.append(decide_check(fold(history), unit_code=XINHUA, period=YEAR, rectified=True, findings="已整改",
+                                    checked_by="区中心", now=NOW))
+        third = publish(fold(history), rows((JIANSHE, 90), (XINHUA, 40)))
         assert [e.event_type for e in third] == ["RankingPublished", "RectificationRequired"]
-        assert third[1].stream_version == 3  # required, plan, required again
+        assert third[1].stream_version == 5  # required, plan, accepted, checked, required again
 
 
 class TestPlan:
     def test_a_plan_clears_the_order(self):
         events = publish(fold([]), rows((JIANSHE, 90), (CHANGAN, 40)))
-        plan = decide_plan(fold(events), unit_code=CHANGAN, period=YEAR, summary="书面检查汇报与整改方案", now=NOW)
+        plan = decide_plan(fold(events), unit_code=CHANGAN, period=YEAR, summary="书面检查汇报与整改方案", now=NOW, documents=DOCUMENTS)
         catalogue.validate(plan)
         assert not fold([*events, plan]).rectification(CHANGAN, "2013").is_open
 
@@ -98,7 +112,7 @@ class TestPlan:
 
     def test_a_second_plan_for_the_same_order_is_refused(self):
         events = publish(fold([]), rows((JIANSHE, 90), (CHANGAN, 40)))
-        plan = decide_plan(fold(events), unit_code=CHANGAN, period=YEAR, summary="整改方案", now=NOW)
-        with pytest.raises(Conflict, match="already submitted") as refused:
-            decide_plan(fold([*events, plan]), unit_code=CHANGAN, period=YEAR, summary="again", now=NOW)
+        plan = decide_plan(fold(events), unit_code=CHANGAN, period=YEAR, summary="整改方案", now=NOW, documents=DOCUMENTS)
+        with pytest.raises(Conflict, match="owes no plan") as refused:
+            decide_plan(fold([*events, plan]), unit_code=CHANGAN, period=YEAR, summary="again", now=NOW, documents=DOCUMENTS)
         assert refused.value.status == 409
