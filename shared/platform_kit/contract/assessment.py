@@ -40,6 +40,10 @@ class RankingRow(Payload):
     unit_code: UnitCode
     score: float = Field(description="weighted attainment (0-100) minus penalty points")
     veto: bool = False
+    attainment: float | None = Field(None, description="weighted attainment of the targets, 0-100")
+    penalty: float | None = Field(None, ge=0, description="penalty points deducted")
+    assessed: bool = Field(True, description="false: nobody to count in any indicator (its score means nothing)")
+    of: int | None = Field(None, ge=1, description="how many units the ranking has")
 
 
 @catalogue.event("RankingPublished")

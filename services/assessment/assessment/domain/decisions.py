@@ -202,7 +202,12 @@ def decide_publication(
         unit_code=parent or district_code, source=SOURCE, occurred_at=now, recorded_at=now,
         payload={
             "period": str(period), "level": level, "parent_unit": parent,
-            "rows": [{"rank": r.rank, "unit_code": r.unit.unit_code, "score": r.unit.score, "veto": r.unit.veto} for r in rows],
+            # Each row carries what the unit's own inbox is told: its rank of how many, its figures.
+            "rows": [
+                {"rank": r.rank, "unit_code": r.unit.unit_code, "score": r.unit.score, "veto": r.unit.veto,
+                 "attainment": r.unit.attainment, "penalty": r.unit.penalty, "assessed": r.unit.assessed, "of": len(rows)}
+                for r in rows
+            ],
         },
     )
     orders = []
