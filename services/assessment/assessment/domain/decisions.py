@@ -137,6 +137,11 @@ class Decisions:
                 return veto
         return None
 
+    def published(self, period: Period, level: str) -> bool:
+        """A ranking of this period at this level is out (for villages: any town's)."""
+        stream = ranking_stream(period, level, None)
+        return any(s == stream or s.startswith(f"{stream}-") for s in self.versions)
+
     def rectification(self, unit_code: str, period: str) -> Rectification | None:
         return self.rectifications.get((unit_code, period))
 

@@ -5,7 +5,7 @@ read, so a typo in a rule name stops the service at start. Pure: no I/O in here.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -114,6 +114,17 @@ class Rectification(_Rules):
     check_due_days_source: str = LOCAL_ASSUMPTION
 
 
+class RankingSchedule(_Rules):
+    """定期通报: which rankings the service announces by itself, and when."""
+
+    periods: list[Literal["month", "quarter", "year"]] = Field(default_factory=lambda: ["quarter", "year"])
+    levels: list[Literal["town", "village"]] = Field(default_factory=lambda: ["town", "village"])
+    after_days: int = Field(5, ge=0, le=90, description="days after a period ends before its ranking goes out")
+    source: str = LOCAL_ASSUMPTION
+    periods_source: str = LOCAL_ASSUMPTION
+    after_days_source: str = LOCAL_ASSUMPTION
+
+
 class Rules(_Rules):
     assessment: Assessment
     bands: Bands = Bands()
@@ -121,6 +132,7 @@ class Rules(_Rules):
     penalty: list[Penalty] = Field(default_factory=list)
     veto: Veto = Veto()
     rectification: Rectification = Rectification()
+    ranking_schedule: RankingSchedule = RankingSchedule()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Rules:

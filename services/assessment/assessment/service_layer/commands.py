@@ -38,6 +38,8 @@ class Commands:
             store = self._store()
             decisions = await decisions_store.decisions(store.pool, store.schema)
             events = await decide_from(decisions)
+            if not events:
+                return events
             try:
                 await store.append(events)
                 return events
@@ -58,10 +60,16 @@ class Commands:
 
         return (await self._decide_and_append(decide_from))[0]
 
-    async def publish_ranking(self, *, period: Period, level: str, parent: str | None) -> list[Envelope]:
-        """The ranking as it stands now; for villages without a parent, one per town."""
+    async def publish_ranking(
+        self, *, period: Period, level: str, parent: str | None, unless_published: bool = False
+    ) -> list[Envelope]:
+        """The ranking as it stands now; for villages without a parent, one per town.
+        ``unless_published``: nothing when this period's ranking at this level is out already
+        (the schedule's replicas and restarts announce each period once)."""
 
         async def decide_from(decisions: Decisions) -> list[Envelope]:
+            if unless_published and decisions.published(period, level):
+                return []
             events: list[Envelope] = []
             for town, rows, _ in await self.scoreboards.ranking(period, level, parent, Clocks(), field="parent"):
                 events += decide.decide_publication(
