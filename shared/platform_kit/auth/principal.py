@@ -12,7 +12,7 @@ auditor     every unit                             nothing             masked
 department  nothing through unit scopes            nothing (its topic) never
 ==========  =====================================  ==================  ====================
 
-Only the district vetoes, publishes the ranking, rebuilds read models and erases a person.
+Only the district vetoes, publishes the ranking, reviews rectification, rebuilds read models and erases a person.
 """
 
 from __future__ import annotations
