@@ -9,6 +9,7 @@ docs/rectification.md.
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from pydantic import Field
@@ -44,6 +45,7 @@ class RankingRow(Payload):
     penalty: float | None = Field(None, ge=0, description="penalty points deducted")
     assessed: bool = Field(True, description="false: nobody to count in any indicator (its score means nothing)")
     of: int | None = Field(None, ge=1, description="how many units the ranking has")
+    reward: bool = Field(False, description="among the top units the district rewards (同奖同惩)")
 
 
 @catalogue.event("RankingPublished")
@@ -133,9 +135,29 @@ class RectificationChecked(Payload):
 
 @catalogue.event("VetoApplied")
 class VetoApplied(Payload):
-    """一票否决: the unit ranks last for the period (and for the periods containing it)."""
+    """一票否决: the unit ranks last for the period (and for the periods containing it), and may
+    not be rewarded. The people held responsible are named only in the assessment's own store:
+    here, their roles and where to read the names (by the district)."""
 
     unit_code: UnitCode
     period: Text = Field(pattern=PERIOD)
     reason: Text = Field(max_length=500)
+    decided_by: Text = Field(max_length=100)
+    responsible_roles: list[Literal["principal", "other"]] = Field(
+        default_factory=list, max_length=20,
+        description="主要负责人 (principal) and 有关责任人 (other), one per person held responsible",
+    )
+    responsible_ref: Text | None = Field(
+        None, max_length=200, description="assessment:vetoes/<event id>/responsible: the names, kept by the assessment"
+    )
+
+
+@catalogue.event("VetoRevoked")
+class VetoRevoked(Payload):
+    """A later decision revokes a veto: the unit is ranked (and may be rewarded) again."""
+
+    unit_code: UnitCode
+    period: Text = Field(pattern=PERIOD)
+    revokes: uuid.UUID = Field(description="the VetoApplied event revoked")
+    reason: Text = Field(min_length=1, max_length=500)
     decided_by: Text = Field(max_length=100)

@@ -23,7 +23,33 @@ CREATE TABLE IF NOT EXISTS {{schema}}.documents (
     unit_code text NOT NULL,
     stored_at timestamptz NOT NULL DEFAULT now()
 );
+-- The people a veto holds to account (personal data: never on the event, which refers here).
+CREATE TABLE IF NOT EXISTS {{schema}}.veto_responsible (
+    veto_event_id uuid NOT NULL,
+    position int NOT NULL,
+    role text NOT NULL,
+    name text NOT NULL,
+    PRIMARY KEY (veto_event_id, position)
+);
 """
+
+
+async def keep_responsible(conn: asyncpg.Connection | asyncpg.Pool, schema: str, veto_event_id, people: list[dict]) -> None:
+    await conn.executemany(
+        f"INSERT INTO {schema}.veto_responsible VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        [(veto_event_id, i, p["role"], p["name"]) for i, p in enumerate(people)],
+    )
+
+
+async def responsible(conn: asyncpg.Connection | asyncpg.Pool, schema: str, veto_event_ids: list) -> dict:
+    rows = await conn.fetch(
+        f"SELECT * FROM {schema}.veto_responsible WHERE veto_event_id = ANY($1::uuid[]) ORDER BY position",
+        veto_event_ids,
+    )
+    found: dict = {}
+    for row in rows:
+        found.setdefault(row["veto_event_id"], []).append({"role": row["role"], "name": row["name"]})
+    return found
 
 
 async def keep_document(conn: asyncpg.Connection | asyncpg.Pool, schema: str, *, sha256: str, media_type: str,

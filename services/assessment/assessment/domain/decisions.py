@@ -23,7 +23,7 @@ RECTIFICATION_TYPES = (
     "RectificationRequired", "RectificationPlanSubmitted", "RectificationPlanReturned", "RectificationPlanAccepted",
     "RectificationChecked",
 )
-DECISION_TYPES = ("VetoApplied", "RankingPublished", *RECTIFICATION_TYPES)
+DECISION_TYPES = ("VetoApplied", "VetoRevoked", "RankingPublished", *RECTIFICATION_TYPES)
 # What the order waits for in each status, and whose move it is.
 AWAITING_PLAN = ("open", "returned")
 
@@ -36,6 +36,15 @@ class Veto:
     decided_by: str
     event_id: uuid.UUID
     occurred_at: datetime
+    responsible_roles: tuple[str, ...] = ()
+    revoked_by: dict | None = None  # the VetoRevoked payload, with its event id
+
+    def as_json(self) -> dict:
+        return {
+            "event_id": str(self.event_id), "unit_code": self.unit_code, "period": str(self.period),
+            "reason": self.reason, "decided_by": self.decided_by, "occurred_at": self.occurred_at.isoformat(),
+            "responsible_roles": list(self.responsible_roles), "revoked": self.revoked_by,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +134,8 @@ class Rectification:
 
 @dataclass
 class Decisions:
-    vetoes: list[Veto] = field(default_factory=list)
+    vetoes: list[Veto] = field(default_factory=list)  # in force
+    revoked: list[Veto] = field(default_factory=list)
     rectifications: dict[tuple[str, str], Rectification] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
 
@@ -153,8 +163,17 @@ def fold(events: Iterable[Envelope]) -> Decisions:
         p = e.payload
         if e.event_type == "VetoApplied":
             decisions.vetoes.append(
-                Veto(p["unit_code"], Period.parse(p["period"]), p["reason"], p["decided_by"], e.event_id, e.occurred_at)
+                Veto(p["unit_code"], Period.parse(p["period"]), p["reason"], p["decided_by"], e.event_id, e.occurred_at,
+                     tuple(p.get("responsible_roles", ())))
             )
+        elif e.event_type == "VetoRevoked":
+            revoked = [v for v in decisions.vetoes if str(v.event_id) == str(p["revokes"])]
+            decisions.vetoes = [v for v in decisions.vetoes if v not in revoked]
+            decisions.revoked += [
+                replace(v, revoked_by={"event_id": str(e.event_id), "reason": p["reason"], "decided_by": p["decided_by"],
+                                       "occurred_at": e.occurred_at.isoformat()})
+                for v in revoked
+            ]
         elif e.event_type == "RectificationRequired":
             decisions.rectifications[(p["unit_code"], p["period"])] = Rectification(
                 p["unit_code"], p["period"], p["rank"], p["reason"], date.fromisoformat(str(p["plan_due"])),
@@ -173,7 +192,7 @@ def _next(decisions: Decisions, stream_id: str) -> int:
 
 def decide_veto(
     decisions: Decisions, *, unit_code: str, period: Period, reason: str, decided_by: str, tree,
-    now: datetime, occurred_at: datetime | None = None,
+    now: datetime, occurred_at: datetime | None = None, responsible_roles: Sequence[str] = (),
 ) -> Envelope:
     if unit_code not in tree:
         raise NotFound("unit_code", f"{unit_code} is not a unit of {tree.district.name}")
@@ -182,10 +201,30 @@ def decide_veto(
     if any(v.unit_code == unit_code and v.period == period for v in decisions.vetoes):
         raise Conflict("unit_code", f"{unit_code} is already vetoed for {period}")
     stream = f"veto-{unit_code}-{period}"
-    return Envelope.new(
+    event = Envelope.new(
         event_type="VetoApplied", stream_id=stream, stream_version=_next(decisions, stream), unit_code=unit_code,
         source=SOURCE, occurred_at=occurred_at or now, recorded_at=now,
-        payload={"unit_code": unit_code, "period": str(period), "reason": reason, "decided_by": decided_by},
+        payload={"unit_code": unit_code, "period": str(period), "reason": reason, "decided_by": decided_by,
+                 "responsible_roles": list(responsible_roles), "responsible_ref": None},
+    )
+    if responsible_roles:  # the names stay in the assessment's store, under the event's id
+        event.payload["responsible_ref"] = f"assessment:vetoes/{event.event_id}/responsible"
+    return event
+
+
+def decide_revocation(
+    decisions: Decisions, *, unit_code: str, period: Period, reason: str, decided_by: str, now: datetime
+) -> Envelope:
+    """一票否决 revoked by a later decision: the veto in force for exactly this unit and period."""
+    veto = next((v for v in decisions.vetoes if v.unit_code == unit_code and v.period == period), None)
+    if veto is None:
+        raise Conflict("unit_code", f"{unit_code} has no veto in force for {period}")
+    stream = f"veto-{unit_code}-{period}"
+    return Envelope.new(
+        event_type="VetoRevoked", stream_id=stream, stream_version=_next(decisions, stream), unit_code=unit_code,
+        source=SOURCE, occurred_at=now, recorded_at=now, causation_id=veto.event_id,
+        payload={"unit_code": unit_code, "period": str(period), "revokes": str(veto.event_id), "reason": reason,
+                 "decided_by": decided_by},
     )
 
 
@@ -193,15 +232,25 @@ def ranking_stream(period: Period, level: str, parent: str | None) -> str:
     return f"ranking-{period}-{level}" + (f"-{parent}" if parent else "")
 
 
+def rewarded(rows: Sequence[Ranked], top_count: int) -> set[str]:
+    """同奖同惩: the units at the top ``top_count`` ranks, among two or more in contention; a
+    vetoed unit or one with nobody to count is never rewarded."""
+    contending = [r for r in rows if r.unit.assessed or r.unit.veto]
+    if len(contending) < 2:
+        return set()
+    return {r.unit.unit_code for r in contending if r.rank <= top_count and r.unit.assessed and not r.unit.veto}
+
+
 def decide_publication(
     decisions: Decisions, rows: Sequence[Ranked], *, period: Period, level: str, parent: str | None,
-    district_code: str, now: datetime, plan_due_days: int,
+    district_code: str, now: datetime, plan_due_days: int, reward_count: int = 0,
 ) -> list[Envelope]:
     """The ranking as published, and a rectification order for each bottom unit that has no
     open one for this period yet."""
     if not rows:
         raise Refusal("parent" if parent else "level", f"no units to rank for {period} at level {level}")
     stream = ranking_stream(period, level, parent)
+    top = rewarded(rows, reward_count)
     published = Envelope.new(
         event_type="RankingPublished", stream_id=stream, stream_version=_next(decisions, stream),
         unit_code=parent or district_code, source=SOURCE, occurred_at=now, recorded_at=now,
@@ -210,7 +259,8 @@ def decide_publication(
             # Each row carries what the unit's own inbox is told: its rank of how many, its figures.
             "rows": [
                 {"rank": r.rank, "unit_code": r.unit.unit_code, "score": r.unit.score, "veto": r.unit.veto,
-                 "attainment": r.unit.attainment, "penalty": r.unit.penalty, "assessed": r.unit.assessed, "of": len(rows)}
+                 "attainment": r.unit.attainment, "penalty": r.unit.penalty, "assessed": r.unit.assessed, "of": len(rows),
+                 "reward": r.unit.unit_code in top}
                 for r in rows
             ],
         },

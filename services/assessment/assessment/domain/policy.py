@@ -114,6 +114,14 @@ class Rectification(_Rules):
     check_due_days_source: str = LOCAL_ASSUMPTION
 
 
+class Reward(_Rules):
+    """同奖同惩: the top ``top_count`` ranks of each ranking are rewarded (0: nobody)."""
+
+    top_count: int = Field(1, ge=0)
+    source: str = LOCAL_ASSUMPTION
+    top_count_source: str = LOCAL_ASSUMPTION
+
+
 class RankingSchedule(_Rules):
     """定期通报: which rankings the service announces by itself, and when."""
 
@@ -133,6 +141,7 @@ class Rules(_Rules):
     veto: Veto = Veto()
     rectification: Rectification = Rectification()
     ranking_schedule: RankingSchedule = RankingSchedule()
+    reward: Reward = Reward()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Rules:

@@ -35,10 +35,38 @@ async def veto(
 ) -> dict:
     event = await service.commands.apply_veto(
         unit_code=body.unit_code, period=parse_period(body.period, field="period"), reason=body.reason,
-        decided_by=body.decided_by, occurred_at=body.occurred_at,
+        decided_by=body.decided_by, occurred_at=body.occurred_at, responsible=[r.model_dump() for r in body.responsible],
     )
     await service.feed.changed_here()
     return _event(event)
+
+
+@router.post(
+    "/vetoes/revocations", status_code=201, response_model=schemas.EventOut,
+    # 404: no such unit; 409: no veto in force for it in the period; 422: a bad body
+    responses=problems.responses(404, 409, 422),
+    summary="Revoke a veto by a later decision: the unit is ranked (and may be rewarded) again",
+)
+async def revoke(
+    body: schemas.VetoRevocationIn, service: Service, _caller: Principal = Depends(require_district_action("veto"))
+) -> dict:
+    event = await service.commands.revoke_veto(
+        unit_code=body.unit_code, period=parse_period(body.period, field="period"), reason=body.reason,
+        decided_by=body.decided_by,
+    )
+    await service.feed.changed_here()
+    return _event(event)
+
+
+@router.get(
+    "/vetoes", response_model=list[schemas.VetoOut], responses=problems.responses(422),
+    summary="Vetoes in force and revoked; the responsible people's names to the district only",
+)
+async def vetoes(
+    service: Service, caller: Principal = Depends(require_principal),
+    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="only this period")] = None,
+) -> list[dict]:
+    return await service.commands.vetoes(parse_period(period) if period else None, with_names=caller.role == "district")
 
 
 @router.post(

@@ -228,7 +228,9 @@ class ScoreboardRow(BaseModel):
     penalties: dict[str, float]
     veto: bool
     veto_reason: str | None
-    flags: list[Literal["veto", "bottom", "not_assessed", "penalty", "rectification_required", "rectification_plan_submitted"]]
+    flags: list[Literal[
+        "veto", "reward", "bottom", "not_assessed", "penalty", "rectification_required", "rectification_plan_submitted"
+    ]] = Field(description="reward: among the top units the district rewards ([reward] top_count), beside the penalties")
     rectification: RectificationOut | None
     indicators: dict[str, FigureOut]
 
@@ -242,12 +244,40 @@ class ScoreboardOut(Clocked):
     rows: list[ScoreboardRow]
 
 
+class ResponsibleIn(BaseModel):
+    role: Literal["principal", "other"] = Field(description="主要负责人 or 有关责任人")
+    name: str = Field(min_length=1, max_length=50)
+
+
 class VetoIn(BaseModel):
     unit_code: UnitCode
     period: str = Field(pattern=PERIOD)
     reason: str = Field(min_length=1, max_length=500)
     decided_by: str = Field(min_length=1, max_length=100)
     occurred_at: datetime | None = Field(None, description="when it was decided (default: now)")
+    responsible: list[ResponsibleIn] = Field(
+        default_factory=list, max_length=20,
+        description="追究主要负责人和有关责任人的责任: the people held to account (their names stay in the assessment)",
+    )
+
+
+class VetoRevocationIn(BaseModel):
+    unit_code: UnitCode
+    period: str = Field(pattern=PERIOD)
+    reason: str = Field(min_length=1, max_length=500)
+    decided_by: str = Field(min_length=1, max_length=100)
+
+
+class VetoOut(BaseModel):
+    event_id: str
+    unit_code: str
+    period: str
+    reason: str
+    decided_by: str
+    occurred_at: datetime
+    responsible_roles: list[Literal["principal", "other"]]
+    responsible: list[ResponsibleIn] | None = Field(description="names: to the district only")
+    revoked: dict | None = Field(description="the revocation (event_id, reason, decided_by, occurred_at), if revoked")
 
 
 class RankingIn(BaseModel):

@@ -48,17 +48,44 @@ class Commands:
         raise Conflict("stream_version", "changed meanwhile by other decisions, again and again; try again")
 
     async def apply_veto(
-        self, *, unit_code: str, period: Period, reason: str, decided_by: str, occurred_at: datetime | None
+        self, *, unit_code: str, period: Period, reason: str, decided_by: str, occurred_at: datetime | None,
+        responsible: list[dict] = (),
     ) -> Envelope:
+        """``responsible``: role and name of each person held to account; the names are kept here,
+        under the event's id, and never put on the event."""
         async def decide_from(decisions: Decisions) -> list[Envelope]:
-            return [
-                decide.decide_veto(
-                    decisions, unit_code=unit_code, period=period, reason=reason, decided_by=decided_by,
-                    tree=self.scoreboards.reads.tree, now=self.clock.now(), occurred_at=occurred_at,
-                )
-            ]
+            event = decide.decide_veto(
+                decisions, unit_code=unit_code, period=period, reason=reason, decided_by=decided_by,
+                tree=self.scoreboards.reads.tree, now=self.clock.now(), occurred_at=occurred_at,
+                responsible_roles=[r["role"] for r in responsible],
+            )
+            if responsible:
+                store = self._store()
+                await decisions_store.keep_responsible(store.pool, store.schema, event.event_id, responsible)
+            return [event]
 
         return (await self._decide_and_append(decide_from))[0]
+
+    async def revoke_veto(self, *, unit_code: str, period: Period, reason: str, decided_by: str) -> Envelope:
+        self.scoreboards.reads.unit(unit_code, field="unit_code")
+
+        async def decide_from(decisions: Decisions) -> list[Envelope]:
+            return [decide.decide_revocation(
+                decisions, unit_code=unit_code, period=period, reason=reason, decided_by=decided_by, now=self.clock.now(),
+            )]
+
+        return (await self._decide_and_append(decide_from))[0]
+
+    async def vetoes(self, period: Period | None, *, with_names: bool) -> list[dict]:
+        """Vetoes in force and revoked; the responsible people's names only ``with_names``."""
+        store = self._store()
+        decisions = await decisions_store.decisions(store.pool, store.schema)
+        chosen = [v for v in (*decisions.vetoes, *decisions.revoked) if period is None or v.period == period]
+        names = await decisions_store.responsible(store.pool, store.schema, [v.event_id for v in chosen]) if with_names else {}
+        return [
+            v.as_json() | {"responsible": names.get(v.event_id) if with_names else None}
+            for v in sorted(chosen, key=lambda v: (str(v.period), v.unit_code, v.occurred_at))
+        ]
 
     async def publish_ranking(
         self, *, period: Period, level: str, parent: str | None, unless_published: bool = False
@@ -76,6 +103,7 @@ class Commands:
                     decisions, rows, period=period, level=level, parent=town.code if town else None,
                     district_code=self.scoreboards.reads.tree.district.code, now=self.clock.now(),
                     plan_due_days=self.scoreboards.reads.rules.rectification.plan_due_days,
+                    reward_count=self.scoreboards.reads.rules.reward.top_count,
                 )
             return events
 

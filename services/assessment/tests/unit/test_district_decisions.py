@@ -8,7 +8,16 @@ import pytest
 
 from datetime import date
 
-from assessment.domain.decisions import decide_check, decide_plan, decide_publication, decide_review, decide_veto, fold
+from assessment.domain.decisions import (
+    decide_check,
+    decide_plan,
+    decide_publication,
+    decide_review,
+    decide_revocation,
+    decide_veto,
+    fold,
+    rewarded,
+)
 from assessment.domain.periods import Period
 from assessment.domain.scoring import ranked, unit_score
 from assessment.settings import DEFAULT_RULES, load_rules
@@ -68,6 +77,48 @@ class TestVeto:
         with pytest.raises(NotFound, match="not a unit") as refused:
             decide_veto(fold([]), unit_code="370402999999", period=YEAR, reason="x", decided_by="x", tree=unit_tree(), now=NOW)
         assert (refused.value.status, refused.value.field) == (404, "unit_code")
+
+
+class TestResponsibilityAndRevocation:
+    def test_the_people_held_responsible_are_roles_and_a_reference_on_the_event_never_names(self):
+        event = decide_veto(fold([]), unit_code=JIANSHE, period=YEAR, reason="瞒报", decided_by="区中心", tree=unit_tree(),
+                            now=NOW, responsible_roles=["principal", "other"])
+        catalogue.validate(event)
+        assert event.payload["responsible_roles"] == ["principal", "other"]
+        assert event.payload["responsible_ref"] == f"assessment:vetoes/{event.event_id}/responsible"
+
+    def test_a_revoked_veto_no_longer_sinks_the_unit_and_may_be_applied_again(self):
+        veto = decide_veto(fold([]), unit_code=JIANSHE, period=YEAR, reason="瞒报", decided_by="区中心", tree=unit_tree(), now=NOW)
+        revoked = decide_revocation(fold([veto]), unit_code=JIANSHE, period=YEAR, reason="复核属实为误报", decided_by="区中心", now=NOW)
+        catalogue.validate(revoked)
+        decisions = fold([veto, revoked])
+        assert decisions.veto_for(JIANSHE, YEAR) is None
+        assert decisions.revoked[0].revoked_by["reason"] == "复核属实为误报"
+        again = decide_veto(decisions, unit_code=JIANSHE, period=YEAR, reason="再次瞒报", decided_by="区中心", tree=unit_tree(), now=NOW)
+        assert again.stream_version == 3 and fold([veto, revoked, again]).veto_for(JIANSHE, YEAR) is not None
+
+    def test_only_a_veto_in_force_can_be_revoked(self):
+        with pytest.raises(Conflict, match="no veto in force") as refused:
+            decide_revocation(fold([]), unit_code=JIANSHE, period=YEAR, reason="x", decided_by="x", now=NOW)
+        assert refused.value.field == "unit_code"
+
+
+class TestRewards:
+    def test_the_top_units_are_rewarded_on_the_published_ranking(self):
+        [published, _] = decide_publication(
+            fold([]), rows((JIANSHE, 90), (XINHUA, 40), (CHANGAN, 60)), period=YEAR, level="village",
+            parent="370402001000", district_code="370402000000", now=NOW, plan_due_days=30, reward_count=1,
+        )
+        assert [(r["unit_code"], r["reward"]) for r in published.payload["rows"]] == [
+            (JIANSHE, True), (CHANGAN, False), (XINHUA, False)
+        ]
+
+    def test_a_vetoed_unit_or_a_lone_one_is_never_rewarded(self):
+        vetoed = ranked([unit_score(JIANSHE, {"free_pregnancy_checks": (100, 100)}, RULES, {}, True),
+                         unit_score(XINHUA, {"free_pregnancy_checks": (40, 100)}, RULES, {}, False)])
+        assert rewarded(vetoed, 1) == {XINHUA}
+        assert rewarded(rows((JIANSHE, 90)), 1) == set()
+        assert rewarded(rows((JIANSHE, 90), (XINHUA, 40)), 0) == set()
 
 
 class TestPublication:
