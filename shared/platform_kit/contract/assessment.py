@@ -161,3 +161,15 @@ class VetoRevoked(Payload):
     revokes: uuid.UUID = Field(description="the VetoApplied event revoked")
     reason: Text = Field(min_length=1, max_length=500)
     decided_by: Text = Field(max_length=100)
+
+
+@catalogue.event("ResponsibilityLetterSigned")
+class ResponsibilityLetterSigned(Payload):
+    """目标责任书: the targets a unit signed for a year, per indicator; the assessment compares the
+    unit's figures for that year with its own letter."""
+
+    unit_code: UnitCode
+    year: int = Field(ge=1900, le=2999)
+    targets: dict[str, float] = Field(min_length=1, description="indicator id -> target rate (0-1)")
+    signed_on: ContractDate
+    signed_by: Text = Field(min_length=1, max_length=100, description="the office the unit signed with")

@@ -23,7 +23,7 @@ RECTIFICATION_TYPES = (
     "RectificationRequired", "RectificationPlanSubmitted", "RectificationPlanReturned", "RectificationPlanAccepted",
     "RectificationChecked",
 )
-DECISION_TYPES = ("VetoApplied", "VetoRevoked", "RankingPublished", *RECTIFICATION_TYPES)
+DECISION_TYPES = ("VetoApplied", "VetoRevoked", "RankingPublished", "ResponsibilityLetterSigned", *RECTIFICATION_TYPES)
 # What the order waits for in each status, and whose move it is.
 AWAITING_PLAN = ("open", "returned")
 
@@ -137,6 +137,7 @@ class Decisions:
     vetoes: list[Veto] = field(default_factory=list)  # in force
     revoked: list[Veto] = field(default_factory=list)
     rectifications: dict[tuple[str, str], Rectification] = field(default_factory=dict)
+    letters: dict[tuple[str, int], dict] = field(default_factory=dict)  # (unit, year) -> the letter's payload
     versions: dict[str, int] = field(default_factory=dict)
 
     def veto_for(self, unit_code: str, period: Period, *, containing: bool = True) -> Veto | None:
@@ -179,6 +180,8 @@ def fold(events: Iterable[Envelope]) -> Decisions:
                 p["unit_code"], p["period"], p["rank"], p["reason"], date.fromisoformat(str(p["plan_due"])),
                 e.event_id, e.occurred_at,
             )
+        elif e.event_type == "ResponsibilityLetterSigned":
+            decisions.letters[(p["unit_code"], int(p["year"]))] = dict(p) | {"event_id": str(e.event_id)}
         elif e.event_type in RECTIFICATION_TYPES:
             key = (p["unit_code"], p["period"])
             if key in decisions.rectifications:
@@ -354,3 +357,43 @@ def decide_check(
         decisions, order, "RectificationChecked",
         {"result": "rectified" if rectified else "not_rectified", "findings": findings, "checked_by": checked_by}, now,
     )
+
+
+def decide_letter(
+    decisions: Decisions, *, unit_code: str, year: int, targets: dict[str, float], signed_on: date, signed_by: str,
+    indicators: Sequence[str], tree, now: datetime,
+) -> Envelope:
+    """目标责任书, recorded at the start of the year: signed in the year before it or within its
+    first quarter, once per unit and year, with targets for indicators the rules know."""
+    if unit_code not in tree or tree[unit_code].level == "district":
+        raise Refusal("unit_code", f"{unit_code}: a letter is signed by a town or a village of the district")
+    if (unit_code, year) in decisions.letters:
+        raise Conflict("unit_code", f"{unit_code} has signed its letter for {year} already")
+    if not (date(year - 1, 1, 1) <= signed_on < date(year, 4, 1)):
+        raise Refusal("signed_on", f"a letter for {year} is signed at the start of the year: by {year}-03-31")
+    for indicator, target in targets.items():
+        if indicator not in indicators:
+            raise Refusal(f"targets.{indicator}", f"not an indicator (known: {', '.join(indicators)})")
+        if not 0 <= target <= 1:
+            raise Refusal(f"targets.{indicator}", f"a target is a rate from 0 to 1, not {target}")
+    stream = f"letter-{unit_code}-{year}"
+    return Envelope.new(
+        event_type="ResponsibilityLetterSigned", stream_id=stream, stream_version=_next(decisions, stream),
+        unit_code=unit_code, source=SOURCE, occurred_at=now, recorded_at=now,
+        payload={"unit_code": unit_code, "year": year, "targets": dict(targets), "signed_on": signed_on.isoformat(),
+                 "signed_by": signed_by},
+    )
+
+
+def against_letter(letter: dict, figures: dict[str, tuple[int, int]]) -> list[dict]:
+    """Each target of the letter beside the unit's figure for the year: met, short, or nobody counted."""
+    out = []
+    for indicator, target in letter["targets"].items():
+        numerator, denominator = figures.get(indicator, (0, 0))
+        rate = round(numerator / denominator, 4) if denominator else None
+        out.append({
+            "indicator": indicator, "target": target, "numerator": numerator, "denominator": denominator, "rate": rate,
+            "met": None if rate is None else rate >= target,
+            "gap": None if rate is None else round(target - rate, 4),
+        })
+    return out

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from assessment.domain.periods import PERIOD_PATTERN
 from assessment.entrypoints import schemas
-from assessment.entrypoints.params import Service, parse_period
+from assessment.entrypoints.params import AsOf, KnownAt, Service, UnitCode, parse_clocks, parse_period, unit_in_scope
 from platform_kit import problems
 from platform_kit.auth import Principal, require_district_action, require_principal
 from platform_kit.auth.http import forbidden
@@ -171,3 +171,32 @@ async def rectifications(
     return await service.commands.rectifications(
         parse_period(period) if period else None, unit_code=unit_code, open_only=open
     )
+
+
+@router.post(
+    "/letters", status_code=201, response_model=schemas.EventOut,
+    # 404: no such unit; 409: signed already for the year; 422: unknown indicator, a rate out of range, signed too late
+    responses=problems.responses(403, 404, 409, 422),
+    summary="Record a unit's responsibility letter (目标责任书): its targets for a year, signed at the start of it",
+)
+async def sign_letter(body: schemas.LetterIn, service: Service, caller: Principal = Depends(require_principal)) -> dict:
+    # Signed with the office above: the district, or a town with its own villages; never by the unit alone.
+    if caller.role not in ("district", "town") or caller.role == "town" and body.unit_code in caller.units:
+        raise forbidden("unit_code: a letter is signed by the office above the unit")
+    _may_write(caller, body.unit_code)
+    event = await service.commands.sign_letter(
+        unit_code=body.unit_code, year=body.year, targets=body.targets, signed_on=body.signed_on, signed_by=body.signed_by
+    )
+    await service.feed.changed_here()
+    return _event(event)
+
+
+@router.get(
+    "/units/{unit_code}/letter", response_model=schemas.LetterOut, responses=problems.responses(403, 404, 422),
+    summary="The unit's responsibility letter for a year beside its figures for that year",
+)
+async def letter(
+    unit_code: UnitCode, year: Annotated[int, Query(ge=1900, le=2999)], service: Service,
+    as_of: AsOf = None, known_at: KnownAt = None, _caller: Principal = Depends(unit_in_scope),
+) -> dict:
+    return await service.commands.letter(unit_code, year, parse_clocks(as_of, known_at))

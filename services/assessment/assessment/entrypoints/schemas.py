@@ -336,3 +336,28 @@ class EventOut(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
     payload: dict
+
+
+class LetterIn(BaseModel):
+    unit_code: UnitCode
+    year: int = Field(ge=1900, le=2999)
+    targets: dict[str, float] = Field(min_length=1, description="indicator id -> target rate (0-1)")
+    signed_on: date
+    signed_by: str = Field(min_length=1, max_length=100)
+
+
+class LetterLine(BaseModel):
+    indicator: str
+    target: float
+    numerator: int
+    denominator: int
+    rate: float | None
+    met: bool | None = Field(description="null when nobody is counted")
+    gap: float | None
+
+
+class LetterOut(BaseModel):
+    as_of: str | None = None
+    known_at: str | None = None
+    letter: dict
+    comparison: list[LetterLine]

@@ -22,7 +22,7 @@ from platform_kit.clock import SYSTEM_CLOCK, Clock
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import ConcurrencyConflict, EventStore
 from platform_kit.calendar import local_date
-from platform_kit.problems import Conflict, Refusal
+from platform_kit.problems import Conflict, NotFound, Refusal
 
 ATTEMPTS = 5
 
@@ -189,3 +189,32 @@ class Commands:
         if open_only:
             return [r.as_json() for r in sorted(chosen, key=lambda r: (r.next_deadline or date.max, r.unit_code))]
         return [r.as_json() for r in sorted(chosen, key=lambda r: (r.period, r.unit_code))]
+
+    async def sign_letter(
+        self, *, unit_code: str, year: int, targets: dict[str, float], signed_on: date, signed_by: str
+    ) -> Envelope:
+        reads = self.scoreboards.reads
+        reads.unit(unit_code, field="unit_code")
+
+        async def decide_from(decisions: Decisions) -> list[Envelope]:
+            return [decide.decide_letter(
+                decisions, unit_code=unit_code, year=year, targets=targets, signed_on=signed_on, signed_by=signed_by,
+                indicators=[i.id for i in reads.rules.indicators], tree=reads.tree, now=self.clock.now(),
+            )]
+
+        return (await self._decide_and_append(decide_from))[0]
+
+    async def letter(self, unit_code: str, year: int, clocks: Clocks) -> dict:
+        """The unit's letter for the year beside its figures for that year (on the given clocks)."""
+        reads = self.scoreboards.reads
+        reads.unit(unit_code, field="unit_code")
+        store = self._store()
+        decisions = await decisions_store.decisions(store.pool, store.schema, clocks)
+        letter = decisions.letters.get((unit_code, year))
+        if letter is None:
+            raise NotFound("unit_code", f"{unit_code} has no responsibility letter for {year}")
+        period = Period(year)
+        cells = (await reads.figures([period], clocks, units=[unit_code]))[period]
+        figures = {i.id: cells.get((unit_code, i.id), (0, 0)) for i in reads.rules.indicators}
+        return {**clocks.as_json(), "letter": {k: letter[k] for k in ("unit_code", "year", "targets", "signed_on", "signed_by", "event_id")},
+                "comparison": decide.against_letter(letter, figures)}
