@@ -138,6 +138,8 @@ MATRIX = [
     ("assessment", "GET", "/api/rectifications", None, EVERY_STAFF),
     ("assessment", "POST", "/api/vetoes", {}, DISTRICT_ONLY_422),
     ("assessment", "POST", "/api/rankings", {}, DISTRICT_ONLY_422),
+    ("assessment", "POST", "/api/rectifications/reviews", {}, DISTRICT_ONLY_422),
+    ("assessment", "POST", "/api/rectifications/checks", {}, DISTRICT_ONLY_422),
     ("assessment", "POST", "/api/admin/rebuild", None, {**DISTRICT_ONLY_422, "district": 202}),
     # notifier: inbox, trace, dead letters, subscriptions
     ("notifier", "GET", f"/api/units/{VILLAGE}/inbox", None, SCOPED),

@@ -1,6 +1,7 @@
 """The assessment service, declared to the kit: its schema and topic, its projection (registry
 and services-log events in, the live coverage view out), its routes, and its own two loops
-(the change feed that wakes the scoreboard's readers, the announcer of coverage changes)."""
+(the change feed that wakes the scoreboard's readers, the announcer of coverage changes, the
+schedule that announces rankings)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ async def _setup(runtime: ServiceRuntime) -> None:
 
 def _loops(runtime: ServiceRuntime) -> dict:
     services = _services(runtime)
-    return {"change-feed": services.feed.run, "announcer": services.announcer.run}
+    loops = {"change-feed": services.feed.run, "announcer": services.announcer.run}
+    if runtime.settings.ranking_schedule:
+        loops["ranking-schedule"] = services.schedule.run
+    return loops
 
 
 def _services(runtime: ServiceRuntime) -> Services:

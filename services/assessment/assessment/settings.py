@@ -21,6 +21,8 @@ class AssessmentSettings(KitSettings):
     rules_file: Path = DEFAULT_RULES
     stream_heartbeat_seconds: float = Field(15.0, gt=0)
     announce_interval_seconds: float = Field(1.0, gt=0, description="how often CoverageChanged are published")
+    ranking_schedule: bool = Field(True, description="publish the rankings [ranking_schedule] says are due (定期通报)")
+    ranking_schedule_seconds: float = Field(60.0, gt=0, description="how often the schedule is looked at")
 
 
 def load_rules(path: Path = DEFAULT_RULES) -> Rules:

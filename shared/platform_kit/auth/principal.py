@@ -12,7 +12,7 @@ auditor     every unit                             nothing             masked
 department  nothing through unit scopes            nothing (its topic) never
 ==========  =====================================  ==================  ====================
 
-Only the district vetoes, publishes the ranking, rebuilds read models and erases a person.
+Only the district vetoes, publishes the ranking, reviews rectification, rebuilds read models and erases a person.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from platform_kit.units import UnitTree
 
 Role = Literal["district", "town", "village", "department", "auditor"]
 ROLES: tuple[Role, ...] = get_args(Role)
-DistrictAction = Literal["veto", "publish_ranking", "rebuild", "erase"]
+DistrictAction = Literal["veto", "publish_ranking", "review_rectification", "rebuild", "erase"]
 DISTRICT_ACTIONS: tuple[DistrictAction, ...] = get_args(DistrictAction)
 PersonalDataView = Literal["clear", "masked", "hidden"]
 # The tier a unit-scoped role's own units must sit at.

@@ -5,7 +5,7 @@ read, so a typo in a rule name stops the service at start. Pure: no I/O in here.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -105,9 +105,32 @@ class Veto(_Rules):
 class Rectification(_Rules):
     bottom_count: int = Field(1, ge=1)
     plan_due_days: int = Field(30, ge=1)
+    resubmit_due_days: int = Field(15, ge=1, description="a returned plan is due again this many days later")
+    check_due_days: int = Field(60, ge=1, description="an accepted plan is checked within this many days")
     source: str = LOCAL_ASSUMPTION  # the order itself
     bottom_count_source: str = LOCAL_ASSUMPTION
     plan_due_days_source: str = LOCAL_ASSUMPTION
+    resubmit_due_days_source: str = LOCAL_ASSUMPTION
+    check_due_days_source: str = LOCAL_ASSUMPTION
+
+
+class Reward(_Rules):
+    """同奖同惩: the top ``top_count`` ranks of each ranking are rewarded (0: nobody)."""
+
+    top_count: int = Field(1, ge=0)
+    source: str = LOCAL_ASSUMPTION
+    top_count_source: str = LOCAL_ASSUMPTION
+
+
+class RankingSchedule(_Rules):
+    """定期通报: which rankings the service announces by itself, and when."""
+
+    periods: list[Literal["month", "quarter", "year"]] = Field(default_factory=lambda: ["quarter", "year"])
+    levels: list[Literal["town", "village"]] = Field(default_factory=lambda: ["town", "village"])
+    after_days: int = Field(5, ge=0, le=90, description="days after a period ends before its ranking goes out")
+    source: str = LOCAL_ASSUMPTION
+    periods_source: str = LOCAL_ASSUMPTION
+    after_days_source: str = LOCAL_ASSUMPTION
 
 
 class Rules(_Rules):
@@ -117,6 +140,8 @@ class Rules(_Rules):
     penalty: list[Penalty] = Field(default_factory=list)
     veto: Veto = Veto()
     rectification: Rectification = Rectification()
+    ranking_schedule: RankingSchedule = RankingSchedule()
+    reward: Reward = Reward()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Rules:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -57,9 +57,13 @@ class PenaltyMeta(BaseModel):
 class RectificationRules(BaseModel):
     bottom_count: int
     plan_due_days: int
+    resubmit_due_days: int
+    check_due_days: int
     source: str
     bottom_count_source: str
     plan_due_days_source: str
+    resubmit_due_days_source: str
+    check_due_days_source: str
 
 
 class RulesOut(BaseModel):
@@ -182,16 +186,31 @@ class TrendOut(Clocked):
     indicators: dict[str, list[TrendPoint]]
 
 
+class DocumentOut(BaseModel):
+    kind: Literal["written_report", "rectification_plan"]
+    name: str
+    media_type: str
+    sha256: str
+    size: int
+    reference: str
+
+
 class RectificationOut(BaseModel):
     unit_code: str
     period: str
     rank: int
     reason: str
-    plan_due: str
-    status: Literal["open", "plan_submitted"]
+    plan_due: str = Field(description="when the plan is (or was) due: the latest due date, after any return")
+    status: Literal["open", "plan_submitted", "returned", "accepted", "checked"]
+    round: int = Field(description="1 for the first plan, +1 after each return")
+    next_deadline: str | None = Field(description="the plan's due date while one is owed; the check's once accepted")
+    check_due: str | None
+    check_result: Literal["rectified", "not_rectified"] | None
     required_event_id: str
     plan_event_id: str | None
     plan_summary: str | None
+    documents: list[DocumentOut]
+    history: list[dict] = Field(description="each submission, review and check: event type, id, when, round, reasons")
 
 
 class ScoreboardRow(BaseModel):
@@ -209,7 +228,9 @@ class ScoreboardRow(BaseModel):
     penalties: dict[str, float]
     veto: bool
     veto_reason: str | None
-    flags: list[Literal["veto", "bottom", "not_assessed", "penalty", "rectification_required", "rectification_plan_submitted"]]
+    flags: list[Literal[
+        "veto", "reward", "bottom", "not_assessed", "penalty", "rectification_required", "rectification_plan_submitted"
+    ]] = Field(description="reward: among the top units the district rewards ([reward] top_count), beside the penalties")
     rectification: RectificationOut | None
     indicators: dict[str, FigureOut]
 
@@ -223,12 +244,40 @@ class ScoreboardOut(Clocked):
     rows: list[ScoreboardRow]
 
 
+class ResponsibleIn(BaseModel):
+    role: Literal["principal", "other"] = Field(description="主要负责人 or 有关责任人")
+    name: str = Field(min_length=1, max_length=50)
+
+
 class VetoIn(BaseModel):
     unit_code: UnitCode
     period: str = Field(pattern=PERIOD)
     reason: str = Field(min_length=1, max_length=500)
     decided_by: str = Field(min_length=1, max_length=100)
     occurred_at: datetime | None = Field(None, description="when it was decided (default: now)")
+    responsible: list[ResponsibleIn] = Field(
+        default_factory=list, max_length=20,
+        description="追究主要负责人和有关责任人的责任: the people held to account (their names stay in the assessment)",
+    )
+
+
+class VetoRevocationIn(BaseModel):
+    unit_code: UnitCode
+    period: str = Field(pattern=PERIOD)
+    reason: str = Field(min_length=1, max_length=500)
+    decided_by: str = Field(min_length=1, max_length=100)
+
+
+class VetoOut(BaseModel):
+    event_id: str
+    unit_code: str
+    period: str
+    reason: str
+    decided_by: str
+    occurred_at: datetime
+    responsible_roles: list[Literal["principal", "other"]]
+    responsible: list[ResponsibleIn] | None = Field(description="names: to the district only")
+    revoked: dict | None = Field(description="the revocation (event_id, reason, decided_by, occurred_at), if revoked")
 
 
 class RankingIn(BaseModel):
@@ -237,10 +286,45 @@ class RankingIn(BaseModel):
     parent: UnitCode | None = Field(None, description="villages of one town; omitted: every town's villages")
 
 
+class DocumentIn(BaseModel):
+    """A document handed in: its bytes (``content_base64``, kept by the assessment and checked
+    against ``sha256`` and ``size``) or the district's filing ``reference`` for them."""
+
+    kind: Literal["written_report", "rectification_plan"] = Field(description="书面检查汇报 or 整改方案")
+    name: str = Field(min_length=1, max_length=200)
+    media_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100, examples=["application/pdf"])
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the bytes")
+    size: int = Field(ge=0, le=50_000_000)
+    content_base64: str | None = Field(None, max_length=70_000_000)
+    reference: str | None = Field(None, min_length=1, max_length=500)
+
+
 class PlanIn(BaseModel):
     unit_code: UnitCode
     period: str = Field(pattern=PERIOD)
     summary: str = Field(min_length=1, max_length=2000)
+    documents: list[DocumentIn] = Field(
+        min_length=2, max_length=20, description="at least a written_report and a rectification_plan"
+    )
+
+
+class ReviewIn(BaseModel):
+    unit_code: UnitCode
+    period: str = Field(pattern=PERIOD)
+    decision: Literal["accept", "return"]
+    reasons: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(min_length=1, max_length=20)
+    due: date | None = Field(
+        None, description="accept: the check's date; return: the new plan's (default: the rules' days from today)"
+    )
+    decided_by: str = Field(min_length=1, max_length=100)
+
+
+class CheckIn(BaseModel):
+    unit_code: UnitCode
+    period: str = Field(pattern=PERIOD)
+    result: Literal["rectified", "not_rectified"]
+    findings: str = Field(min_length=1, max_length=2000)
+    checked_by: str = Field(min_length=1, max_length=100)
 
 
 class EventOut(BaseModel):
@@ -252,3 +336,28 @@ class EventOut(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
     payload: dict
+
+
+class LetterIn(BaseModel):
+    unit_code: UnitCode
+    year: int = Field(ge=1900, le=2999)
+    targets: dict[str, float] = Field(min_length=1, description="indicator id -> target rate (0-1)")
+    signed_on: date
+    signed_by: str = Field(min_length=1, max_length=100)
+
+
+class LetterLine(BaseModel):
+    indicator: str
+    target: float
+    numerator: int
+    denominator: int
+    rate: float | None
+    met: bool | None = Field(description="null when nobody is counted")
+    gap: float | None
+
+
+class LetterOut(BaseModel):
+    as_of: str | None = None
+    known_at: str | None = None
+    letter: dict
+    comparison: list[LetterLine]

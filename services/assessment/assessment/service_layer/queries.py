@@ -101,11 +101,7 @@ class Reads:
             ],
             "veto_applies_to_containing_periods": r.veto.applies_to_containing_periods,
             "veto_source": r.veto.source,
-            "rectification": {
-                "bottom_count": r.rectification.bottom_count, "plan_due_days": r.rectification.plan_due_days,
-                "source": r.rectification.source, "bottom_count_source": r.rectification.bottom_count_source,
-                "plan_due_days_source": r.rectification.plan_due_days_source,
-            },
+            "rectification": r.rectification.model_dump(),
         }
 
     # -- figures ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ the rectification orders; for any period and any pair of clocks."""
 from __future__ import annotations
 
 from assessment.adapters import decisions_store
-from assessment.domain.decisions import Decisions
+from assessment.domain.decisions import Decisions, rewarded
 from assessment.domain.periods import Clocks, Period, previous
 from assessment.domain.scoring import PenaltyBook, Ranked, earlier_ranks, penalty_book, ranked, unit_score
 from assessment.service_layer.queries import PeriodFigures, Reads
@@ -68,22 +68,27 @@ class Scoreboards:
     async def scoreboard(self, period: Period, level: str, parent: str | None, clocks: Clocks) -> dict:
         decisions = await decisions_store.decisions(self.reads.pool, self.reads.schema, clocks)
         groups = await self.ranking(period, level, parent, clocks, decisions)
+        top = self.reads.rules.reward.top_count
         rows = [
-            self._row_json(row, town, earlier, period, decisions) for town, ranked_rows, earlier in groups for row in ranked_rows
+            self._row_json(row, town, earlier, period, decisions, rewarded(ranked_rows, top))
+            for town, ranked_rows, earlier in groups for row in ranked_rows
         ]
         return {
             "period": str(period), "level": level, "parent": parent, **clocks.as_json(),
             "source": self.reads.source(period, clocks), "indicators": self.reads.indicators_json(), "rows": rows,
         }
 
-    def _row_json(self, row: Ranked, town: Unit | None, earlier: dict[str, int] | None, period: Period, decisions: Decisions) -> dict:
+    def _row_json(
+        self, row: Ranked, town: Unit | None, earlier: dict[str, int] | None, period: Period, decisions: Decisions,
+        rewards: set[str] = frozenset(),
+    ) -> dict:
         s = row.unit
         unit = self.reads.tree[s.unit_code]
         veto = decisions.veto_for(s.unit_code, period, containing=self.reads.rules.veto.applies_to_containing_periods)
         rectification = decisions.rectification(s.unit_code, str(period))
         flags = [
             flag for flag, on in (
-                ("veto", s.veto), ("bottom", row.bottom), ("not_assessed", not s.assessed), ("penalty", s.penalty > 0),
+                ("veto", s.veto), ("reward", s.unit_code in rewards), ("bottom", row.bottom), ("not_assessed", not s.assessed), ("penalty", s.penalty > 0),
                 ("rectification_required", rectification is not None and rectification.is_open),
                 ("rectification_plan_submitted", rectification is not None and not rectification.is_open),
             ) if on

@@ -9,6 +9,7 @@ from assessment.domain.policy import Rules
 from assessment.service_layer.announcer import Announcer
 from assessment.service_layer.commands import Commands
 from assessment.service_layer.queries import Reads
+from assessment.service_layer.ranking_schedule import RankingScheduler
 from assessment.service_layer.scoreboard import Scoreboards
 from assessment.service_layer.scoreboard_cache import ScoreboardCache
 from assessment.settings import AssessmentSettings
@@ -24,6 +25,7 @@ class Services:
     boards: ScoreboardCache
     feed: ChangeFeed
     announcer: Announcer
+    schedule: RankingScheduler
     stream_heartbeat_seconds: float
 
     @classmethod
@@ -33,9 +35,11 @@ class Services:
         reads = Reads(lambda: runtime.pool, schema, rules, tree, clock)
         scoreboards = Scoreboards(reads)
         feed = ChangeFeed(settings.database_url, [view_channel(schema), f"{schema}_events"])
+        commands = Commands(lambda: runtime.store, scoreboards, clock)
         return cls(
-            reads=reads, scoreboards=scoreboards, commands=Commands(lambda: runtime.store, scoreboards, clock),
+            reads=reads, scoreboards=scoreboards, commands=commands,
             boards=ScoreboardCache(scoreboards, feed), feed=feed,
             announcer=Announcer(schema, rules, lambda: runtime.store, settings.announce_interval_seconds, clock),
+            schedule=RankingScheduler(commands, rules, clock, settings.ranking_schedule_seconds, feed),
             stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
         )

@@ -73,9 +73,17 @@ class TestDecisions:
         refused(await running.http.post("/api/rankings", json={**ranking, "level": "county"}), 422, "level")
 
     async def test_a_plan_for_no_unit_is_not_found_without_an_order_a_conflict(self, running):
-        plan = {"period": "2013", "summary": "整改方案"}
+        documents = [
+            {"kind": kind, "name": "x.pdf", "media_type": "application/pdf", "sha256": "a" * 64, "size": 1, "reference": "档案"}
+            for kind in ("written_report", "rectification_plan")
+        ]
+        plan = {"period": "2013", "summary": "整改方案", "documents": documents}
         refused(await running.http.post("/api/rectifications/plans", json={**plan, "unit_code": UNKNOWN_UNIT}), 404, "unit_code")
         refused(await running.http.post("/api/rectifications/plans", json={**plan, "unit_code": CHANGAN}), 409, "unit_code")
         refused(await running.http.post("/api/rectifications/plans", json={**plan, "unit_code": ZHONGXINJIE, "summary": ""}), 422, "summary")
+        # Bytes that are not what the document says: the field and the reason, before anything is kept.
+        lying = [documents[0] | {"reference": None, "content_base64": "aGVsbG8=", "size": 5}, documents[1]]
+        refused(await running.http.post("/api/rectifications/plans", json={**plan, "unit_code": CHANGAN, "documents": lying}),
+                422, "documents[0].sha256")
         response = await running.http.post("/api/rectifications/plans", content=b"{not json", headers={"content-type": "application/json"})
         assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"

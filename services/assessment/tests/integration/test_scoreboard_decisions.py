@@ -16,6 +16,12 @@ from platform_kit.envelope import Envelope
 from platform_kit.testing import read_topic_to_end, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+# Filed with the district (references, no bytes): the documents' bytes: tests/e2e/test_rectification_cycle.py.
+DOCUMENTS = [
+    {"kind": kind, "name": f"{kind}.pdf", "media_type": "application/pdf", "sha256": str(n) * 64, "size": 10,
+     "reference": f"区档案 2013-{n}"}
+    for n, kind in ((1, "written_report"), (2, "rectification_plan"))
+]
 
 
 @pytest.fixture
@@ -123,7 +129,7 @@ async def test_a_published_ranking_orders_the_bottom_unit_to_rectify_until_its_p
     assert "rectification_required" in row(board, bottom)["flags"]
 
     plan = await examples.http.post("/api/rectifications/plans", json={
-        "unit_code": bottom, "period": "2013-Q2", "summary": "书面检查汇报；整改方案：每月入户随访",
+        "unit_code": bottom, "period": "2013-Q2", "summary": "书面检查汇报；整改方案：每月入户随访", "documents": DOCUMENTS,
     })
     assert plan.status_code == 201, plan.text
     board = await examples.get("/api/scoreboard", period="2013-Q2", level="village", parent=ZHONGXINJIE)
@@ -139,7 +145,9 @@ async def test_a_published_ranking_orders_the_bottom_unit_to_rectify_until_its_p
 
 
 async def test_a_plan_without_an_order_is_a_decision_that_cannot_be_taken(running):
-    response = await running.http.post("/api/rectifications/plans", json={"unit_code": CHANGAN, "period": "2013", "summary": "x"})
+    response = await running.http.post(
+        "/api/rectifications/plans", json={"unit_code": CHANGAN, "period": "2013", "summary": "x", "documents": DOCUMENTS}
+    )
     assert response.status_code == 409, response.text
     assert response.json()["errors"] == [{"field": "unit_code", "reason": f"{CHANGAN} has no rectification order for 2013"}]
 

@@ -5,6 +5,7 @@ misspelt field fails a test instead of reading 未知 in a unit's inbox."""
 from __future__ import annotations
 
 import string
+import typing
 from collections.abc import Iterable
 
 from platform_kit.catalogue import EventCatalogue
@@ -23,7 +24,7 @@ def unbound_event_types(book: Rulebook, catalogue: EventCatalogue) -> set[str]:
 def problems(book: Rulebook, catalogue: EventCatalogue) -> list[str]:
     found: list[str] = []
     for notice in book.notices:
-        found += _missing(notice.name, notice.fields, notice.on, catalogue)
+        found += _missing(notice.name, notice.fields, notice.on, catalogue, extra=_item_fields(notice.for_each, notice.on, catalogue))
     for watch in book.watches:
         opening = [*watch.opened_by, *(watch.closed_by if watch.repeat else [])]
         for step in watch.steps:
@@ -31,6 +32,18 @@ def problems(book: Rulebook, catalogue: EventCatalogue) -> list[str]:
         subject = {name for _, name, _, _ in string.Formatter().parse(watch.subject) if name}
         found += _missing(f"{watch.name} subject", subject, [*watch.opened_by, *watch.closed_by], catalogue)
     return found
+
+
+def _item_fields(for_each: str | None, triggers: Iterable[Trigger], catalogue: EventCatalogue) -> set[str]:
+    """The fields of the items a ``for_each`` notice walks (a list of models in the payload)."""
+    if for_each is None:
+        return set()
+    fields: set[str] = set()
+    for trigger in triggers:
+        field = catalogue.model(trigger.event).model_fields.get(for_each) if catalogue.knows(trigger.event) else None
+        item = next(iter(typing.get_args(field.annotation)), None) if field else None
+        fields |= set(getattr(item, "model_fields", {}))
+    return fields
 
 
 def _missing(

@@ -57,11 +57,14 @@ def decide(event: Envelope, before: Resident | None, book: Rulebook, tree: UnitT
             )
     for notice, triggers in rules.noticing:
         if matching(triggers) and _is(after, notice.who, day):
-            text = render(notice.text, facts, tree, book.labels)
-            for recipient in recipients(notice.to, facts, tree):
-                decision.notifications.append(
-                    _notification(notice.name, book, "notice", recipient, text, facts, cause, tree, event.event_id)
-                )
+            for index, item in enumerate(_items(notice.for_each, facts)):
+                said = facts | item
+                text = render(notice.text, said, tree, book.labels)
+                for recipient in recipients(notice.to, said, tree):
+                    decision.notifications.append(_notification(
+                        notice.name, book, "notice", recipient, text, said, cause, tree,
+                        event.event_id if notice.for_each is None else (event.event_id, index),
+                    ))
     for watch, triggers in rules.opening:
         if matching(triggers) and _is(after, watch.who, day):
             _open(decision, watch, facts, cause, day, event.occurred_at, book, tree)
@@ -89,6 +92,13 @@ def fire(timer: Timer, resident: Resident | None, now: datetime, book: Rulebook,
             )
         )
     return decision
+
+
+def _items(for_each: str | None, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """One set of extra facts per notice: none for a plain notice, each item of the list fact."""
+    if for_each is None:
+        return [{}]
+    return [item for item in facts.get(for_each) or [] if isinstance(item, dict)]
 
 
 def services_due(resident: Resident | None, day: date, book: Rulebook) -> str:

@@ -114,6 +114,10 @@ class Notice(_Message):
     title: str
     on: Triggers = Field(min_length=1)
     who: Who = "anyone"
+    for_each: str | None = Field(
+        None, pattern=r"^[a-z_]+$",
+        description="a list fact (a ranking's rows): one notice per item, the item's fields added to the facts",
+    )
 
 
 class Step(_Message):

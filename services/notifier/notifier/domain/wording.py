@@ -42,6 +42,8 @@ class _Words(Mapping[str, str]):
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):  # reasons, say: one sentence after another
+        return "；".join(_text(v) for v in value) if value else UNKNOWN
     return UNKNOWN if value is None or value == "" else str(value)
 
 

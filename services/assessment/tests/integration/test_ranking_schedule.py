@@ -1,0 +1,42 @@
+"""定期通报 by the service: on its clock, the schedule publishes each due ranking once (the
+bottom unit ordered to rectify), whatever the number of ticks or replicas."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from assessment_examples import worked_examples
+from assessment_testing import instant
+from assessment.service_layer.ranking_schedule import RankingScheduler
+from platform_kit.clock import SettableClock
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+async def test_the_schedule_publishes_each_due_ranking_once_on_the_service_clock(running):
+    await running.publish(worked_examples().events)
+    await running.settled()
+    services = running.service.services
+    clock = SettableClock(instant("2013-07-05T23:00"))  # Q2 ended; its day (5 days after) not yet come
+    tick = RankingScheduler(services.commands, services.reads.rules, clock, 60).tick
+    assert await tick() > 0  # Q1's rankings
+    published_q1 = await running.get("/api/rectifications", period="2013-Q1")
+
+    clock.set(instant("2013-07-06T09:00"))
+    # Two replicas looking at once still publish each ranking once.
+    first, second = await asyncio.gather(tick(), tick())
+    assert first + second > 0
+    assert await tick() == 0
+    orders = await running.get("/api/rectifications", period="2013-Q2")
+    assert orders and all(o["status"] == "open" for o in orders)
+    store = running.service.runtime.store
+    versions = await store.pool.fetch(
+        f"SELECT stream_id, count(*) AS n FROM {store.schema}.events WHERE event_type = 'RankingPublished' "
+        "AND payload->>'period' = '2013-Q2' GROUP BY stream_id"
+    )
+    # the towns once, each town's villages once
+    assert sorted(r["stream_id"] for r in versions)[0] == "ranking-2013-Q2-town" and len(versions) == 12
+    assert {r["n"] for r in versions} == {1}
+    assert await running.get("/api/rectifications", period="2013-Q1") == published_q1
