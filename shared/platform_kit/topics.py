@@ -12,6 +12,9 @@ INGEST_REJECTED = "ingest.rejected"
 
 DEPARTMENTS = ("health", "public-security", "education", "civil-affairs", "hr")
 INGEST_TOPICS = tuple(f"ingest.{department}" for department in DEPARTMENTS)
+# What the district asks of a department goes back on a topic only that department reads
+# (docs/department-tasks.md); its replies come in on its ingest topic.
+TASK_DEPARTMENTS = ("education", "health", "public-security")
 
 DOMAIN_TOPICS = (REGISTRY_EVENTS, SERVICES_EVENTS, ASSESSMENT_EVENTS, NOTIFIER_EVENTS)
 
@@ -70,6 +73,11 @@ class Topics:
     @property
     def ingest_rejected(self) -> str:
         return self.name(INGEST_REJECTED)
+
+    def tasks(self, department: str) -> str:
+        if department not in TASK_DEPARTMENTS:
+            raise ValueError(f"department: {department!r} is not one of {', '.join(TASK_DEPARTMENTS)}")
+        return self.name(f"tasks.{department}")
 
     def ingest(self, department: str) -> str:
         if department not in DEPARTMENTS:

@@ -56,5 +56,6 @@ def decide_assignment(
     )
 
 
-def unknown_staff(staff_ref: str) -> Refusal:
-    return Refusal("staff_ref", f"{staff_ref} is not on the roster of any unit; assign them first (POST /api/staff)")
+def unknown_staff() -> Refusal:
+    # The reason never repeats the ref: a phone number typed into the box would be echoed back.
+    return Refusal("staff_ref", "is not on the roster of any unit; put the staff member on it first (POST /api/staff)")

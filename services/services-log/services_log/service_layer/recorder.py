@@ -102,8 +102,8 @@ class Recorder:
         """Record the command's event, or raise Refusal. A retry of a recorded command (same
         id, same content) or a department's repeated message records nothing new."""
         async with self.pool.acquire() as conn, conn.transaction():
+            new = await self._decide(conn, command)  # its own refusals (a phone as staff_ref) first
             await self._staff_on_roster(conn, command, origin)
-            new = await self._decide(conn, command)
             event = _envelope(new, origin, self.clock())
             try:
                 await self.store.append([event], conn=conn)
@@ -127,7 +127,7 @@ class Recorder:
         staff_ref = getattr(command, "staff_ref", None)
         if origin.source == "services-log" and staff_ref is not None:
             if not await roster.is_on_roster(conn, self.schema, staff_ref):
-                raise unknown_staff(staff_ref)
+                raise unknown_staff()
 
     async def assign_staff(self, command: AssignStaff) -> Outcome:
         """Put a member of staff on a unit's roster; their name is sealed with their own key in

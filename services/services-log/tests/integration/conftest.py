@@ -19,10 +19,5 @@ async def services_log(harness):
     """The services log, running, with the staff these tests name on its roster (a service
     recorded by someone not on it is refused)."""
     await harness.start()
-    for staff_ref in ("staff-0412", "staff-0413"):
-        answer = await harness.http.post("/api/staff", json={
-            "staff_ref": staff_ref, "unit_code": "370402005001", "role": "manager", "name": "张丽",
-            "assigned_on": "2013-01-01",
-        })
-        assert answer.status_code == 201, answer.text
+    await harness.put_on_roster("staff-0412", "staff-0413")
     return harness
