@@ -15,6 +15,7 @@ INGEST_TOPICS = tuple(f"ingest.{department}" for department in DEPARTMENTS)
 # What the district asks of a department goes back on a topic only that department reads
 # (docs/department-tasks.md); its replies come in on its ingest topic.
 TASK_DEPARTMENTS = ("education", "health", "public-security")
+TASK_TOPICS = tuple(f"tasks.{department}" for department in TASK_DEPARTMENTS)
 
 DOMAIN_TOPICS = (REGISTRY_EVENTS, SERVICES_EVENTS, ASSESSMENT_EVENTS, NOTIFIER_EVENTS)
 
@@ -86,7 +87,7 @@ class Topics:
 
     @property
     def public(self) -> tuple[str, ...]:
-        return tuple(self.name(t) for t in (*DOMAIN_TOPICS, *INGEST_TOPICS, INGEST_REJECTED))
+        return tuple(self.name(t) for t in (*DOMAIN_TOPICS, *INGEST_TOPICS, INGEST_REJECTED, *TASK_TOPICS))
 
 
 def dead_letter_topic(consumer: str) -> str:

@@ -15,7 +15,7 @@ from platform_kit.clock import Clock
 from platform_kit.database import apply_ddl
 from platform_kit.gate import DepartmentFact
 from platform_kit.runtime import Loop, ServiceDeclaration, ServiceRuntime
-from platform_kit.topics import Topics
+from platform_kit.topics import TASK_DEPARTMENTS, Topics
 from platform_kit.units import unit_tree
 
 from registry.adapters.read_model import ReadModel
@@ -66,6 +66,15 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Re
         publishes_to=lambda topics: topics.registry_events,
         routers=(units.router, residents.router, verification.router, reconciliation.router, tasks.router),
         projections=[closer],
+        also_publishes=lambda t: {
+            t.tasks(d): (
+                ("DepartmentTaskIssued", "DepartmentTaskClosed"),
+                f"What the district asks of {d} (docs/department-tasks.md), for it alone to read: each task issued, "
+                "then closed once the fact that answers it is recorded. The person's identity is sealed with the "
+                "department's own key. Key = stream_id (task-<task_id>); deduplicate on event_id.",
+            )
+            for d in TASK_DEPARTMENTS
+        },
         accept=accept, setup=setup, loops=loops, extra=extra,
     )
     runtime = ServiceRuntime(settings, declaration, clock=clock)
