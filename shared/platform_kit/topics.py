@@ -75,6 +75,13 @@ class Topics:
     def ingest_rejected(self) -> str:
         return self.name(INGEST_REJECTED)
 
+    @property
+    def task_topics(self) -> tuple[str, ...]:
+        """Made by ``make topics`` and by the registry's dispatcher when it first sends to one;
+        not by every service's start (``public``), which would add three topics to every test
+        namespace on a shared broker."""
+        return tuple(self.name(t) for t in TASK_TOPICS)
+
     def tasks(self, department: str) -> str:
         if department not in TASK_DEPARTMENTS:
             raise ValueError(f"department: {department!r} is not one of {', '.join(TASK_DEPARTMENTS)}")
@@ -87,7 +94,7 @@ class Topics:
 
     @property
     def public(self) -> tuple[str, ...]:
-        return tuple(self.name(t) for t in (*DOMAIN_TOPICS, *INGEST_TOPICS, INGEST_REJECTED, *TASK_TOPICS))
+        return tuple(self.name(t) for t in (*DOMAIN_TOPICS, *INGEST_TOPICS, INGEST_REJECTED))
 
 
 def dead_letter_topic(consumer: str) -> str:

@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 import uuid
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy" / "demo"))
 
 from district import Year  # noqa: E402
 import drive  # noqa: E402
 
-from platform_kit.testing import bearer  # noqa: E402
+from platform_kit.testing import bearer, delete_topics_of  # noqa: E402
 from services_log.bootstrap import build  # noqa: E402
 from services_log.settings import ServicesLogSettings  # noqa: E402
 
@@ -40,24 +38,7 @@ async def services_log(stack, schema):
         yield service
     finally:
         await service.runtime.stop()
-        _forget_topics(stack.bootstrap_servers, namespace)
-
-
-def _forget_topics(servers: str, namespace: str) -> None:
-    """The shared broker keeps a limit of open files: the run's topics go with it."""
-    async def forget() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-        await admin.start()
-        try:
-            ours = [t for t in await admin.list_topics() if t.startswith(namespace)]
-            if ours:
-                await admin.delete_topics(ours)
-        finally:
-            await admin.close()
-
-    worker = threading.Thread(target=asyncio.run, args=(forget(),))
-    worker.start()
-    worker.join(timeout=60)
+        delete_topics_of(stack.bootstrap_servers, namespace)
 
 
 async def test_the_years_network_totals_are_what_the_demo_generated(services_log, monkeypatch):

@@ -5,42 +5,25 @@ department's reply on its ingest topic closes the task."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from registry_builders import LONGSHAN_1, NOW, department_envelope, registration, send
 
 from platform_kit.contract.common import EncryptedPersonalData
 from platform_kit.envelope import Envelope
 from platform_kit.sealing import department_key, open_sealed
-from platform_kit.testing import read_topic_to_end, wait_until
+from platform_kit.testing import delete_topics_of, read_topic_to_end, wait_until
 
 SECRET = "test-task-secret"
 
 
 @pytest.fixture
 def forget_topics(stack):
-    """The shared broker keeps a limit of open files: this run's topics go when it ends, after
-    the registry has stopped."""
+    """This run's topics go when it ends, after the registry has stopped."""
     namespace = f"t{uuid.uuid4().hex[:8]}."
     yield namespace
-
-    async def forget() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap_servers)
-        await admin.start()
-        try:
-            ours = [t for t in await admin.list_topics() if t.startswith(namespace)]
-            if ours:
-                await admin.delete_topics(ours)
-        finally:
-            await admin.close()
-
-    worker = threading.Thread(target=asyncio.run, args=(forget(),))
-    worker.start()
-    worker.join(timeout=60)
+    delete_topics_of(stack.bootstrap_servers, namespace)
 
 
 @pytest.fixture

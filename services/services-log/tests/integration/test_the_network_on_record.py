@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from platform_kit.testing import wait_until
+from platform_kit.testing import delete_topics_of, wait_until
 
 CST = timezone(timedelta(hours=8))
 YONGFU, KANGLE, LONGSHAN = "370402005001", "370402005002", "370402005000"  # 龙山路街道 and two of its communities
@@ -22,7 +22,9 @@ NAME = "欧阳秀英"
 @pytest.fixture
 async def network(harness):
     await harness.start()
-    return harness
+    yield harness
+    await harness.stop()
+    delete_topics_of(harness.stack.bootstrap_servers, harness.namespace)
 
 
 def staff(ref: str, unit: str, role: str = "manager", **fields) -> dict:
