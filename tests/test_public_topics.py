@@ -8,7 +8,7 @@ import sys
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from platform_kit.topics import DOMAIN_TOPICS, INGEST_REJECTED, INGEST_TOPICS
+from platform_kit.topics import DOMAIN_TOPICS, INGEST_REJECTED, INGEST_TOPICS, TASK_TOPICS
 
 
 async def test_make_topics_creates_every_public_topic_keeping_event_history_forever(stack):
@@ -20,7 +20,7 @@ async def test_make_topics_creates_every_public_topic_keeping_event_history_fore
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap_servers)
     await admin.start()
     try:
-        topics = {t["topic"]: t for t in await admin.describe_topics([*DOMAIN_TOPICS, *INGEST_TOPICS, INGEST_REJECTED])}
+        topics = {t["topic"]: t for t in await admin.describe_topics([*DOMAIN_TOPICS, *INGEST_TOPICS, INGEST_REJECTED, *TASK_TOPICS])}
         assert all(t["error_code"] == 0 and len(t["partitions"]) == 3 for t in topics.values()), topics
         configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "registry.events")])
         retention = {c[0]: c[1] for c in configs[0].resources[0][4]}["retention.ms"]

@@ -127,10 +127,16 @@ MATRIX = [
     ("registry", "GET", f"/api/discrepancies?unit_code={VILLAGE}", None, SCOPED),
     ("registry", "POST", "/api/sweeps", {"unit_code": VILLAGE, "born_since": "2013-01-01"},
      {**SCOPED, "auditor": DENIED}),
+    # registry: tasks back to departments
+    ("registry", "GET", "/api/department-tasks", None, EVERY_STAFF),
+    ("registry", "POST", "/api/department-tasks/sweep", {"on": "not-a-date"}, DISTRICT_ONLY_422),
     # services log: records, residents
     ("services-log", "GET", f"/api/awaiting-resident?unit_code={VILLAGE}", None, SCOPED),
     ("services-log", "GET", f"/api/services/{uuid.UUID(int=1)}", None, {**EVERY_STAFF, **dict.fromkeys(("district", "town", "village", "other-village", "auditor"), UNKNOWN)}),
     ("services-log", "GET", "/api/associations", None, EVERY_STAFF),
+    # services log: the network (roster, a year of it)
+    ("services-log", "GET", f"/api/staff?unit_code={VILLAGE}", None, SCOPED),
+    ("services-log", "GET", "/api/network?year=2013", None, EVERY_STAFF),
     # assessment: reads, export, decisions, the kit's rebuild
     ("assessment", "GET", f"/api/units/{VILLAGE}/coverage?period=2013", None, SCOPED),
     ("assessment", "GET", "/api/scoreboard?period=2013", None, EVERY_STAFF),

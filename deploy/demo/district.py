@@ -164,6 +164,7 @@ class Year:
             # staff, it is what 均等化 compares the migrants with.
             for _ in range(max(2, round(self.rng.randint(8, 24) * self.scale))):
                 self._resident(village.code, population="registered")
+        self._roster()
         self._trainings()
         self._association_activities()
         self._verifications()
@@ -365,13 +366,31 @@ class Year:
             self.add("verification_reply", self._at(replied), key=person.key, replied_on=replied.isoformat(),
                      due_on=(asked + timedelta(days=7)).isoformat())
 
+    def _roster(self) -> None:
+        """The 177 managers and 927 assistants on their units' rosters from the first day of the
+        year, before anyone serves (the services log refuses a service by staff not on it). Their
+        names come from a generator of their own, so the rest of the year is as it was."""
+        names = random.Random(f"roster-{YEAR}")
+        first_day = datetime(YEAR, 1, 1, 8, 0, tzinfo=CST)
+        for unit, refs in self.staff.items():
+            for ref in refs:
+                self.add("assign_staff", first_day, timedelta(minutes=1), staff_ref=ref, unit_code=unit,
+                         role="manager" if ref.startswith("manager-") else "assistant",
+                         name=full_name(names.choice(["female", "male"]), names), assigned_on=first_day.date().isoformat())
+
     def _trainings(self) -> None:
-        """400-odd person-times a year: each town trains its managers and assistants."""
+        """400-odd person-times a year: each town trains its managers and assistants (each
+        trainee named once; a training of more person-times than names counts the rest as
+        repeat sessions)."""
+        trainees = random.Random(f"trainees-{YEAR}")
         for town in self.tree.towns():
+            town_staff = [ref for v in self.tree.children(town.code) for ref in self.staff.get(v.code, [])]
             for month in (3, 6, 9, 11):
                 day = date(YEAR, month, self.rng.randint(5, 25))
+                person_times = self.rng.randint(7, 12)
                 self.add("training", self._at(day), unit_code=town.code, topic="流动人口服务管理业务技能培训",
-                         person_times=self.rng.randint(7, 12))
+                         person_times=person_times,
+                         trainee_refs=sorted(trainees.sample(town_staff, min(person_times, len(town_staff)))))
 
     def _association_activities(self) -> None:
         for association in associations():

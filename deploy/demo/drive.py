@@ -55,7 +55,7 @@ class Driver:
             "enrol": self._enrol, "service": self._service, "survey": self._survey, "training": self._training,
             "association_activity": self._association, "sweep": self._sweep,
             "marry": self._marry, "register_again": self._register_again, "verification": self._verification,
-            "verification_reply": self._verification_reply,
+            "verification_reply": self._verification_reply, "assign_staff": self._assign_staff,
         }
         self.registrations: dict[str, dict[str, Any]] = {}  # person key -> their first registration's body
         self.requests: dict[str, str] = {}  # person key -> their open incoming 协查
@@ -221,10 +221,19 @@ class Driver:
                 "surveyed_by_unit": self.units.get(d["key"]),
             })
 
+    async def _assign_staff(self, action: Action) -> None:
+        d = action.data
+        await self._post(action, f"{self.services_log}/api/staff", {
+            "staff_ref": d["staff_ref"], "unit_code": d["unit_code"], "role": d["role"], "name": d["name"],
+            "assigned_on": d["assigned_on"],
+        }, dated=False)
+
     async def _training(self, action: Action) -> None:
         d = action.data
-        await self._post(action, f"{self.services_log}/api/trainings",
-                         {"held_by_unit": d["unit_code"], "topic": d["topic"], "person_times": d["person_times"]})
+        await self._post(action, f"{self.services_log}/api/trainings", {
+            "held_by_unit": d["unit_code"], "topic": d["topic"], "person_times": d["person_times"],
+            "trainee_refs": d.get("trainee_refs", []),
+        })
 
     async def _association(self, action: Action) -> None:
         d = action.data

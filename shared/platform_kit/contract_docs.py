@@ -120,6 +120,8 @@ def asyncapi(runtime: ServiceRuntime) -> dict[str, Any]:
             description=f"Every event of the {d.name} ({', '.join(published)}), published by its outbox relay once "
             "committed; key = stream_id, so one stream keeps its order.",
         )
+    for topic, (event_types, description) in (d.also_publishes(runtime.topics) if d.also_publishes else {}).items():
+        broker.publisher(topic, title=f"{topic}:{d.name}", schema=one_of(list(event_types)), description=description)
     for projection in runtime.projections:
         for topic in projection.topics:
             wanted = getattr(projection, "event_types", None)

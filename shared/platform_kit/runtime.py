@@ -100,6 +100,9 @@ class ServiceDeclaration:
     loops: Callable[[ServiceRuntime], Mapping[str, Loop]] | None = None
     teardown: Hook | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Topics a service's own loops publish besides its relay's (the registry's tasks.<department>):
+    # topic -> (event types, description), for the contract documents only.
+    also_publishes: Callable[[Topics], Mapping[str, tuple[Sequence[str], str]]] | None = None
 
 
 def package_version(package: str) -> str:

@@ -121,3 +121,29 @@ def token(role: str = "district", *units: str, sub: str | None = None, ttl_secon
 def bearer(role: str = "district", *units: str, sub: str | None = None) -> dict[str, str]:
     """``headers=bearer()``: the Authorization header of :func:`token` (the district by default)."""
     return {"Authorization": f"Bearer {token(role, *units, sub=sub)}"}
+
+
+def delete_topics_of(bootstrap_servers: str, namespace: str) -> None:
+    """Delete every topic of a test's namespace once its services have stopped: the shared
+    broker keeps a limit of open files, and topics left behind pile up. In a thread of its own,
+    as tests/service_processes.py's ``forget_run``: the caller may be inside an event loop."""
+    import threading
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    if not namespace:
+        raise ValueError("namespace: refusing to delete the production topics")
+
+    async def forget() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            ours = [t for t in await admin.list_topics() if t.startswith(namespace)]
+            if ours:
+                await admin.delete_topics(ours)
+        finally:
+            await admin.close()
+
+    worker = threading.Thread(target=asyncio.run, args=(forget(),))
+    worker.start()
+    worker.join(timeout=60)

@@ -12,6 +12,10 @@ INGEST_REJECTED = "ingest.rejected"
 
 DEPARTMENTS = ("health", "public-security", "education", "civil-affairs", "hr")
 INGEST_TOPICS = tuple(f"ingest.{department}" for department in DEPARTMENTS)
+# What the district asks of a department goes back on a topic only that department reads
+# (docs/department-tasks.md); its replies come in on its ingest topic.
+TASK_DEPARTMENTS = ("education", "health", "public-security")
+TASK_TOPICS = tuple(f"tasks.{department}" for department in TASK_DEPARTMENTS)
 
 DOMAIN_TOPICS = (REGISTRY_EVENTS, SERVICES_EVENTS, ASSESSMENT_EVENTS, NOTIFIER_EVENTS)
 
@@ -70,6 +74,18 @@ class Topics:
     @property
     def ingest_rejected(self) -> str:
         return self.name(INGEST_REJECTED)
+
+    @property
+    def task_topics(self) -> tuple[str, ...]:
+        """Made by ``make topics`` and by the registry's dispatcher when it first sends to one;
+        not by every service's start (``public``), which would add three topics to every test
+        namespace on a shared broker."""
+        return tuple(self.name(t) for t in TASK_TOPICS)
+
+    def tasks(self, department: str) -> str:
+        if department not in TASK_DEPARTMENTS:
+            raise ValueError(f"department: {department!r} is not one of {', '.join(TASK_DEPARTMENTS)}")
+        return self.name(f"tasks.{department}")
 
     def ingest(self, department: str) -> str:
         if department not in DEPARTMENTS:

@@ -11,7 +11,8 @@ from platform_kit.topics import Topics
 
 def main() -> None:
     settings = KitSettings()
-    topics = Topics(settings.topic_namespace).public
+    namespaced = Topics(settings.topic_namespace)
+    topics = (*namespaced.public, *namespaced.task_topics)
     asyncio.run(
         ensure_topics(
             settings.kafka_bootstrap_servers,

@@ -156,6 +156,11 @@ class BadDay:
             max_request_size=1_048_000, request_timeout_ms=15_000,
         )
         await self.producer.start()
+        # The staff member every service names is on the roster (the services log refuses others).
+        on_roster = await self.command("services-log", "/api/staff", {
+            "staff_ref": "staff-0412", "unit_code": "370402005001", "role": "manager", "name": "张丽",
+            "assigned_on": "2013-01-01"}, "staff")
+        assert on_roster is not None and on_roster[0] in (200, 201), on_roster
         self.log("district ready: " + ", ".join(f"{n} {p.url}" for n, p in self.district.processes.items()))
 
     async def close(self) -> None:

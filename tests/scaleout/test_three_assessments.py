@@ -174,6 +174,9 @@ async def test_three_assessments_serve_what_one_serves_through_a_restart_and_a_r
     drive = Drive(district)
     http = httpx.AsyncClient(timeout=30)
     try:
+        # The staff member every service names is on the roster (the services log refuses others).
+        await drive.post("services-log", "/api/staff", {
+            "staff_ref": "staff-0412", "unit_code": VILLAGES[0], "role": "manager", "name": "张丽", "assigned_on": "2013-01-01"})
         # Three instances reading together.
         await drive.register(120)
         await drive.serve(120)

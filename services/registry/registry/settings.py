@@ -25,3 +25,13 @@ class RegistrySettings(KitSettings):
     reconciliation_interval_seconds: float = Field(
         3600.0, ge=0, description="how often the hospital-birth reconciliation runs by itself; 0: only when asked (POST)"
     )
+    task_secret: SecretStr = Field(
+        SecretStr("local-development-only: set TASK_SECRET in production"),
+        description="derives each department's key for what it is sent on tasks.<department> (platform_kit.sealing)",
+    )
+    task_due_days: int = Field(30, ge=1, description="local setting: days a department has for an enrolment task")
+    permit_notice_days: int = Field(30, ge=1, description="local setting: a permit expiring within this many days is a task")
+    task_sweep_interval_seconds: float = Field(
+        0.0, ge=0, description="how often the department-task sweep runs by itself; 0: only when asked (POST)"
+    )
+    task_dispatch_poll_seconds: float = Field(0.5, gt=0, description="how often the task outbox is looked at when idle")

@@ -14,6 +14,7 @@ from platform_kit.topics import Topics
 from services_log.adapters.registry_view import RegistryView
 from services_log.entrypoints.http import records_router, residents_router
 from services_log.entrypoints.ingest import accepting
+from services_log.entrypoints.network import network_router
 from services_log.service_layer.recorder import Recorder
 from services_log.settings import ServicesLogSettings as Settings
 
@@ -47,7 +48,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Se
         package="services-log",
         publishes_to=lambda topics: topics.services_events,
         projections=[registry_view],
-        routers=[records_router, residents_router],
+        routers=[records_router, residents_router, network_router],
         accept=accepting(recorder),
         setup=recorder.attach,
         extra={"recorder": recorder},

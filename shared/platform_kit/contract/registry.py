@@ -191,3 +191,42 @@ class PersonalDataRead(Payload):
     subject: str = Field(max_length=200, pattern=r"^[a-z][a-z0-9-]*-[A-Za-z0-9-]+$", description="the subject's stream id")
     why: str = Field(min_length=3, max_length=500, description="the purpose the reader gave")
     read_at: AwareDatetime
+
+
+TaskKind = Literal[
+    "enrol_child",  # education: a migrant child of compulsory-school age not enrolled (100%入学)
+    "pregnancy_check",  # health: a married migrant woman 15-49 due her free check where she lives
+    "renew_permit",  # public security: a residence permit (居住证) about to expire
+]
+TaskOutcome = Literal["enrolled", "checked", "renewed", "departed", "erased"]
+
+
+@catalogue.event("DepartmentTaskIssued")
+class DepartmentTaskIssued(Payload):
+    """Something a department must do for one resident, sent on ``tasks.<department>``. The
+    person's identity (what that department needs, no more) is sealed with the department's
+    own key, so only it can open it; everything else here is no one's personal data."""
+
+    task_id: uuid.UUID
+    department: Literal["education", "health", "public-security"]
+    kind: TaskKind
+    resident_id: ResidentId
+    unit_code: UnitCode = Field(description="where the resident lives: the unit that follows the task up")
+    period: Text = Field(max_length=20, description="school year (2013), quarter (2013Q3) or the permit's ref")
+    due_on: ContractDate
+    reply_with: Text = Field(max_length=60, description="the fact on ingest.<department> that closes the task")
+    personal: EncryptedPersonalData = Field(
+        description="sealed for the department (AES-GCM, key_id names its key): name and ID number; a phone for health"
+    )
+
+
+@catalogue.event("DepartmentTaskClosed")
+class DepartmentTaskClosed(Payload):
+    """The task is done (the department's reply was recorded) or moot (the resident left)."""
+
+    task_id: uuid.UUID
+    department: Literal["education", "health", "public-security"]
+    kind: TaskKind
+    resident_id: ResidentId
+    outcome: TaskOutcome
+    closed_by_event_id: uuid.UUID = Field(description="the event that closed it: the department's reply, as recorded")

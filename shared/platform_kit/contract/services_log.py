@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from platform_kit.contract import catalogue
-from platform_kit.contract.common import Payload, ResidentId, Text, UnitCode
+from platform_kit.contract.common import ContractDate, EncryptedPersonalData, Payload, ResidentId, Text, UnitCode
 
 ServiceKind = Literal[
     "policy_publicity",  # 宣传教育
@@ -36,6 +36,7 @@ Residence = Literal["lives_here", "lives_elsewhere", "not_yet_known"]
 ResolvedResidence = Literal["lives_here", "lives_elsewhere", "departed"]
 SurveyKind = Literal["policy_awareness", "reproductive_health_awareness"]  # 政策知晓 / 生殖健康知识知晓
 Audience = Literal["staff", "migrants"]
+StaffRole = Literal["manager", "assistant"]  # 专职流动人口服务管理员 / 协管员
 
 RESIDENCE_DESCRIPTION = (
     "where the resident lived when served, as the registry had told the services log by then: "
@@ -103,3 +104,16 @@ class ResidenceResolved(Payload):
     resident_id: ResidentId
     residence: ResolvedResidence = Field(description="where the resident lived when served, or departed by then")
     resident_unit: UnitCode | None = Field(None, description="the unit the resident lived in then (null if departed)")
+
+
+@catalogue.event("StaffAssigned")
+class StaffAssigned(Payload):
+    """A member of the network (a full-time manager or an assistant) is on the roster of a unit
+    from ``assigned_on``; a later StaffAssigned on the same stream (``staff-<staff_ref>``) moves
+    them. The name is sealed with a key only the services log holds (never in clear here)."""
+
+    staff_ref: Text = Field(max_length=40)
+    unit_code: UnitCode
+    role: StaffRole = Field(description="manager (专职管理员) or assistant (协管员)")
+    assigned_on: ContractDate
+    personal: EncryptedPersonalData = Field(description="the staff member's name, sealed (AES-GCM)")

@@ -15,8 +15,14 @@ from registry.bootstrap import RegistryService, build
 
 
 @pytest.fixture
-async def registry_service(stack, schema, clock) -> AsyncIterator[RegistryService]:
-    service = build(registry_settings(stack, database_schema=schema), clock=clock)
+def registry_settings_overrides() -> dict:
+    """A test module may set more of the registry's settings."""
+    return {}
+
+
+@pytest.fixture
+async def registry_service(stack, schema, clock, registry_settings_overrides) -> AsyncIterator[RegistryService]:
+    service = build(registry_settings(stack, database_schema=schema, **registry_settings_overrides), clock=clock)
     await service.runtime.start()
     try:
         yield service

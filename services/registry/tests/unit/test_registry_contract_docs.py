@@ -6,7 +6,7 @@ import json
 
 from platform_kit.contract import catalogue
 from platform_kit.contract_docs import CONTRACT, documents
-from platform_kit.topics import INGEST_ROUTES, ingest_gatekeeper
+from platform_kit.topics import INGEST_ROUTES, TASK_DEPARTMENTS, ingest_gatekeeper
 
 from registry import bootstrap
 
@@ -26,7 +26,8 @@ def test_the_asyncapi_document_names_every_topic_and_event_type_of_the_registry(
     spec = json.loads(ASYNCAPI.read_text(encoding="utf-8"))
     addresses = {channel["address"] for channel in spec["channels"].values()}
     departments = {d for d, routes in INGEST_ROUTES.items() if "registry" in routes.values() or ingest_gatekeeper(d) == "registry"}
-    assert addresses == {"registry.events", "ingest.rejected", *(f"ingest.{d}" for d in departments)}
+    tasks = {f"tasks.{d}" for d in TASK_DEPARTMENTS}  # what it sends back to departments
+    assert addresses == {"registry.events", "services.events", "ingest.rejected", *(f"ingest.{d}" for d in departments), *tasks}
     registry_types = {t for t in catalogue.event_types if catalogue.model(t).__module__.endswith(".registry")}
     assert registry_types <= set(spec["components"]["schemas"])
 

@@ -88,5 +88,12 @@ async def first_event(conn: asyncpg.Connection, schema: str, stream_id: str) -> 
     return _envelope(row) if row else None
 
 
+async def event_at(conn: asyncpg.Connection, schema: str, stream_id: str, version: int) -> Envelope | None:
+    row = await conn.fetchrow(
+        f"SELECT * FROM {schema}.events WHERE stream_id = $1 AND stream_version = $2", stream_id, version
+    )
+    return _envelope(row) if row else None
+
+
 def _envelope(row: asyncpg.Record) -> Envelope:
     return Envelope.model_construct(**{name: row[name] for name in ENVELOPE_FIELDS})

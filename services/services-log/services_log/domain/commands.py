@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from platform_kit.contract.common import UnitCode
+from platform_kit.contract.common import ContractDate, UnitCode
 from platform_kit.contract.services_log import (
     Audience,
     CertificateMode,
     ServiceKind,
     SixOnesItem,
+    StaffRole,
     SurveyKind,
 )
 
@@ -109,3 +110,24 @@ class RecordAssociationActivity(Command):
     activity: Text
     participants: int = Field(ge=0, le=MOST_PEOPLE)
     occurred_at: OccurredAt
+
+
+def _person_name(value: str) -> str:
+    # Letters (any script), the middle dot of transliterated names, spaces between Latin words;
+    # never digits or symbols, which is how an ID number or a phone pasted in the wrong box shows.
+    if not re.fullmatch(r"[^\W\d_]+(?:[ ·•][^\W\d_]+)*", value):
+        raise ValueError("must be a person's name: letters only, no digits or symbols")
+    return value
+
+
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), AfterValidator(_person_name)]
+
+
+class AssignStaff(Command):
+    """Put a member of the network on a unit's roster (or move them to another unit)."""
+
+    staff_ref: StaffRef
+    unit_code: UnitCode
+    role: StaffRole = Field(description="manager (专职流动人口服务管理员) or assistant (协管员)")
+    name: PersonName = Field(description="personal data: sealed before it is stored, never logged or published")
+    assigned_on: ContractDate

@@ -12,6 +12,7 @@ from typing import Literal
 
 import asyncpg
 
+from platform_kit.calendar import local_date
 from platform_kit.database import apply_ddl
 from platform_kit.envelope import Envelope, utc_now
 from platform_kit.event_store import ConcurrencyConflict, DuplicateEvent, EventStore
@@ -19,7 +20,8 @@ from platform_kit.gate import DepartmentFact
 from platform_kit.logs import get_logger
 from platform_kit.problems import Conflict
 from platform_kit.runtime import ServiceRuntime
-from services_log.adapters import records
+from platform_kit.sealing import seal
+from services_log.adapters import records, roster
 from services_log.adapters.registry_view import lock_residents, resident_facts
 from services_log.domain.decisions import (
     decide_association_activity,
@@ -29,6 +31,7 @@ from services_log.domain.decisions import (
     resolve_residence,
 )
 from services_log.domain.commands import (
+    AssignStaff,
     Command,
     RecordAssociationActivity,
     RecordService,
@@ -36,6 +39,7 @@ from services_log.domain.commands import (
     RecordTraining,
 )
 from services_log.domain.records import ID_FIELD, AwaitingRecord, NewEvent
+from services_log.domain.roster import OnRoster, decide_assignment, staff_stream, unknown_staff
 
 log = get_logger(__name__)
 
@@ -82,6 +86,7 @@ class Recorder:
         """The ``setup`` hook: the records' own table, before anything records or resolves."""
         self.runtime, self.clock = runtime, runtime.clock
         await apply_ddl(self.pool, self.schema, records.DDL)
+        await apply_ddl(self.pool, self.schema, roster.DDL)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -97,7 +102,8 @@ class Recorder:
         """Record the command's event, or raise Refusal. A retry of a recorded command (same
         id, same content) or a department's repeated message records nothing new."""
         async with self.pool.acquire() as conn, conn.transaction():
-            new = await self._decide(conn, command)
+            new = await self._decide(conn, command)  # its own refusals (a phone as staff_ref) first
+            await self._staff_on_roster(conn, command, origin)
             event = _envelope(new, origin, self.clock())
             try:
                 await self.store.append([event], conn=conn)
@@ -113,6 +119,38 @@ class Recorder:
             source=event.source,
             residence=event.payload.get("residence"),
         )
+        return Outcome(event, "recorded")
+
+    async def _staff_on_roster(self, conn: asyncpg.Connection, command: Command, origin: Origin) -> None:
+        # The district's own staff are on its roster; a department's (a hospital's doctor) are
+        # the department's to know, so only what staff record here is checked.
+        staff_ref = getattr(command, "staff_ref", None)
+        if origin.source == "services-log" and staff_ref is not None:
+            if not await roster.is_on_roster(conn, self.schema, staff_ref):
+                raise unknown_staff()
+
+    async def assign_staff(self, command: AssignStaff) -> Outcome:
+        """Put a member of staff on a unit's roster; their name is sealed with their own key in
+        the same transaction. The same assignment again records nothing (``replayed``)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{self.schema}.staff.{command.staff_ref}")
+            current = await roster.current(conn, self.schema, command.staff_ref)
+            key_id, key = await roster.key_for(conn, self.schema, command.staff_ref)
+            sealed = seal(key, key_id, command.staff_ref, {"name": command.name})
+            new = decide_assignment(command, current, sealed, today=local_date(self.clock()))
+            if new is None:
+                assert current is not None
+                stored = await records.event_at(conn, self.schema, staff_stream(command.staff_ref), current.version)
+                assert stored is not None
+                return Outcome(stored, "replayed")
+            event = _envelope(new, Origin(), self.clock())
+            await self.store.append([event], conn=conn)
+            await roster.save(
+                conn, self.schema,
+                OnRoster(command.staff_ref, command.unit_code, command.role, command.assigned_on, new.stream_version),
+            )
+        # Never the name: the ref, the unit and the role say all an operator needs.
+        log.info("staff.assigned", staff_ref=command.staff_ref, unit_code=command.unit_code, role=command.role)
         return Outcome(event, "recorded")
 
     async def _decide(self, conn: asyncpg.Connection, command: Command) -> NewEvent:

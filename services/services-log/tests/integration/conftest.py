@@ -16,6 +16,8 @@ async def harness(stack, schema, producer):
 
 @pytest.fixture
 async def services_log(harness):
-    """The services log, running."""
+    """The services log, running, with the staff these tests name on its roster (a service
+    recorded by someone not on it is refused)."""
     await harness.start()
+    await harness.put_on_roster("staff-0412", "staff-0413")
     return harness

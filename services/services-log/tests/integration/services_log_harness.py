@@ -45,6 +45,7 @@ class Harness:
     http: httpx.AsyncClient | None = None
     registry: RegistryFacts = field(default_factory=RegistryFacts)
     replica: str | None = None  # a stable replica name takes its partitions back at once
+    before_the_test: set[str] = field(default_factory=set)  # streams the fixture wrote (the roster)
 
     @property
     def topics(self) -> Topics:
@@ -120,10 +121,24 @@ class Harness:
 
     # --- what came of it -------------------------------------------------------------------------
 
+    async def put_on_roster(self, *staff_refs: str, unit_code: str = "370402005001") -> None:
+        """The district's staff, there before the test begins: what the test then records is
+        all that ``stored_events`` and ``published`` show."""
+        for staff_ref in staff_refs:
+            answer = await self.http.post("/api/staff", json={
+                "staff_ref": staff_ref, "unit_code": unit_code, "role": "manager", "name": "张丽",
+                "assigned_on": "2013-01-01",
+            })
+            assert answer.status_code == 201, answer.text
+            self.before_the_test.add(f"staff-{staff_ref}")
+
     async def stored_events(self, event_type: str | None = None) -> list[Envelope]:
         assert self.service is not None and self.service.runtime.store is not None
         recorded = await self.service.runtime.store.read_all(limit=100_000)
-        return [r.event for r in recorded if event_type is None or r.event.event_type == event_type]
+        return [
+            r.event for r in recorded
+            if (event_type is None or r.event.event_type == event_type) and r.event.stream_id not in self.before_the_test
+        ]
 
     async def rejections(self) -> list[dict]:
         records = await read_topic_to_end(self.stack.bootstrap_servers, self.topics.ingest_rejected)
@@ -131,7 +146,8 @@ class Harness:
 
     async def published(self) -> list[Envelope]:
         records = await read_topic_to_end(self.stack.bootstrap_servers, self.topics.services_events)
-        return [Envelope.from_bytes(record.value) for record in records]
+        events = [Envelope.from_bytes(record.value) for record in records]
+        return [e for e in events if e.stream_id not in self.before_the_test]
 
 
 async def _end_offsets(bootstrap_servers: str, topic: str) -> dict[TopicPartition, int]:
