@@ -36,6 +36,8 @@ class Services:
         return cls(
             reads=reads, scoreboards=scoreboards, commands=Commands(lambda: runtime.store, scoreboards, clock),
             boards=ScoreboardCache(scoreboards, feed), feed=feed,
-            announcer=Announcer(schema, rules, lambda: runtime.store, settings.announce_interval_seconds, clock),
+            announcer=Announcer(
+                schema, rules, lambda: runtime.store, settings.announce_interval_seconds, clock, tree.district.code
+            ),
             stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
         )
