@@ -59,6 +59,24 @@ UNIT_CODE_PATTERN = r"^[0-9]{12}$"  # [0-9], not \d: \d accepts every script's d
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z0-9]+$"
 
 
+def _name_the_unstorable(payload: dict[str, Any]) -> None:
+    """Raise for the first string of ``payload`` that is not storable text, naming where it is."""
+    stack: list[tuple[str, Any]] = [("payload", payload)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            try:
+                clean_text(value)
+            except ValueError as error:
+                raise ValueError(f"{path}: {error}") from None
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                clean_text(str(key))
+                stack.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -86,20 +104,23 @@ class Envelope(BaseModel):
     def _storable_text(cls, payload: dict[str, Any]) -> dict[str, Any]:
         """Every string in the payload (keys too) must be storable text: PostgreSQL's jsonb
         refuses NUL, and an unpaired surrogate is not UTF-8."""
-        stack: list[tuple[str, Any]] = [("payload", payload)]
-        while stack:
-            path, value = stack.pop()
-            if isinstance(value, str):
-                try:
+        # The walk keeps no path: naming one per value cost more than the checks (every event
+        # decoded passes here). Only a refused payload is walked again, to name the field.
+        stack: list[Any] = [payload]
+        try:
+            while stack:
+                value = stack.pop()
+                if isinstance(value, str):
                     clean_text(value)
-                except ValueError as error:
-                    raise ValueError(f"{path}: {error}") from None
-            elif isinstance(value, dict):
-                for key, item in value.items():
-                    clean_text(str(key))
-                    stack.append((f"{path}.{key}", item))
-            elif isinstance(value, list):
-                stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+                elif isinstance(value, dict):
+                    for key, item in value.items():
+                        clean_text(str(key))
+                        stack.append(item)
+                elif isinstance(value, list):
+                    stack.extend(value)
+        except ValueError:
+            _name_the_unstorable(payload)
+            raise
         return payload
 
     @classmethod
