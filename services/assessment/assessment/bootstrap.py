@@ -55,12 +55,15 @@ def build(settings: AssessmentSettings | None = None) -> Assessment:
 
 async def _setup(runtime: ServiceRuntime) -> None:
     assert runtime.pool is not None
-    await _services(runtime).announcer.setup(runtime.pool)  # the table of what was announced
+    services = _services(runtime)
+    await services.announcer.setup(runtime.pool)  # the table of what was announced
+    await services.live.setup(runtime.pool)
+    await services.live.refresh()  # the years held live, before the first request is served
 
 
 def _loops(runtime: ServiceRuntime) -> dict:
     services = _services(runtime)
-    return {"change-feed": services.feed.run, "announcer": services.announcer.run}
+    return {"change-feed": services.feed.run, "announcer": services.announcer.run, "live-years": services.live.run}
 
 
 def _services(runtime: ServiceRuntime) -> Services:

@@ -8,6 +8,7 @@ from assessment.adapters.change_feed import ChangeFeed, view_channel
 from assessment.domain.policy import Rules
 from assessment.service_layer.announcer import Announcer
 from assessment.service_layer.commands import Commands
+from assessment.service_layer.live_years import LiveYears
 from assessment.service_layer.queries import Reads
 from assessment.service_layer.scoreboard import Scoreboards
 from assessment.service_layer.scoreboard_cache import ScoreboardCache
@@ -24,13 +25,15 @@ class Services:
     boards: ScoreboardCache
     feed: ChangeFeed
     announcer: Announcer
+    live: LiveYears
     stream_heartbeat_seconds: float
 
     @classmethod
     def over(cls, runtime: ServiceRuntime, settings: AssessmentSettings, rules: Rules, tree: UnitTree) -> Services:
         """Wired to the runtime's pool and store (reached when used: they exist once it started)."""
         schema, clock = runtime.schema, runtime.clock
-        reads = Reads(lambda: runtime.pool, schema, rules, tree, clock)
+        live = LiveYears(schema, rules, tree, clock, pool=lambda: runtime.pool)
+        reads = Reads(lambda: runtime.pool, schema, rules, tree, clock, live_years=lambda: live.years)
         scoreboards = Scoreboards(reads)
         feed = ChangeFeed(settings.database_url, [view_channel(schema), f"{schema}_events"])
         return cls(
@@ -39,5 +42,5 @@ class Services:
             announcer=Announcer(
                 schema, rules, lambda: runtime.store, settings.announce_interval_seconds, clock, tree.district.code
             ),
-            stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
+            live=live, stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
         )
