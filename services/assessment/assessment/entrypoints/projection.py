@@ -54,7 +54,7 @@ class CoverageProjection(Projection):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection_lock(self.schema))
         years = await self.live.hold(conn)  # a new year joins the view before the batch moves it
         periods = self._periods.get(years) or self._periods.setdefault(years, periods_of_years(years))
-        facts, penalties = [], []
+        facts, penalties, marked = [], [], []
         marks = await self._stream_marks(conn, events)
         for event in events:
             if event.event_type in PERSON_EVENT_TYPES:
@@ -65,11 +65,13 @@ class CoverageProjection(Projection):
                     penalties.append(penalty)
             if event.event_type in self.rules.marked_event_types:
                 marks.setdefault(event.stream_id, []).append((event.event_type, event.payload))
-                await conn.execute(
-                    f"INSERT INTO {self.schema}.stream_marks (stream_id, event_id, event_type, payload) "
-                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    event.stream_id, event.event_id, event.event_type, event.payload,
-                )
+                marked.append((event.stream_id, event.event_id, event.event_type, event.payload))
+        if marked:  # one statement for the batch, not one round trip per event
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.stream_marks (stream_id, event_id, event_type, payload) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                marked,
+            )
         if penalties:
             await self.facts.add_penalties(conn, penalties)
         if facts:
