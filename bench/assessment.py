@@ -23,6 +23,7 @@ import signal
 import socket
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -48,6 +49,7 @@ from platform_kit.event_store import EventStore
 from platform_kit.kafka import ensure_topics, idempotent_producer
 from platform_kit.projection import ProjectionRunner
 from platform_kit.topics import Topics
+from platform_kit.testing import bearer, use_test_key
 from platform_kit.units import unit_tree
 
 # The made-up year and the history builder are test fixtures, kept beside the assessment's tests.
@@ -270,7 +272,7 @@ async def latency(scratch: Scratch, producer, quick: bool) -> list[dict]:
     village = unit_tree().children(PROBE_TOWN)[0].code
     probes = 20 if quick else 100
     await ensure_topics(scratch.bootstrap_servers, topics.public, partitions=PARTITIONS, keep_forever=False)
-    async with serving(settings) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    async with serving(settings) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30, headers=bearer()) as http:
         await publish(preload, scratch.bootstrap_servers, topics.registry_events, topics.services_events)
         expected = _district_residents(preload)
 
@@ -312,6 +314,10 @@ async def latency(scratch: Scratch, producer, quick: bool) -> list[dict]:
 
 
 async def run(bootstrap_servers: str, database_url: str, quick: bool) -> list[dict]:
+    if "AUTH_PUBLIC_KEY_FILE" not in os.environ:
+        # Every route needs a signed caller: the service started here trusts a key of the
+        # bench's own, as the tests' services do (the development issuer, never production's).
+        use_test_key(os.environ.get("MSP_KEY_DIR") or tempfile.mkdtemp(prefix="msp-bench-keys-"))
     scratch = Scratch(bootstrap_servers, database_url)
     producer = idempotent_producer(bootstrap_servers)
     await producer.start()
