@@ -30,12 +30,15 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1, help="measure each stage R times, keep the best (default 1)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"the JSON results (default {RESULTS})")
     parser.add_argument("--single-events", type=int, default=10_000, help="events of the one-event append stages")
-    parser.add_argument("--read-events", type=int, default=1_000_000, help="events in the store read and replayed")
+    parser.add_argument("--read-events", type=int, nargs="+", default=[1_000_000], help="events in the store read and replayed")
+    parser.add_argument("--full", action="store_true", help="also read and replay 5M events (replay_5m: growth from 1M)")
     parser.add_argument("--writers", type=int, nargs="+", default=[1, 16], help="concurrent writers of single appends")
     parser.add_argument("--kit-only", action="store_true", help="skip the assessment's and the notifier's stages")
     args = parser.parse_args(argv)
     if args.quick:
-        args.events, args.single_events, args.read_events = 20_000, 2_000, 100_000
+        args.events, args.single_events, args.read_events = 20_000, 2_000, [100_000]
+    if args.full:
+        args.read_events = sorted({*args.read_events, 1_000_000, 5_000_000})
     return args
 
 
@@ -59,7 +62,9 @@ async def run(args: argparse.Namespace, bootstrap_servers: str, database_url: st
         singles = events[: args.single_events]
         for writers in args.writers:
             results += await peers.append_single(ctx, singles, writers, args.rounds)
-        results += await peers.read_and_replay(ctx, args.read_events, args.rounds)
+        for i, n in enumerate(args.read_events):
+            rows = await peers.read_and_replay(ctx, n, args.rounds)
+            results += rows if i == 0 else [r for r in rows if r.name != "read_all_vs_eventsourcing"]
     finally:
         await producer.stop()
         await ctx.close()

@@ -1,7 +1,7 @@
 """The assessment service under load, beside its raw limit:
 
-* ``assessment_output_per_input``: the CoverageChanged the announcer appends (at the service's
-  interval, beside the projection) per input event of that year;
+* ``assessment_output_per_input``: the CoverageChanged events (v2: each lists many cells) the
+  announcer appends (at the service's interval, beside the projection) per input event of that year;
 * events/s applied by the coverage projection (facts, and the live view of every unit,
   indicator and period, with the changed cells marked for the announcer), from a backlog of a
   made-up district's year, against a plain aiokafka consumer reading the same messages;
@@ -23,9 +23,11 @@ import signal
 import socket
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -38,7 +40,8 @@ from assessment.domain.periods import Period
 from assessment.entrypoints.projection import CoverageProjection
 from assessment.service_layer.announcer import Announcer
 from assessment.settings import DEFAULT_RULES, AssessmentSettings, load_rules
-from platform_kit.clock import SYSTEM_CLOCK
+from platform_kit.calendar import DISTRICT_TZ
+from platform_kit.clock import SYSTEM_CLOCK, SettableClock
 from platform_kit.contract import catalogue
 from platform_kit.database import create_pool
 from platform_kit.envelope import Envelope
@@ -46,6 +49,7 @@ from platform_kit.event_store import EventStore
 from platform_kit.kafka import ensure_topics, idempotent_producer
 from platform_kit.projection import ProjectionRunner
 from platform_kit.topics import Topics
+from platform_kit.testing import bearer, use_test_key
 from platform_kit.units import unit_tree
 
 # The made-up year and the history builder are test fixtures, kept beside the assessment's tests.
@@ -54,6 +58,9 @@ from assessment_demo import demo_history, publish  # noqa: E402
 from assessment_testing import History  # noqa: E402
 
 PARTITIONS = 3
+# The service's clock in the made-up year, as a deployment's clock is in its data's year: the
+# live view then holds that year and the one before (the defaults), not today's two as well.
+IN_THE_YEAR = SettableClock(datetime(2013, 12, 31, 12, tzinfo=DISTRICT_TZ))
 PROBE_TOWN = "370402104000"  # 西王庄乡: the probes' town; the background load lives elsewhere
 BACKGROUND_PER_SECOND = 50  # a district's busy hour is thousands of events a minute
 POLL_SECONDS = 0.01  # how often a probe asks the scoreboard: the latency's resolution
@@ -143,7 +150,7 @@ async def projection_apply(scratch: Scratch, producer, quick: bool) -> list[dict
         settings = AssessmentSettings()
         projection = CoverageProjection(
             schema=schema, topics=[topics.registry_events, topics.services_events], rules=load_rules(DEFAULT_RULES),
-            tree=unit_tree(), catalogue=catalogue,
+            tree=unit_tree(), catalogue=catalogue, clock=IN_THE_YEAR,
         )
         runner = ProjectionRunner(
             projection, pool=pool, schema=schema, bootstrap_servers=scratch.bootstrap_servers, producer=producer,
@@ -257,6 +264,7 @@ async def latency(scratch: Scratch, producer, quick: bool) -> list[dict]:
     settings = {
         "KAFKA_BOOTSTRAP_SERVERS": scratch.bootstrap_servers, "DATABASE_URL": scratch.database_url,
         "TOPIC_NAMESPACE": topics.namespace, "DATABASE_SCHEMA": scratch.schema("latency"),
+        "CLOCK_START": IN_THE_YEAR.now().isoformat(), "CLOCK_STARTED_AT": datetime.now(UTC).isoformat(),
     }
     others = [t.code for t in unit_tree().towns() if t.code != PROBE_TOWN]
     preload = demo_history(seed=5, people_per_village=3 if quick else 8, towns=others)
@@ -264,7 +272,7 @@ async def latency(scratch: Scratch, producer, quick: bool) -> list[dict]:
     village = unit_tree().children(PROBE_TOWN)[0].code
     probes = 20 if quick else 100
     await ensure_topics(scratch.bootstrap_servers, topics.public, partitions=PARTITIONS, keep_forever=False)
-    async with serving(settings) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    async with serving(settings) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30, headers=bearer()) as http:
         await publish(preload, scratch.bootstrap_servers, topics.registry_events, topics.services_events)
         expected = _district_residents(preload)
 
@@ -306,6 +314,10 @@ async def latency(scratch: Scratch, producer, quick: bool) -> list[dict]:
 
 
 async def run(bootstrap_servers: str, database_url: str, quick: bool) -> list[dict]:
+    if "AUTH_PUBLIC_KEY_FILE" not in os.environ:
+        # Every route needs a signed caller: the service started here trusts a key of the
+        # bench's own, as the tests' services do (the development issuer, never production's).
+        use_test_key(os.environ.get("MSP_KEY_DIR") or tempfile.mkdtemp(prefix="msp-bench-keys-"))
     scratch = Scratch(bootstrap_servers, database_url)
     producer = idempotent_producer(bootstrap_servers)
     await producer.start()

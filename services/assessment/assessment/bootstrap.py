@@ -56,12 +56,15 @@ def build(settings: AssessmentSettings | None = None) -> Assessment:
 
 async def _setup(runtime: ServiceRuntime) -> None:
     assert runtime.pool is not None
-    await _services(runtime).announcer.setup(runtime.pool)  # the table of what was announced
+    services = _services(runtime)
+    await services.announcer.setup(runtime.pool)  # the table of what was announced
+    await services.live.setup(runtime.pool)
+    await services.live.refresh()  # the years held live, before the first request is served
 
 
 def _loops(runtime: ServiceRuntime) -> dict:
     services = _services(runtime)
-    loops = {"change-feed": services.feed.run, "announcer": services.announcer.run}
+    loops = {"change-feed": services.feed.run, "announcer": services.announcer.run, "live-years": services.live.run}
     if runtime.settings.ranking_schedule:
         loops["ranking-schedule"] = services.schedule.run
     return loops

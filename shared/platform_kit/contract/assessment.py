@@ -1,10 +1,11 @@
 """Events the assessment publishes on ``assessment.events``: figures, rankings, orders.
 
-CoverageChanged streams are ``coverage-<unit>-<indicator>-<period>`` (one version per change
-of that cell); rankings ``ranking-<period>-<level>[-<town>]``; vetoes
-``veto-<unit>-<period>``; a rectification order and its whole cycle (plans, reviews, the
-follow-up check) ``rectification-<unit>-<period>``. Formulas: docs/assessment.md; the cycle:
-docs/rectification.md.
+CoverageChanged (v2) is one stream per district, ``coverage-<district>``: each version lists
+every cell whose figure moved since the one before (v1, one event per cell on
+``coverage-<unit>-<indicator>-<period>``, is read as a list of one); rankings
+``ranking-<period>-<level>[-<town>]``; vetoes ``veto-<unit>-<period>``; a rectification order
+and its whole cycle (plans, reviews, the follow-up check) ``rectification-<unit>-<period>``.
+Formulas: docs/assessment.md; the cycle: docs/rectification.md.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ Level = Literal["town", "village"]
 PERIOD = r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 
 
-@catalogue.event("CoverageChanged")
-class CoverageChanged(Payload):
-    """One cell of the live coverage view changed (a village, a town or the district)."""
+class CoverageFigure(Payload):
+    """One cell of the live coverage view (a village, a town or the district) and its new figure."""
 
     unit_code: UnitCode
     indicator: Text = Field(max_length=60)
@@ -34,6 +34,24 @@ class CoverageChanged(Payload):
     rate: float | None = Field(None, ge=0, le=1, description="numerator / denominator; null when nobody is counted")
     target: float = Field(ge=0, le=1)
     band: Band
+
+
+# Bounded so that one announcement stays far below Kafka's 1 MiB (a figure is ~200 bytes).
+MOST_FIGURES = 1000
+
+
+@catalogue.event("CoverageChanged", version=2)
+class CoverageChanged(Payload):
+    """The cells of the live coverage view that changed since the previous announcement, each
+    once, with its latest figure. v2: one event per announcement instead of one per cell (a
+    busy second moved tens of cells per input event, each its own event)."""
+
+    figures: list[CoverageFigure] = Field(min_length=1, max_length=MOST_FIGURES)
+
+
+@catalogue.upcaster("CoverageChanged", from_version=1)
+def _one_cell_is_a_list_of_one(payload: dict) -> dict:
+    return {"figures": [payload]}
 
 
 class RankingRow(Payload):

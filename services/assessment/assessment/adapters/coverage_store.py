@@ -1,5 +1,6 @@
 """The live coverage view in PostgreSQL, and the announcements of its changes
-(CoverageChanged): the projection marks the cells it changed, the announcer publishes them."""
+(CoverageChanged): the projection marks the cells it changed, the announcer publishes them,
+many cells to one event."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import asyncpg
 from assessment.domain.coverage import Cell, Figure, band, rate
 from assessment.domain.decisions import SOURCE
 from assessment.domain.periods import Period
+from platform_kit.contract import catalogue
+from platform_kit.contract.assessment import MOST_FIGURES
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import EventStore
 
 Conn = asyncpg.Connection | asyncpg.Pool
+COVERAGE_CHANGED_VERSION = catalogue.current_version("CoverageChanged")
 
 
 class CoverageStore:
@@ -67,11 +71,12 @@ class CoverageStore:
         return sorted(tuple(r) for r in rows)
 
     async def announce(
-        self, conn: asyncpg.Connection, store: EventStore, rules, *, now: datetime, most: int = 500
+        self, conn: asyncpg.Connection, store: EventStore, rules, *, now: datetime, district: str,
+        most: int = MOST_FIGURES,
     ) -> int | None:
-        """A CoverageChanged for every cell changed since the last call (up to ``most`` marks)
-        whose figure differs from what was last announced for it; returns how many, or None
-        when there was nothing to look at. Call inside a transaction."""
+        """One CoverageChanged listing every cell changed since the last call (up to ``most``
+        marks) whose figure differs from what was last announced for it; returns how many
+        events (0 or 1), or None when there was nothing to look at. Call inside a transaction."""
         # Projection transactions take turns, so the marks committed so far are exactly those
         # up to the highest one visible now; later ones belong to the next call.
         upto = await conn.fetchval(
@@ -82,43 +87,47 @@ class CoverageStore:
         rows = await conn.fetch(
             "WITH dirty AS (SELECT DISTINCT unit_code AS u, indicator AS i, period AS p FROM {s}.dirty_cells WHERE seq <= $1) "
             "SELECT t.u AS unit_code, t.i AS indicator, t.p AS period, coalesce(c.numerator, 0) AS numerator, "
-            "coalesce(c.denominator, 0) AS denominator, a.numerator AS said_n, a.denominator AS said_d, a.version "
+            "coalesce(c.denominator, 0) AS denominator, a.numerator AS said_n, a.denominator AS said_d "
             "FROM dirty t "
             "LEFT JOIN {s}.coverage c ON (c.period, c.unit_code, c.indicator) = (t.p, t.u, t.i) "
-            "LEFT JOIN {s}.announced a ON (a.period, a.unit_code, a.indicator) = (t.p, t.u, t.i)".format(s=self.schema),
+            "LEFT JOIN {s}.announced a ON (a.period, a.unit_code, a.indicator) = (t.p, t.u, t.i) "
+            "ORDER BY t.p, t.u, t.i".format(s=self.schema),
             upto,
         )
         await conn.execute(f"DELETE FROM {self.schema}.dirty_cells WHERE seq <= $1", upto)
-        events = []
+        figures = []
         for r in rows:
             figure, said = (r["numerator"], r["denominator"]), (r["said_n"] or 0, r["said_d"] or 0)
             if figure == said or r["indicator"] not in rules.by_id:
                 continue
             indicator = rules.by_id[r["indicator"]]
             n, d = figure
-            stream = f"coverage-{r['unit_code']}-{r['indicator']}-{r['period']}"
             r_ = rate(n, d)
-            events.append(
-                Envelope.new(
-                    event_type="CoverageChanged", stream_id=stream, stream_version=(r["version"] or 0) + 1,
-                    unit_code=r["unit_code"], source=SOURCE, occurred_at=now, recorded_at=now,
-                    payload={
-                        "unit_code": r["unit_code"], "indicator": r["indicator"], "period": r["period"],
-                        "numerator": n, "denominator": d, "rate": None if r_ is None else round(r_, 4),
-                        "target": indicator.target, "band": band(n, d, indicator.target, rules.yellow_margin(indicator)),
-                    },
-                )
-            )
-        if not events:
+            figures.append({
+                "unit_code": r["unit_code"], "indicator": r["indicator"], "period": r["period"],
+                "numerator": n, "denominator": d, "rate": None if r_ is None else round(r_, 4),
+                "target": indicator.target, "band": band(n, d, indicator.target, rules.yellow_margin(indicator)),
+            })
+        if not figures:
             return 0
-        await store.append(events, conn=conn)  # the relay publishes them
+        # One event per announcement, on the district's one stream (replicas take turns, so
+        # the version read here is still the last when it is appended).
+        stream = f"coverage-{district}"
+        version = (await conn.fetchval(
+            f"SELECT max(stream_version) FROM {self.schema}.events WHERE stream_id = $1", stream
+        ) or 0) + 1
+        event = Envelope.new(
+            event_type="CoverageChanged", schema_version=COVERAGE_CHANGED_VERSION, stream_id=stream,
+            stream_version=version, unit_code=district, source=SOURCE, occurred_at=now, recorded_at=now,
+            payload={"figures": figures},
+        )
+        await store.append([event], conn=conn)  # the relay publishes it
         await conn.execute(
             f"INSERT INTO {self.schema}.announced AS a (unit_code, indicator, period, numerator, denominator, version) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[]) "
+            "SELECT u, i, p, n, d, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) AS t(u, i, p, n, d) "
             "ON CONFLICT (period, unit_code, indicator) DO UPDATE SET numerator = EXCLUDED.numerator, "
             "denominator = EXCLUDED.denominator, version = EXCLUDED.version",
-            [e.payload["unit_code"] for e in events], [e.payload["indicator"] for e in events],
-            [e.payload["period"] for e in events], [e.payload["numerator"] for e in events],
-            [e.payload["denominator"] for e in events], [e.stream_version for e in events],
+            [f["unit_code"] for f in figures], [f["indicator"] for f in figures], [f["period"] for f in figures],
+            [f["numerator"] for f in figures], [f["denominator"] for f in figures], version,
         )
-        return len(events)
+        return 1

@@ -3,9 +3,11 @@
 ``facts`` and ``penalty_facts`` are history: append-only, each row with both clocks, so any
 (as_of, known_at) view is a query over them. ``coverage`` is the live view (every unit, every
 indicator, every period of the assessment years), kept incrementally. ``announced`` is what
-CoverageChanged last said for each cell; it is not part of the view and survives a rebuild,
-so a rebuild announces nothing that did not change; ``dirty_cells`` are the cells changed
-since the announcer last looked.
+CoverageChanged last said for each cell (``version``: in which version of the district's
+``coverage-<district>`` stream); it is not part of the view and survives a rebuild, so a
+rebuild announces nothing that did not change; ``dirty_cells`` are the cells changed since
+the announcer last looked. ``live_years`` are the years ``coverage`` holds (see
+``adapters/live_years``).
 """
 
 DDL = """
@@ -58,6 +60,10 @@ CREATE TABLE IF NOT EXISTS {schema}.dirty_cells (
     unit_code text NOT NULL,
     indicator text NOT NULL,
     period    text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {schema}.live_years (
+    -- the years whose periods the coverage table holds; a rebuild keeps them
+    year integer PRIMARY KEY
 );
 CREATE TABLE IF NOT EXISTS {schema}.view_state (
     key   text PRIMARY KEY,

@@ -175,13 +175,22 @@ def window_figures(facts: Facts, window: Window, period: Period, indicators: Seq
 
 def rolled_up(figures: Mapping[Cell, Figure], tree: UnitTreeLike) -> Figures:
     """Unit-level figures plus, for every town and the district, the sum of their villages."""
-    out: Figures = {}
-    for (unit, indicator, period), figure in figures.items():
-        add(out, {(unit, indicator, period): figure})
-        if unit in tree:
-            for ancestor in tree.ancestors(unit):
-                add(out, {(ancestor.code, indicator, period): figure})
-    return out
+    # Summed in place, zeros dropped once at the end: the same result as ``add`` cell by
+    # cell, without a dict and a tree walk per cell (it was a sixth of a batch's time).
+    out: dict[Cell, list[int]] = {}
+    lines: dict[str, tuple[str, ...]] = {}
+    for (unit, indicator, period), (n, d) in figures.items():
+        codes = lines.get(unit)
+        if codes is None:
+            codes = lines[unit] = (unit, *(a.code for a in tree.ancestors(unit))) if unit in tree else (unit,)
+        for code in codes:
+            total = out.get((code, indicator, period))
+            if total is None:
+                out[(code, indicator, period)] = [n, d]
+            else:
+                total[0] += n
+                total[1] += d
+    return {cell: (n, d) for cell, (n, d) in out.items() if n or d}
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -5,6 +5,7 @@ had recorded by then)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -74,7 +75,13 @@ def periods_of_year(year: int) -> list[Period]:
     return [Period(year), *(Period(year, q) for q in range(1, 5)), *(Period(year, 0, m) for m in range(1, 13))]
 
 
-def periods_of_years(years: list[int]) -> list[Period]:
+def live_years(configured: list[int], today: date, recent: int) -> frozenset[int]:
+    """The years kept live on ``today``: the configured ones, this year and the ``recent - 1``
+    before it."""
+    return frozenset(configured) | {today.year - i for i in range(recent)}
+
+
+def periods_of_years(years: Iterable[int]) -> list[Period]:
     return [period for year in sorted(years) for period in periods_of_year(year)]
 
 

@@ -90,6 +90,10 @@ class Penalty(EventCondition):
 
 class Assessment(_Rules):
     years: list[int] = Field(min_length=1)
+    # The current year and the ones before it kept live besides ``years``, following the
+    # service's clock (a new year is live from 1 January, without a restart).
+    recent_years: int = Field(2, ge=0, le=10)
+    recent_years_source: str = LOCAL_ASSUMPTION
 
 
 class Bands(_Rules):

@@ -16,6 +16,7 @@ from assessment.domain.policy import Rules
 from assessment.domain.coverage import changes, compile_indicators, rolled_up
 from assessment.domain.facts import PERSON_EVENT_TYPES, facts_of, penalty_of
 from assessment.domain.periods import periods_of_years
+from assessment.service_layer.live_years import LiveYears, projection_lock
 from platform_kit.catalogue import EventCatalogue
 from platform_kit.clock import SYSTEM_CLOCK, Clock
 from platform_kit.envelope import Envelope
@@ -28,7 +29,7 @@ class CoverageProjection(Projection):
 
     def __init__(
         self, *, schema: str, topics: Sequence[str], rules: Rules, tree: UnitTree, catalogue: EventCatalogue,
-        clock: Clock = SYSTEM_CLOCK,
+        clock: Clock = SYSTEM_CLOCK, live: LiveYears | None = None,
     ) -> None:
         self.schema = schema
         self.clock = clock
@@ -39,7 +40,9 @@ class CoverageProjection(Projection):
         self.event_types = PERSON_EVENT_TYPES | rules.penalty_event_types | rules.marked_event_types
         self.tree = tree
         self.catalogue = catalogue
-        self.periods = periods_of_years(rules.assessment.years)
+        # The years the view holds follow the clock; their periods are made once per set.
+        self.live = live or LiveYears(schema, rules, tree, clock)
+        self._periods: dict[frozenset[int], list] = {}
         self.indicators = compile_indicators(rules.indicators)
         self.facts = FactStore(schema)
         self.coverage = CoverageStore(schema)
@@ -48,8 +51,10 @@ class CoverageProjection(Projection):
         # A batch's change is computed from the people's facts as stored before it. Two
         # replicas applying facts about the same person at once would each compute from the
         # same "before" and add up wrongly; replicas therefore take turns.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{self.schema}.{self.name}")
-        facts, penalties = [], []
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection_lock(self.schema))
+        years = await self.live.hold(conn)  # a new year joins the view before the batch moves it
+        periods = self._periods.get(years) or self._periods.setdefault(years, periods_of_years(years))
+        facts, penalties, marked = [], [], []
         marks = await self._stream_marks(conn, events)
         for event in events:
             if event.event_type in PERSON_EVENT_TYPES:
@@ -60,16 +65,18 @@ class CoverageProjection(Projection):
                     penalties.append(penalty)
             if event.event_type in self.rules.marked_event_types:
                 marks.setdefault(event.stream_id, []).append((event.event_type, event.payload))
-                await conn.execute(
-                    f"INSERT INTO {self.schema}.stream_marks (stream_id, event_id, event_type, payload) "
-                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    event.stream_id, event.event_id, event.event_type, event.payload,
-                )
+                marked.append((event.stream_id, event.event_id, event.event_type, event.payload))
+        if marked:  # one statement for the batch, not one round trip per event
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.stream_marks (stream_id, event_id, event_type, payload) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                marked,
+            )
         if penalties:
             await self.facts.add_penalties(conn, penalties)
         if facts:
             known = await self.facts.neighbourhood(conn, facts)
-            await self.coverage.change(conn, rolled_up(changes(known, facts, self.periods, self.indicators), self.tree))
+            await self.coverage.change(conn, rolled_up(changes(known, facts, periods, self.indicators), self.tree))
             await self.facts.add(conn, facts)
             await self._replay_over_when_news_arrives(conn, events)
         await conn.execute("SELECT pg_notify($1, '')", view_channel(self.schema))

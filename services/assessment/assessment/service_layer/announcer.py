@@ -1,6 +1,7 @@
-"""The announcer: every so often, a CoverageChanged on assessment.events for each figure that
-moved since it last looked (through the kit's store and relay). Coalescing keeps a busy
-district's cells (the district total moves with every event) to one announcement a tick.
+"""The announcer: every so often, one CoverageChanged on assessment.events listing each figure
+that moved since it last looked (through the kit's store and relay). Coalescing keeps a busy
+district's cells (the district total moves with every event) to one mention a tick, and the
+whole tick to one event (up to 1000 figures; a bigger backlog goes in several).
 Quiet while a rebuild replays history that was announced before. Runs as a loop the runtime
 supervises; replicas take turns."""
 
@@ -18,11 +19,13 @@ from assessment.domain.policy import Rules
 from platform_kit.clock import Clock
 from platform_kit.database import apply_ddl
 from platform_kit.event_store import EventStore
+from platform_kit.units import unit_tree
 
 
 class Announcer:
     def __init__(
-        self, schema: str, rules: Rules, store: Callable[[], EventStore], interval_seconds: float, clock: Clock
+        self, schema: str, rules: Rules, store: Callable[[], EventStore], interval_seconds: float, clock: Clock,
+        district: str | None = None,
     ) -> None:
         self.schema = schema
         self.rules = rules
@@ -30,6 +33,7 @@ class Announcer:
         self.interval_seconds = interval_seconds
         self.clock = clock
         self.coverage = CoverageStore(schema)
+        self.district = district or unit_tree().district.code  # the announcements' one stream
         self.announced = 0
 
     async def setup(self, pool: asyncpg.Pool) -> None:
@@ -57,4 +61,4 @@ class Announcer:
                 return None
             if await conn.fetchval(f"SELECT 1 FROM {self.schema}.view_state WHERE key = 'replaying_until'"):
                 return None
-            return await self.coverage.announce(conn, store, self.rules, now=self.clock.now())
+            return await self.coverage.announce(conn, store, self.rules, now=self.clock.now(), district=self.district)

@@ -16,7 +16,7 @@ from assessment.domain.policy import Rules
 from assessment.domain.coverage import POPULATIONS, Figure, compile_indicators, counted_in, rolled_up, window_figures
 from assessment.domain.facts import RETURNED, SPOUSE
 from assessment.domain.people import timeline
-from assessment.domain.periods import TICK, Clocks, Period, periods_of_years
+from assessment.domain.periods import TICK, Clocks, Period
 from assessment.domain.scoring import equalisation_gap, indicator_figure
 from assessment.domain.units_en import english_name
 from platform_kit.clock import SYSTEM_CLOCK, Clock
@@ -28,7 +28,8 @@ PeriodFigures = dict[tuple[str, str], Figure]  # (unit, indicator) -> figure
 
 class Reads:
     def __init__(
-        self, pool: Callable[[], asyncpg.Pool], schema: str, rules: Rules, tree: UnitTree, clock: Clock = SYSTEM_CLOCK
+        self, pool: Callable[[], asyncpg.Pool], schema: str, rules: Rules, tree: UnitTree, clock: Clock = SYSTEM_CLOCK,
+        live_years: Callable[[], frozenset[int]] | None = None,
     ) -> None:
         self._pool = pool
         self.clock = clock
@@ -41,7 +42,8 @@ class Reads:
         # The live view keeps migrants only; the registered population (户籍人口) is computed
         # from the facts on request, like any period outside the assessment years.
         self.by_population = {p: compile_indicators(rules.indicators, p) for p in POPULATIONS}
-        self.live_periods = frozenset(periods_of_years(rules.assessment.years))
+        # Which years the live view holds, as last committed (by default: the configured ones).
+        self.live_years = live_years or (lambda: frozenset(rules.assessment.years))
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -111,7 +113,7 @@ class Reads:
             return False
         known_now = clocks.known_at is None or clocks.known_at >= self.clock.now()
         whole_period = clocks.as_of is None or clocks.as_of + TICK >= period.end
-        return period in self.live_periods and known_now and whole_period
+        return period.year in self.live_years() and known_now and whole_period
 
     async def figures(
         self, periods: Sequence[Period], clocks: Clocks, scope: str | None = None, units: Sequence[str] | None = None,
