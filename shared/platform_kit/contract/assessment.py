@@ -37,7 +37,7 @@ class CoverageChanged(Payload):
 class RankingRow(Payload):
     rank: int = Field(ge=1, le=100_000_000)
     unit_code: UnitCode
-    score: float = Field(description="weighted attainment (0-100) minus penalty points")
+    score: float | None = Field(description="weighted attainment (0-100) minus penalty points; null for a vetoed unit with nobody to count")
     veto: bool = False
 
 
