@@ -182,3 +182,13 @@ async def test_decisions_are_recorded_on_the_systems_clock_and_seen_only_from_th
         before = await running.get("/api/scoreboard", **args, known_at="2014-01-07")
         after = await running.get("/api/scoreboard", **args, known_at="2014-01-08")
         assert not row(before, CHANGAN)["veto"] and row(after, CHANGAN)["veto"]
+
+
+async def test_villages_of_every_town_are_published_only_for_towns_with_someone_to_rank(examples):
+    """Without a parent: one ranking per town whose villages have anyone to count (中心街街道 and
+    垎塔埠街道 in Q2); the nine others have nobody to rank and publish nothing, not a refusal."""
+    response = await examples.http.post("/api/rankings", json={"period": "2013-Q2", "level": "village"})
+    assert response.status_code == 201, response.text
+    rankings = [e["payload"] for e in response.json() if e["event_type"] == "RankingPublished"]
+    assert sorted(r["parent_unit"] for r in rankings) == sorted([ZHONGXINJIE, "370402002000"])
+    assert all(row["score"] is not None for r in rankings for row in r["rows"])
