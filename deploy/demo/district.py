@@ -175,11 +175,14 @@ class Year:
         rng = self.rng
         sex = "female" if rng.random() < 0.56 else "male"
         birth = date(rng.randint(1964, 1995), rng.randint(1, 12), rng.randint(1, 28))
-        of_marriage_age = YEAR - birth.year - 1 >= (20 if sex == "female" else 22)  # the legal age of marriage
-        person = self._new_person(unit, sex=sex, birth=birth, married=of_marriage_age and rng.random() < 0.8,
-                                  population=population)
+        of_marriage_age = YEAR - birth.year - 1 >= (20 if sex == "female" else 22)
+        would_marry = of_marriage_age and rng.random() < 0.8  # (drawn as before: the seeded year stays the same)
+        person = self._new_person(unit, sex=sex, birth=birth, married=False, population=population)
         place = home_place(rng) if population == "migrant" else "370402"
         arrived = self._day(date(YEAR - 1, 3, 1), date(YEAR, 10, 31)) if population == "migrant" else date(YEAR, 1, rng.randint(2, 20))
+        # Married only if of the legal age of marriage when registered: the registry refuses
+        # a "married" 19-year-old woman (婚姻法: 20 for women, 22 for men).
+        person.married = would_marry and person.age_on(arrived) >= (20 if sex == "female" else 22)
         self._registration(person, self._at(arrived), place)
         start = max(arrived, date(YEAR, 1, 2))
         if population == "migrant":
@@ -301,6 +304,10 @@ class Year:
         if planned.year != YEAR or person.unit_on(planned) is None:
             return
         extra = {"partner_key": partner.key} if partner else {}
+        if any(since == planned for since, unit in person.stays if unit is not None):
+            # Not on the day they were registered: at a random hour it could come before the
+            # registration, which the registry refuses (occurred_at before the registration).
+            planned += timedelta(days=1)
         self.add("plan_pregnancy", self._at(planned), key=person.key, planned_from=planned.isoformat(), **extra)
         for kind, days in (("pre_pregnancy_consultation", (3, 30)), ("pre_pregnancy_health_check", (10, 45))):
             day = planned + timedelta(days=rng.randint(*days))
@@ -329,19 +336,34 @@ class Year:
     def _school_child(self, mother: Person, start: date) -> None:
         rng = self.rng
         birth = date(YEAR - rng.randint(6, 14), rng.randint(1, 12), rng.randint(1, 28))
+        if birth > date(YEAR - 6, 8, 31):
+            birth = birth.replace(year=birth.year - 1)  # 6 by the school-entry cut-off: of school age this year
         child = self._new_person(mother.unit_on(start) or mother.unit, sex=rng.choice(["female", "male"]), birth=birth,
                                  married=False, child=True, population=mother.population)
         self._registration(child, self._at(start), mother.place, mother_key=mother.key)
         child.stays = list(mother.stays)  # the child goes where the mother goes
-        for since, unit in mother.stays[1:]:
+        for i, (since, unit) in enumerate(mother.stays[1:], start=1):
             if unit is None:
                 self.add("depart", self._at(since), key=child.key, destination_place=mother.place, reason="随母返乡")
+                child.stays = child.stays[:i + 1]  # and does not come back with her (a returner is registered anew)
                 break
             self.add("move", self._at(since), key=child.key, to_unit=unit)
         if self._kept(mother, start):
             enrolled = date(YEAR, 9, 1) if rng.random() < 0.5 else max(start, date(YEAR, 2, 25))
-            self.add("enrol", self._at(enrolled), key=child.key, school_name=f"市中区第{rng.randint(1, 28)}小学",
-                     school_year=YEAR, grade=min(9, max(1, YEAR - birth.year - 5)))
+            at, school = self._at(enrolled), f"市中区第{rng.randint(1, 28)}小学"
+            # Enrolled before September: the 2012-13 school year, for a child of school age
+            # then; a child who was not waits for September (the registry checks the age on
+            # 1 September of the school year).
+            school_year = YEAR - 1 if enrolled.month < 9 else YEAR
+            if child.age_on(date(school_year, 9, 1)) < 6:
+                enrolled, school_year = date(YEAR, 9, 1), YEAR
+                at = at.replace(month=9, day=1)
+            left = next((since for since, unit in child.stays if unit is None), None)
+            if left is None or enrolled < left:  # not after the child has left with the mother
+                self.add("enrol", at, key=child.key, school_name=school,
+                         school_year=school_year, grade=min(9, max(1, school_year - birth.year - 5)))
+            else:
+                rng.randint(5, 240)  # the delay it would have drawn: the rest of the seeded year stays as it was
 
     def _verifications(self) -> None:
         """协查 other places send the district about migrants (婚育证明 checks, due in 7 days).

@@ -57,7 +57,7 @@ def _one_cell_is_a_list_of_one(payload: dict) -> dict:
 class RankingRow(Payload):
     rank: int = Field(ge=1, le=100_000_000)
     unit_code: UnitCode
-    score: float = Field(description="weighted attainment (0-100) minus penalty points")
+    score: float | None = Field(description="weighted attainment (0-100) minus penalty points; null for a vetoed unit with nobody to count")
     veto: bool = False
     attainment: float | None = Field(None, description="weighted attainment of the targets, 0-100")
     penalty: float | None = Field(None, ge=0, description="penalty points deducted")

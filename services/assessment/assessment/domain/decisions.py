@@ -241,17 +241,23 @@ def rewarded(rows: Sequence[Ranked], top_count: int) -> set[str]:
     contending = [r for r in rows if r.unit.assessed or r.unit.veto]
     if len(contending) < 2:
         return set()
-    return {r.unit.unit_code for r in contending if r.rank <= top_count and r.unit.assessed and not r.unit.veto}
+    return {r.unit.unit_code for r in contending if r.rank is not None and r.rank <= top_count and r.unit.assessed and not r.unit.veto}
+
+
+def _score(row: Ranked) -> str:
+    return "—" if row.unit.score is None else str(row.unit.score)  # a vetoed unit with nobody to count
 
 
 def decide_publication(
     decisions: Decisions, rows: Sequence[Ranked], *, period: Period, level: str, parent: str | None,
     district_code: str, now: datetime, plan_due_days: int, reward_count: int = 0,
 ) -> list[Envelope]:
-    """The ranking as published, and a rectification order for each bottom unit that has no
-    open one for this period yet."""
+    """The ranking as published — the ranked units only: a unit not assessed has no score and
+    no place in it — and a rectification order for each bottom unit that has no open one for
+    this period yet."""
+    rows = [r for r in rows if r.rank is not None]
     if not rows:
-        raise Refusal("parent" if parent else "level", f"no units to rank for {period} at level {level}")
+        raise Refusal("parent" if parent else "level", f"nobody to rank for {period} at level {level}: no unit has anyone to count")
     stream = ranking_stream(period, level, parent)
     top = rewarded(rows, reward_count)
     published = Envelope.new(
@@ -282,10 +288,10 @@ def decide_publication(
                 payload={
                     "unit_code": row.unit.unit_code, "period": str(period), "rank": row.rank,
                     "reason": (
-                        f"{period}排名末位（第{row.rank}名，共{len(rows)}名，得分{row.unit.score}"
+                        f"{period}排名末位（第{row.rank}名，共{len(rows)}名，得分{_score(row)}"
                         f"{'，一票否决' if row.unit.veto else ''}）；"
                         f"bottom of the {level} ranking for {period}: rank {row.rank} of {len(rows)}, "
-                        f"score {row.unit.score}{', vetoed' if row.unit.veto else ''}"
+                        f"score {_score(row)}{', vetoed' if row.unit.veto else ''}"
                     ),
                     "plan_due": (local_date(now) + timedelta(days=plan_due_days)).isoformat(),
                 },

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import get_args
 
-from assessment.domain.facts import SERVICE, SURVEY, Fact
+from assessment.domain.facts import REGISTERED, RETURNED, SERVICE, SURVEY, Fact
 from assessment.domain.people import Received, Standing, Timeline, standing
 from assessment.domain.periods import TICK, Window
 from platform_kit.calendar import age_on, local_date
@@ -213,8 +213,17 @@ NUMERATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
 _TABLES = {"denominator": DENOMINATORS, "numerator": NUMERATORS}
 
 
+def joins_identities(fact: Fact) -> bool:
+    """A returner's registration (and its fact on the first identity): it makes two resident
+    ids one timeline, so every fact either id already had, whenever it occurred, moves to the
+    person's timeline, and an id counted on its own before stops counting anywhere."""
+    return fact.kind == RETURNED or (fact.kind == REGISTERED and bool(fact.data.get("person")))
+
+
 def can_change(fact: Fact, start: object, end: object) -> bool:
     """Whether ``fact`` can change a figure of the window ``[start, end)``."""
+    if joins_identities(fact):
+        return True
     if fact.kind in WINDOW_BOUND_KINDS:
         return start <= fact.occurred_at < end
     return fact.occurred_at < end

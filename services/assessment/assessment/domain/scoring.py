@@ -73,63 +73,70 @@ def equalisation_gap(migrant_rate: float | None, registered_rate: float | None) 
 class UnitScore:
     unit_code: str
     figures: dict[str, IndicatorFigure]
-    attainment: float
+    attainment: float | None  # None: nobody to count in any indicator
     penalties: dict[str, float]
     veto: bool
     penalty: float = field(init=False)
-    score: float = field(init=False)  # attainment - penalty
+    score: float | None = field(init=False)  # attainment - penalty; None when not assessed
     assessed: bool = field(init=False)  # anyone to count in any indicator
 
     def __post_init__(self) -> None:
         penalty = round(sum(self.penalties.values()), 2)
         object.__setattr__(self, "penalty", penalty)
-        object.__setattr__(self, "score", round(self.attainment - penalty, 2))
-        object.__setattr__(self, "assessed", any(f.denominator for f in self.figures.values()))
+        object.__setattr__(self, "score", None if self.attainment is None else round(self.attainment - penalty, 2))
+        object.__setattr__(self, "assessed", self.attainment is not None)
+
+    @property
+    def in_contention(self) -> bool:
+        """Ranked: assessed, or vetoed (a veto sinks a unit even with nobody to count)."""
+        return self.assessed or self.veto
 
 
 def unit_score(
     unit_code: str, figures: Mapping[str, Figure], rules, penalties: Mapping[str, float], veto: bool
 ) -> UnitScore:
-    """Weighted attainment over the indicators that have someone to count; a unit with
-    nobody to count in any indicator has missed nothing (100)."""
+    """Weighted attainment over the indicators that have someone to count. A unit with
+    nobody to count in any indicator is not assessed: no attainment and no score (not 100,
+    which would read as a perfect unit in the API and the export)."""
     shown = {i.id: indicator_figure(figures.get(i.id, (0, 0)), i, rules) for i in rules.indicators}
     weighed = [(i.weight, shown[i.id].attainment) for i in rules.indicators if shown[i.id].attainment is not None]
     total = sum(w for w, _ in weighed)
-    attainment = round(100 * sum(w * a for w, a in weighed) / total, 2) if total else 100.0
+    attainment = round(100 * sum(w * a for w, a in weighed) / total, 2) if total else None
     return UnitScore(unit_code, shown, attainment, dict(penalties), veto)
 
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
-    rank: int
+    rank: int | None  # None: not assessed, listed apart after the ranked units
     unit: UnitScore
     bottom: bool
 
 
 def ranked(scores: Sequence[UnitScore], bottom_count: int = 1) -> list[Ranked]:
-    """Units with someone to count by score; then units with nobody to count in any indicator
-    (not assessed); vetoed units last, whatever their score. Equal scores share a rank
-    (1, 2, 2, 4). The bottom is the ``bottom_count``-th rank from the end among the units in
-    contention (assessed or vetoed), in groups of two or more; a unit not assessed is never it."""
-    order = sorted(scores, key=lambda s: (s.veto, not s.assessed, -s.score, s.unit_code))
+    """The units in contention, ranked: assessed units by score, vetoed units last whatever
+    their score; equal scores share a rank (1, 2, 2, 4). Then, listed apart and without a
+    rank, the units with nobody to count in any indicator (not assessed): they have no score,
+    so they can stand neither above nor below a unit that has one. The bottom is the
+    ``bottom_count``-th rank from the end, in groups of two or more in contention."""
+    contending = sorted((s for s in scores if s.in_contention), key=lambda s: (s.veto, s.score is None, -(s.score or 0), s.unit_code))
+    apart = sorted((s for s in scores if not s.in_contention), key=lambda s: s.unit_code)
     ranks: list[int] = []
-    for i, unit in enumerate(order):
-        before = order[i - 1] if i else None
-        same = before is not None and (before.veto, before.assessed, before.score) == (unit.veto, unit.assessed, unit.score)
+    for i, unit in enumerate(contending):
+        before = contending[i - 1] if i else None
+        same = before is not None and (before.veto, before.score) == (unit.veto, unit.score)
         ranks.append(ranks[-1] if same else i + 1)
-    contending = [rank for rank, unit in zip(ranks, order, strict=True) if unit.assessed or unit.veto]
-    threshold = contending[-bottom_count] if len(contending) >= 2 and bottom_count <= len(contending) else None
+    threshold = ranks[-bottom_count] if len(ranks) >= 2 and bottom_count <= len(ranks) else None
     return [
-        Ranked(rank, unit, threshold is not None and (unit.assessed or unit.veto) and rank >= threshold)
-        for rank, unit in zip(ranks, order, strict=True)
+        *(Ranked(rank, unit, threshold is not None and rank >= threshold) for rank, unit in zip(ranks, contending, strict=True)),
+        *(Ranked(None, unit, False) for unit in apart),
     ]
 
 
 def earlier_ranks(old: Sequence[Ranked]) -> dict[str, int]:
     """Last period's ranks of the units that were in contention then (assessed or vetoed). A
     unit not assessed then has no earlier rank: its first assessed period shows no change
-    (null), not a rise or a drop from the shared place of the units with nobody to count."""
-    return {r.unit.unit_code: r.rank for r in old if r.unit.assessed or r.unit.veto}
+    (null), not a rise or a drop."""
+    return {r.unit.unit_code: r.rank for r in old if r.rank is not None}
 
 
 @dataclass

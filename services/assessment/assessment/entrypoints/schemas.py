@@ -214,7 +214,7 @@ class RectificationOut(BaseModel):
 
 
 class ScoreboardRow(BaseModel):
-    rank: int
+    rank: int | None = Field(description="null: not assessed (nobody to count), listed after the ranked units")
     previous_rank: int | None = Field(description="rank in the previous period of the same kind")
     rank_change: int | None = Field(description="places gained since the previous period (negative: lost)")
     unit_code: str
@@ -222,8 +222,8 @@ class ScoreboardRow(BaseModel):
     unit_name_en: str
     parent_code: str | None
     parent_name: str | None
-    score: float = Field(description="attainment - penalty (a unit with nobody to count: 100, flagged not_assessed)")
-    attainment: float = Field(description="weighted attainment of the targets, 0-100")
+    score: float | None = Field(description="attainment - penalty; null for a unit with nobody to count (flagged not_assessed)")
+    attainment: float | None = Field(description="weighted attainment of the targets, 0-100; null when not assessed")
     penalty: float
     penalties: dict[str, float]
     veto: bool

@@ -174,8 +174,8 @@ function renderBoard(board) {
     const flags = row.flags.map((f) => `<span class="flag ${f}">${esc(t(f))}</span>`).join("");
     const kind = row.veto ? "vetoed" : row.flags.includes("not_assessed") ? "not-assessed" : "";
     return `<tr data-unit="${row.unit_code}" class="${kind}${flash}">
-      <td class="rank">${row.rank}</td><td>${changeCell(row)}</td><td class="unit">${unit}</td>
-      <td class="score" title="${row.attainment} − ${row.penalty}">${row.flags.includes("not_assessed") ? "—" : row.score.toFixed(2)}</td>
+      <td class="rank">${row.rank === null ? "—" : row.rank}</td><td>${changeCell(row)}</td><td class="unit">${unit}</td>
+      <td class="score" title="${row.score === null ? t("not_assessed") : `${row.attainment} − ${row.penalty}`}">${row.score === null ? "—" : row.score.toFixed(2)}</td>
       <td>${flags}</td>${cells}</tr>`;
   }).join("");
   body.querySelectorAll("a[data-town]").forEach((a) => {

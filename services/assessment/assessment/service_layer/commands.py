@@ -98,7 +98,12 @@ class Commands:
             if unless_published and decisions.published(period, level):
                 return []
             events: list[Envelope] = []
-            for town, rows, _ in await self.scoreboards.ranking(period, level, parent, Clocks(), field="parent"):
+            groups = await self.scoreboards.ranking(period, level, parent, Clocks(), field="parent")
+            if parent is None and level == "village":
+                # One ranking per town that has anyone to rank; a town whose villages are all
+                # not assessed publishes none (refused only when no town has anyone).
+                groups = [g for g in groups if any(r.rank is not None for r in g[1])] or groups[:1]
+            for town, rows, _ in groups:
                 events += decide.decide_publication(
                     decisions, rows, period=period, level=level, parent=town.code if town else None,
                     district_code=self.scoreboards.reads.tree.district.code, now=self.clock.now(),

@@ -96,7 +96,7 @@ class Scoreboards:
         previous_rank = None if earlier is None else earlier.get(s.unit_code)
         return {
             "rank": row.rank, "previous_rank": previous_rank,
-            "rank_change": None if previous_rank is None else previous_rank - row.rank,
+            "rank_change": None if previous_rank is None or row.rank is None else previous_rank - row.rank,
             "unit_code": s.unit_code, "unit_name": unit.name, "unit_name_en": english_name(unit.name),
             "parent_code": town.code if town else None, "parent_name": town.name if town else None,
             "score": s.score, "attainment": s.attainment, "penalty": s.penalty, "penalties": s.penalties,

@@ -43,7 +43,8 @@ def row(board: dict, unit: str) -> dict:
 async def test_towns_rank_among_towns_with_every_indicator_shown(examples):
     board = await examples.get("/api/scoreboard", period="2013-Q2", level="town")
     assert len(board["rows"]) == 11
-    assert [r["rank"] for r in board["rows"]] == sorted(r["rank"] for r in board["rows"])
+    ranked = [r["rank"] for r in board["rows"] if r["rank"] is not None]
+    assert ranked == sorted(ranked) == [r["rank"] for r in board["rows"][:len(ranked)]]  # the unranked come last
     getabu, zhongxinjie = row(board, "370402002000"), row(board, ZHONGXINJIE)
     assert (getabu["score"], getabu["rank"]) == (72.73, 1)  # Li Na alone, as in 长安社区
     # 15·(1/2)/0.95 + 10·1 over weights 15+15+15+10+10+15 (docs/assessment.md, example 6)
@@ -51,7 +52,8 @@ async def test_towns_rank_among_towns_with_every_indicator_shown(examples):
     # Q2 is 垎塔埠街道's first assessed period: no earlier rank, not a rise; 中心街街道 was 1st in Q1.
     assert (getabu["previous_rank"], getabu["rank_change"]) == (None, None)
     assert (zhongxinjie["previous_rank"], zhongxinjie["rank_change"]) == (1, -1)
-    assert all(r["flags"] == ["not_assessed"] and r["rank"] == 3 for r in board["rows"][2:])  # nobody to count
+    # Nobody to count: no rank, no score, no attainment (not 100), listed after the ranked towns.
+    assert [(r["rank"], r["score"], r["attainment"], r["flags"]) for r in board["rows"][2:]] == [(None, None, None, ["not_assessed"])] * 9
     assert set(getabu["indicators"]) == {i["id"] for i in board["indicators"]}
     assert getabu["indicators"]["free_pregnancy_checks"] == {
         "numerator": 1, "denominator": 1, "rate": 1.0, "target": 0.9, "gap": -0.1, "shortfall": 0, "band": "green",
@@ -92,7 +94,7 @@ async def test_a_late_reply_the_district_owed_costs_a_point(running):
 
 async def test_a_veto_puts_the_unit_last_and_is_an_event_on_assessment_events(examples):
     before = await examples.get("/api/scoreboard", period="2013-Q2", level="village", parent=ZHONGXINJIE)
-    # 建设社区 (27.53) first, 新华社区 (0) second; eight villages with nobody to count share rank 3
+    # 建设社区 (27.53) first, 新华社区 (0) second; eight villages with nobody to count unranked
     assert (row(before, JIANSHE)["rank"], row(before, XINHUA)["rank"]) == (1, 2)
     response = await examples.http.post("/api/vetoes", json={
         "unit_code": JIANSHE, "period": "2013-05", "reason": "瞒报出生", "decided_by": "区流动人口计划生育服务管理中心",
@@ -100,7 +102,9 @@ async def test_a_veto_puts_the_unit_last_and_is_an_event_on_assessment_events(ex
     assert response.status_code == 201, response.text
     after = await examples.get("/api/scoreboard", period="2013-Q2", level="village", parent=ZHONGXINJIE)
     jianshe = row(after, JIANSHE)
-    assert (jianshe["rank"], jianshe["veto"], jianshe["veto_reason"]) == (10, True, "瞒报出生")
+    # Last of the ranked villages: never below the eight with nobody to count, which have no rank.
+    assert (jianshe["rank"], jianshe["veto"], jianshe["veto_reason"]) == (2, True, "瞒报出生")
+    assert [r["unit_code"] for r in after["rows"][:2]] == [XINHUA, JIANSHE]
     assert row(after, XINHUA)["rank"] == 1 and "bottom" not in row(after, XINHUA)["flags"]
     assert "veto" in jianshe["flags"] and "bottom" in jianshe["flags"]
     april = await examples.get("/api/scoreboard", period="2013-04", level="village", parent=ZHONGXINJIE)
@@ -122,7 +126,7 @@ async def test_a_published_ranking_orders_the_bottom_unit_to_rectify_until_its_p
     ranking, order = response.json()
     assert ranking["event_type"] == "RankingPublished" and ranking["payload"]["parent_unit"] == ZHONGXINJIE
     assert [r["unit_code"] for r in ranking["payload"]["rows"][:2]] == [JIANSHE, XINHUA]
-    assert len(ranking["payload"]["rows"]) == 10
+    assert len(ranking["payload"]["rows"]) == 2  # the eight villages with nobody to count are not ranked
     bottom = XINHUA  # the villages with nobody to count are never the bottom
     assert order["event_type"] == "RectificationRequired" and order["payload"]["unit_code"] == bottom
     board = await examples.get("/api/scoreboard", period="2013-Q2", level="village", parent=ZHONGXINJIE)
@@ -196,3 +200,13 @@ async def test_decisions_are_recorded_on_the_systems_clock_and_seen_only_from_th
         before = await running.get("/api/scoreboard", **args, known_at="2014-01-07")
         after = await running.get("/api/scoreboard", **args, known_at="2014-01-08")
         assert not row(before, CHANGAN)["veto"] and row(after, CHANGAN)["veto"]
+
+
+async def test_villages_of_every_town_are_published_only_for_towns_with_someone_to_rank(examples):
+    """Without a parent: one ranking per town whose villages have anyone to count (中心街街道 and
+    垎塔埠街道 in Q2); the nine others have nobody to rank and publish nothing, not a refusal."""
+    response = await examples.http.post("/api/rankings", json={"period": "2013-Q2", "level": "village"})
+    assert response.status_code == 201, response.text
+    rankings = [e["payload"] for e in response.json() if e["event_type"] == "RankingPublished"]
+    assert sorted(r["parent_unit"] for r in rankings) == sorted([ZHONGXINJIE, "370402002000"])
+    assert all(row["score"] is not None for r in rankings for row in r["rows"])

@@ -35,6 +35,9 @@ async def test_the_xlsx_has_every_row_with_its_bands(examples):
     rate = header.index("子女义务教育入学率 率")  # Xiao Ming, not yet enrolled in Q2: 0/1
     assert xinhua[rate].value == 0.0
     assert xinhua[rate].fill.fgColor.rgb.endswith("FFC7CE")  # red
+    # The eight villages with nobody to count: no rank and no score (empty cells), not 100, last.
+    assert [(r[0], r[5], r[6]) for r in rows[3:]] == [(None, None, None)] * 8
+    assert [r[5] for r in rows[1:3]] == [27.53, 0]  # the two ranked villages (example 6)
 
 
 async def test_the_csv_reads_in_excel_and_speaks_english_when_asked(examples):
@@ -44,6 +47,8 @@ async def test_the_csv_reads_in_excel_and_speaks_english_when_asked(examples):
     assert rows[0][:3] == ["Rank", "Rank change", "Unit code"]
     xinhua = next(r for r in rows[1:] if r[2] == XINHUA)
     assert xinhua[0] == "2" and xinhua[4] == "Zhongxinjie Subdistrict"
+    score = rows[0].index("Score")
+    assert [(r[0], r[score]) for r in rows[3:]] == [("", "")] * 8  # not assessed: no rank, no score
 
 
 async def test_an_export_as_known_on_a_past_date_says_so(examples):

@@ -29,8 +29,13 @@ class TestScore:
         figures = {"free_pregnancy_checks": (9, 10), "free_contraceptives": (0, 0)}
         assert unit_score("x", figures, RULES, {}, False).attainment == 100.0
 
-    def test_a_unit_with_nobody_to_count_has_missed_nothing(self):
-        assert unit_score("x", {}, RULES, {}, False).score == 100.0
+    def test_a_unit_with_nobody_to_count_has_no_score_not_a_perfect_one(self):
+        nobody = unit_score("x", {}, RULES, {}, False)
+        assert (nobody.assessed, nobody.attainment, nobody.score) == (False, None, None)
+
+    def test_a_unit_with_nobody_to_count_keeps_its_penalties_but_still_has_no_score(self):
+        nobody = unit_score("x", {}, RULES, {"unreported_birth": 5.0}, False)
+        assert (nobody.penalty, nobody.score) == (5.0, None)
 
     def test_penalties_are_taken_off(self):
         s = unit_score("x", {"free_pregnancy_checks": (90, 100)}, RULES, {"unreported_birth": 15.0}, False)
@@ -53,22 +58,31 @@ class TestRanking:
 
     def test_a_units_first_assessed_period_has_no_earlier_rank(self):
         """2013-Q1 → Q2 for the towns (docs/assessment.md, example 6): 垎塔埠街道 had nobody to
-        count in Q1 (shared 2nd with the other empty towns) and is 1st in Q2 — no earlier rank,
-        not a rise of one; 中心街街道, assessed in both, keeps its Q1 rank."""
+        count in Q1 (no rank, listed apart with the other empty towns) and is 1st in Q2 — no
+        earlier rank, not a rise; 中心街街道, assessed in both, keeps its Q1 rank."""
         nobody = unit_score(CHANGAN, {}, RULES, {}, False)
         q1 = ranked([nobody, score(JIANSHE, 20), unit_score("other", {}, RULES, {}, False)])
-        assert [(r.unit.unit_code, r.rank) for r in q1] == [(JIANSHE, 1), (CHANGAN, 2), ("other", 2)]
+        assert [(r.unit.unit_code, r.rank) for r in q1] == [(JIANSHE, 1), (CHANGAN, None), ("other", None)]
         assert earlier_ranks(q1) == {JIANSHE: 1}
         assert CHANGAN not in earlier_ranks(q1)
 
     def test_a_unit_alone_in_its_group_is_not_the_bottom(self):
         assert not ranked([score("a", 10)])[0].bottom
 
-    def test_units_with_nobody_to_count_come_after_the_assessed_and_are_never_the_bottom(self):
+    def test_units_with_nobody_to_count_are_listed_apart_unranked_below_every_ranked_unit(self):
+        """Not assessed: no rank, after every unit in contention — even a vetoed one, which
+        is last among those ranked — and never the bottom."""
         nobody = unit_score("n", {}, RULES, {}, False)
-        rows = ranked([nobody, score("a", 50), score("b", 20), score("v", 90, veto=True)])
+        rows = ranked([nobody, score("a", 50), score("b", 20), score("v", 90, veto=True), score("z", 0)])
         assert [(r.unit.unit_code, r.rank, r.bottom) for r in rows] == [
-            ("a", 1, False), ("b", 2, False), ("n", 3, False), ("v", 4, True),
+            ("a", 1, False), ("b", 2, False), ("z", 3, False), ("v", 4, True), ("n", None, False),
+        ]
+
+    def test_a_vetoed_unit_with_nobody_to_count_is_ranked_last_without_a_score(self):
+        vetoed_empty = unit_score("w", {}, RULES, {}, True)
+        rows = ranked([score("v", 90, veto=True), vetoed_empty, score("a", 50), unit_score("n", {}, RULES, {}, False)])
+        assert [(r.unit.unit_code, r.rank, r.unit.score is None, r.bottom) for r in rows] == [
+            ("a", 1, False, False), ("v", 2, False, False), ("w", 3, True, True), ("n", None, True, False),
         ]
 
 
