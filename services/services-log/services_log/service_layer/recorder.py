@@ -12,6 +12,7 @@ from typing import Literal
 
 import asyncpg
 
+from platform_kit.contract import catalogue
 from platform_kit.database import apply_ddl
 from platform_kit.envelope import Envelope, utc_now
 from platform_kit.event_store import ConcurrencyConflict, DuplicateEvent, EventStore
@@ -23,6 +24,7 @@ from services_log.adapters import records
 from services_log.adapters.registry_view import lock_residents, resident_facts
 from services_log.domain.decisions import (
     decide_association_activity,
+    decide_correction,
     decide_service,
     decide_survey,
     decide_training,
@@ -30,12 +32,13 @@ from services_log.domain.decisions import (
 )
 from services_log.domain.commands import (
     Command,
+    CorrectService,
     RecordAssociationActivity,
     RecordService,
     RecordSurvey,
     RecordTraining,
 )
-from services_log.domain.records import ID_FIELD, AwaitingRecord, NewEvent
+from services_log.domain.records import ID_FIELD, AwaitingRecord, NewEvent, stream_id
 
 log = get_logger(__name__)
 
@@ -115,6 +118,18 @@ class Recorder:
         )
         return Outcome(event, "recorded")
 
+    async def correct(self, service_id: uuid.UUID, command: CorrectService) -> Envelope:
+        """Append a correction naming the service's event; a concurrent write to the same
+        stream is a 409 (ask again: the correction is judged against what is stored now)."""
+        stored = await self.store.read_stream(stream_id("ServiceDelivered", service_id))
+        event = decide_correction(command, service_id, stored, now=self.clock())
+        try:
+            await self.store.append([event])
+        except ConcurrencyConflict:
+            raise Conflict("service_id", f"service {service_id} changed meanwhile; ask again") from None
+        log.info("record.corrected", stream_id=event.stream_id, corrects=str(event.payload["corrects"]), unit_code=event.unit_code)
+        return event
+
     async def _decide(self, conn: asyncpg.Connection, command: Command) -> NewEvent:
         now = self.clock()
         if isinstance(command, RecordTraining):
@@ -171,6 +186,7 @@ class Recorder:
 def _envelope(new: NewEvent, origin: Origin, now: datetime) -> Envelope:
     return Envelope.new(
         event_type=new.event_type,
+        schema_version=catalogue.current_version(new.event_type),
         stream_id=new.stream_id,
         stream_version=new.stream_version,
         unit_code=new.unit_code,
