@@ -30,6 +30,9 @@ harness = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault(_spec.name, harness)
 _spec.loader.exec_module(harness)
 
+# Four processes start, settle twice, and eight replays run: on a loaded machine, minutes.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
+
 LONGSHAN_1, JIANSHE = "370402005001", "370402001001"
 TENGZHOU = "370481"
 SERVICES = ("registry", "services-log", "assessment", "notifier")
@@ -45,10 +48,19 @@ def id_number(sequence: int) -> str:
 
 @pytest.fixture(scope="module")
 def district(stack, tmp_path_factory):
-    yield from harness.running_district(
+    d = harness.district(
         stack.bootstrap_servers, stack.database_url, tmp_path_factory.mktemp("replayed"),
         clock_start="2013-06-10T10:00:00+08:00", clock_started_at=datetime.now(UTC).isoformat(),
     )
+    try:
+        for process in d.processes.values():
+            process.start()
+        for process in d.processes.values():
+            process.wait_ready(timeout=600)  # four processes starting at once on a machine others load too
+        yield d
+    finally:
+        d.stop()
+        harness.forget_run(stack.bootstrap_servers, stack.database_url, d.namespace, list(d.schemas.values()))
 
 
 def woman(unit_code: str, id_number: str, occurred_at: str) -> dict:
@@ -133,8 +145,17 @@ async def test_every_service_rebuilt_from_history_equals_its_live_views(district
     assert [e["reason"] for e in now["events"] if e["role"] == "correction"] == ["recorded for the wrong woman"]
     await replay_compares_equal(district, stack, pool)
 
+    # And the compare can fail: one live cell edited in the registry's and the notifier's views.
+    schemas = district.schemas
+    await pool.execute(f"UPDATE {schemas['registry']}.residents SET unit_code = $2 WHERE resident_id = $1", uuid.UUID(her), LONGSHAN_1)
+    await pool.execute(f"UPDATE {schemas['notifier']}.timers SET fire_at = fire_at + interval '1 day' WHERE resident_id = $1", uuid.UUID(her))
+    for service, named in (("registry", her), ("notifier", her)):
+        result = await replay(stack, pool, district, service)
+        assert result.exit_code == 1 and "only live" in result.output and named[:8] in result.output, (service, result.output)
 
-async def replay_compares_equal(district, stack, pool) -> None:
+
+async def replay(stack, pool, district, service: str):
+    """``msp replay SERVICE --compare`` against the district's own schemas; the rebuilt one is dropped."""
     schemas = district.schemas
     sources = {
         "registry": [schemas["registry"]],
@@ -142,14 +163,18 @@ async def replay_compares_equal(district, stack, pool) -> None:
         "assessment": [schemas["registry"], schemas["services-log"]],
         "notifier": [schemas["registry"], schemas["services-log"], schemas["assessment"]],
     }
+    into = f"replay_{uuid.uuid4().hex[:10]}"
+    try:
+        return runner.invoke(app, [
+            "replay", service, "--compare", "--database-url", stack.database_url, "--into", into,
+            "--live-schema", schemas[service], *[arg for s in sources[service] for arg in ("--source", s)],
+        ], env={"COLUMNS": "400"})
+    finally:
+        await pool.execute(f"DROP SCHEMA IF EXISTS {into} CASCADE")
+
+
+async def replay_compares_equal(district, stack, pool) -> None:
     for service in SERVICES:
-        into = f"replay_{uuid.uuid4().hex[:10]}"
-        try:
-            result = runner.invoke(app, [
-                "replay", service, "--compare", "--database-url", stack.database_url, "--into", into,
-                "--live-schema", schemas[service], *[arg for s in sources[service] for arg in ("--source", s)],
-            ])
-        finally:
-            await pool.execute(f"DROP SCHEMA IF EXISTS {into} CASCADE")
+        result = await replay(stack, pool, district, service)
         assert result.exit_code == 0, (service, result.output)
         assert "identical" in result.output, (service, result.output)
