@@ -53,6 +53,6 @@ async def test_a_replay_until_a_date_sees_less(district, stack, pool):
 
 
 def test_usage_errors_are_exit_2(stack):
-    assert runner.invoke(app, ["replay", "registry", "--database-url", stack.database_url]).exit_code == 2
+    assert runner.invoke(app, ["replay", "census", "--database-url", stack.database_url]).exit_code == 2
     assert runner.invoke(app, ["replay", "assessment", "--compare", "--until", "2013-06-30"]).exit_code == 2
     assert runner.invoke(app, ["replay", "assessment", "--until", "June"]).exit_code == 2

@@ -113,6 +113,7 @@ def hospital_check(
             "resident_id": resident_id,
             "delivered_by_unit": unit_code,
             "staff_ref": "hospital-zz-0031",
+            "free_of_charge": True,
         }
         | fields
     )

@@ -11,12 +11,13 @@ why the stores and not the Kafka topics are the source.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 
+from platform_kit.catalogue import EventCatalogue
 from platform_kit.database import apply_ddl, checked_schema
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import ENVELOPE_FIELDS
@@ -31,13 +32,19 @@ class ReplayPlan:
     sources: Sequence[str]
     projection: Callable[[str], Projection]
     compared: Sequence[str]
+    # table -> what of it is compared, a query with ``{schema}`` in it (default: every column,
+    # every row). For views that also hold what the clock did, not the events (the notifier's
+    # scheduler): the plan says which part is the events' doing.
+    views: Mapping[str, str] = field(default_factory=dict)
 
 
 async def history(
     pool: asyncpg.Pool, sources: Sequence[str], *, event_types: frozenset[str] | None,
-    until: datetime | None, known_at: datetime | None,
+    until: datetime | None, known_at: datetime | None, catalogue: EventCatalogue | None = None,
 ) -> list[Envelope]:
-    """Every event of the sources the clocks let through, in the replay's deterministic order."""
+    """Every event of the sources the clocks let through, in the replay's deterministic order,
+    each brought to its current schema version by ``catalogue``'s upcasters (as the runner does
+    on the topics): stores keep every event as it was written, old versions included."""
     keyed = []
     for index, schema in enumerate(sources):
         schema = checked_schema(schema)
@@ -50,7 +57,9 @@ async def history(
         )
         keyed += [((r["recorded_at"], index, r["position"]), Envelope.model_construct(**{f: r[f] for f in ENVELOPE_FIELDS})) for r in rows]
     keyed.sort(key=lambda pair: pair[0])
-    return [event for _, event in keyed]
+    if catalogue is None:
+        return [event for _, event in keyed]
+    return [catalogue.upcast(event) if catalogue.knows(event.event_type) else event for _, event in keyed]
 
 
 async def rebuild(
@@ -70,12 +79,16 @@ async def rebuild(
             progress(len(batch))
 
 
-async def differences(pool: asyncpg.Pool, live: str, rebuilt: str, tables: Sequence[str], *, most: int = 1000) -> list[tuple[str, str, dict]]:
+async def differences(
+    pool: asyncpg.Pool, live: str, rebuilt: str, tables: Sequence[str], *, views: Mapping[str, str] | None = None,
+    most: int = 1000,
+) -> list[tuple[str, str, dict]]:
     """(table, "only live" | "only rebuilt", row) for every row that is not in both."""
     live, rebuilt = checked_schema(live), checked_schema(rebuilt)
     out = []
     for table in tables:
+        query = (views or {}).get(table, f"SELECT * FROM {{schema}}.{table}")
         for side, a, b in (("only live", live, rebuilt), ("only rebuilt", rebuilt, live)):
-            rows = await pool.fetch(f"SELECT * FROM {a}.{table} EXCEPT SELECT * FROM {b}.{table} LIMIT {int(most)}")
+            rows = await pool.fetch(f"{query.format(schema=a)} EXCEPT {query.format(schema=b)} LIMIT {int(most)}")
             out += [(table, side, dict(r)) for r in rows]
     return out

@@ -7,6 +7,7 @@ Exit codes: 0 rebuilt (and, with --compare, identical), 1 differences found, 2 u
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import Annotated
 
@@ -18,16 +19,25 @@ from platform_kit.cli.audit_common import CLEAN, FOUND, DatabaseUrl, database_ur
 from platform_kit.database import create_pool
 
 
-def _plan(service: str, sources: list[str] | None):
-    if service == "assessment":
-        from assessment.entrypoints.replay import plan
+# Each service keeps its replay plan beside its other entrypoints (its layers say so); the
+# kit only knows where to find it.
+PLANS = {
+    "registry": "registry.entrypoints.replay",
+    "services-log": "services_log.entrypoints.replay",
+    "assessment": "assessment.entrypoints.replay",
+    "notifier": "notifier.entrypoints.replay",
+}
 
-        return plan(*sources) if sources else plan()
-    raise typer.BadParameter(f"{service!r} has no replay plan yet; one of: assessment", param_hint="SERVICE")
+
+def _plan(service: str, sources: list[str] | None):
+    if service not in PLANS:
+        raise typer.BadParameter(f"{service!r} is not a service; one of: {', '.join(PLANS)}", param_hint="SERVICE")
+    plan = importlib.import_module(PLANS[service]).plan
+    return plan(*sources) if sources else plan()
 
 
 def replay(
-    service: Annotated[str, typer.Argument(help="the service whose read models to rebuild: assessment")],
+    service: Annotated[str, typer.Argument(help="the service whose read models to rebuild: registry, services-log, assessment or notifier")],
     until: Annotated[str | None, typer.Option("--until", help="only what had occurred by then (date = end of that day, CST)")] = None,
     known_at: Annotated[str | None, typer.Option("--known-at", help="only what had been recorded by then")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="print every difference from the live views (exit 1 if any)")] = False,
@@ -65,18 +75,22 @@ def replay(
 
 async def _replay(url, plan, target, live, until, known_at, compare, drop):
     from platform_kit.audit.replay import differences, history, rebuild
+    from platform_kit.contract import catalogue
 
     pool = await create_pool(url, max_size=4)
     try:
         if await pool.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", target):
             raise ValueError(f"--into: schema {target} exists already; a replay goes into a fresh one")
         projection = plan.projection(target)
-        events = await history(pool, plan.sources, event_types=getattr(projection, "event_types", None), until=until, known_at=known_at)
+        events = await history(
+            pool, plan.sources, event_types=getattr(projection, "event_types", None), until=until, known_at=known_at,
+            catalogue=catalogue,
+        )
         with progress_bar() as progress:
             task = progress.add_task(f"replaying {len(events)} events into {target}", total=len(events))
             await rebuild(pool, projection, target, events, progress=lambda n: progress.advance(task, n))
         stderr.print(f"rebuilt {target} from {len(events)} events of {', '.join(plan.sources)}", highlight=False)
-        found = await differences(pool, live, target, plan.compared) if compare else []
+        found = await differences(pool, live, target, plan.compared, views=plan.views) if compare else []
         if drop:
             await pool.execute(f"DROP SCHEMA {target} CASCADE")
         return found

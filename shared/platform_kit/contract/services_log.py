@@ -46,8 +46,13 @@ RESIDENCE_DESCRIPTION = (
 )
 
 
-@catalogue.event("ServiceDelivered")
+@catalogue.event("ServiceDelivered", version=2)
 class ServiceDelivered(Payload):
+    """v2: ``free_of_charge`` must be stated. v1's model defaulted it to true, so a v1 event
+    (a department's message, a bench or test history) could leave it out and be read as free; the
+    assessment counts free services only, and an auditor must see what the sender said, not a
+    reader's default. Stored v1 events are read through the upcaster below."""
+
     service_id: uuid.UUID
     service_kind: ServiceKind
     six_ones_item: SixOnesItem | None = Field(
@@ -60,10 +65,16 @@ class ServiceDelivered(Payload):
     household_ref: Text | None = Field(None, max_length=60)
     delivered_by_unit: UnitCode
     staff_ref: Text = Field(max_length=40)
-    free_of_charge: bool = True
+    free_of_charge: bool = Field(description="免费: whether the service was free (the assessment counts free ones)")
     cross_unit_reason: Text | None = Field(None, max_length=200, description="the staff member's own words, if any")
     residence: Residence | None = Field(None, description=RESIDENCE_DESCRIPTION)
     resident_unit: UnitCode | None = Field(None, description="the unit the resident lived in then, when known")
+
+
+@catalogue.upcaster("ServiceDelivered", from_version=1)
+def _service_delivered_v1(payload: dict) -> dict:
+    # v1's model defaulted free_of_charge to true: a v1 event without it said "free".
+    return {**payload, "free_of_charge": payload.get("free_of_charge", True)}
 
 
 @catalogue.event("SurveyRecorded")
@@ -117,3 +128,20 @@ class StaffAssigned(Payload):
     role: StaffRole = Field(description="manager (专职管理员) or assistant (协管员)")
     assigned_on: ContractDate
     personal: EncryptedPersonalData = Field(description="the staff member's name, sealed (AES-GCM)")
+
+
+@catalogue.event("ServiceCorrected")
+class ServiceCorrected(Payload):
+    """A recorded service was wrong: it was not delivered at all (``withdrawn``), or was of
+    another kind (``service_kind``). History is never edited: the correction follows the
+    record on its own stream and names the event it corrects. Its ``occurred_at`` is the
+    corrected service's (the business time it speaks of); its ``recorded_at`` says since when
+    it is known, so a figure asked "as known on" an earlier date still shows the original."""
+
+    service_id: uuid.UUID
+    corrects: uuid.UUID = Field(description="the event_id of the ServiceDelivered this corrects")
+    resident_id: ResidentId | None = Field(None, description="the corrected service's resident, if it named one")
+    reason: Text = Field(min_length=3, max_length=500, description="why, in the staff member's words (no personal data)")
+    withdrawn: bool = Field(False, description="true: the service was not delivered; it counts for nothing")
+    service_kind: ServiceKind | None = Field(None, description="the right kind, when the kind was wrong")
+    staff_ref: Text = Field(max_length=40, description="who corrected it")

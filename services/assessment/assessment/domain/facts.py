@@ -28,8 +28,9 @@ BIRTH = "BirthReported"
 ENROLLED = "ChildEnrolled"
 SERVICE = "ServiceDelivered"
 SURVEY = "SurveyRecorded"
+CORRECTED = "ServiceCorrected"  # names the service event it corrects: the pair is read together
 
-PERSON_EVENT_TYPES = frozenset({REGISTERED, MOVED, DEPARTED, MARITAL, PLANNED, BIRTH, ENROLLED, SERVICE, SURVEY})
+PERSON_EVENT_TYPES = frozenset({REGISTERED, MOVED, DEPARTED, MARITAL, PLANNED, BIRTH, ENROLLED, SERVICE, SURVEY, CORRECTED})
 RETURNED = "PersonReturned"  # not an event: the fact a returner's registration adds to the first identity
 SPOUSE = "SpouseNamed"  # not an event: the fact a marriage naming the spouse adds to the spouse
 LINK_FIELDS = ("partner", "planner", "mother", "child", "person", "returned_as", "spouse")
@@ -117,6 +118,8 @@ def facts_of(event: Envelope, payload: BaseModel) -> list[Fact]:
             return [fact(p.child_resident_id, school_year=p.school_year, grade=p.grade)]
         case "ServiceDelivered" if p.resident_id is not None:
             return [fact(p.resident_id, service_kind=p.service_kind, unit=p.delivered_by_unit, free=p.free_of_charge)]
+        case "ServiceCorrected" if p.resident_id is not None:
+            return [fact(p.resident_id, corrects=str(p.corrects), withdrawn=p.withdrawn, service_kind=p.service_kind, reason=p.reason)]
         case "SurveyRecorded":
             return [fact(p.resident_id, survey_kind=p.survey_kind, aware=p.aware)]
     return []

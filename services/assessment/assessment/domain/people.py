@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from assessment.domain.facts import (
-    BIRTH, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SPOUSE, SURVEY, Fact,
+    BIRTH, CORRECTED, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SPOUSE, SURVEY, Fact,
 )
 from assessment.domain.periods import TICK, Window
 from platform_kit.calendar import age_on, local_date
@@ -214,17 +214,25 @@ def _newborn_profile(birth: Fact, facts: Facts) -> Profile:
 
 
 def _received(facts: Sequence[Fact], stays: Sequence[Stay]) -> list[Received]:
+    """The free services received, as corrected by the corrections the clocks let through (the
+    facts given are the visible ones): a withdrawn service is gone, a corrected kind replaces
+    the recorded one; the latest-recorded correction of a service wins."""
     def home(at: datetime) -> str | None:
         return next((stay.unit for stay in stays if stay.holds(at)), None)
 
-    return [
-        Received(
-            f.occurred_at, f.data["service_kind"], f.data["unit"], f.event_id,
-            serves_where_they_live(home(f.occurred_at), f.data["unit"]),
-        )
-        for f in facts
-        if f.kind == SERVICE and f.data.get("free", True)
-    ]
+    corrections = {
+        f.data["corrects"]: f.data for f in sorted((f for f in facts if f.kind == CORRECTED), key=lambda f: f.recorded_at)
+    }
+    received = []
+    for f in facts:
+        if f.kind != SERVICE or not f.data.get("free", True):
+            continue
+        correction = corrections.get(str(f.event_id), {})
+        if correction.get("withdrawn"):
+            continue
+        kind = correction.get("service_kind") or f.data["service_kind"]
+        received.append(Received(f.occurred_at, kind, f.data["unit"], f.event_id, serves_where_they_live(home(f.occurred_at), f.data["unit"])))
+    return received
 
 
 def _births_to(mother_facts: Sequence[Fact]) -> list[datetime]:

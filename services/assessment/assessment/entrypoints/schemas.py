@@ -148,10 +148,16 @@ class EqualisationOut(Clocked):
 
 class ExplainEvent(BaseModel):
     event_id: str
-    role: Literal["denominator", "numerator"]
+    role: Literal["denominator", "numerator", "corrected", "correction"] = Field(
+        description="what the event did for the figure; a corrected event is listed with its correction"
+    )
     event_type: str | None
     occurred_at: datetime | None
     recorded_at: datetime | None
+    corrects: str | None = Field(None, description="for a correction: the event_id it corrects")
+    reason: str | None = Field(None, description="for a correction: why")
+    withdrawn: bool | None = Field(None, description="for a correction: the service was not delivered")
+    service_kind: str | None = Field(None, description="for a correction: the right kind")
 
 
 class CountedPerson(BaseModel):

@@ -17,6 +17,7 @@ const WORDS = {
     rectification_plan_submitted: "已交整改方案",
     note_now: "现在所知的全部事件。", note_clocks: "只计 {as_of} 前发生、{known_at} 前登记的事件。",
     anytime: "任何时候", lang: "English", no_earlier_rank: "无上期排名",
+    occurred: "发生", recorded: "登记", corrected: "已更正", corrects: "更正", withdrawn: "撤销", explain_json: "明细事件（JSON）",
   },
   en: {
     title: "Shizhong District — equalised public services for migrants", subtitle: "Annual target-responsibility assessment · coverage and ranking",
@@ -33,6 +34,8 @@ const WORDS = {
     rectification_plan_submitted: "plan submitted",
     note_now: "Everything known now.", note_clocks: "Only events occurred by {as_of} and recorded by {known_at}.",
     anytime: "any time", lang: "中文", no_earlier_rank: "no earlier rank",
+    occurred: "occurred", recorded: "recorded", corrected: "corrected", corrects: "corrects", withdrawn: "withdrawn",
+    explain_json: "events behind it (JSON)",
   },
 };
 
@@ -294,12 +297,27 @@ async function showDetail(scroll = true) {
   $("explain-summary").textContent = why.denominator
     ? t("counted", { d: why.denominator, n: why.numerator, rate: pct(why.rate), target: pct(why.target), short: why.shortfall })
     : t("nobody");
+  // The explain API itself, as known with the page's clocks: fetched with the token, then saved.
+  const json = $("explain-json");
+  json.href = `/api/units/${unit}/explain?indicator=${indicator}&period=${period()}&${clocksQuery()}`;
+  json.onclick = (event) => { event.preventDefault(); download(json.href, `explain-${unit}-${indicator}-${period()}.json`); };
   $("explain").innerHTML = why.people.map((p) => `<li>
       <span class="${p.served ? "served" : "unserved"}">${esc(t(p.served ? "served" : "unserved"))}</span>
-      ${esc(t("person"))} <code>${esc(p.resident_id.slice(0, 8))}</code> · ${esc(p.unit_code)}<br>
-      ${p.events.map((e) => `<code title="${esc(e.event_id)} · ${esc(e.occurred_at)} / ${esc(e.recorded_at)}">${esc(e.event_type)} ${esc(e.event_id.slice(0, 8))}</code>`).join(" ")}
+      ${esc(t("person"))} <code>${esc(p.resident_id.slice(0, 8))}</code> · ${esc(p.unit_code)}
+      <ul class="events">${p.events.map(explainedEvent).join("")}</ul>
     </li>`).join("");
   if (scroll) $("detail").scrollIntoView({ behavior: "smooth", block: "nearest" });
+}
+
+// One event behind a figure, with both of its dates (a late report shows as a late "recorded");
+// a corrected event is struck through and its correction names it and says why.
+function explainedEvent(e) {
+  const day = (iso) => (iso ? esc(iso.slice(0, 10)) : "—");
+  const why = e.role === "correction"
+    ? ` · ${esc(t("corrects"))} <code>${esc((e.corrects || "").slice(0, 8))}</code>${e.withdrawn ? ` (${esc(t("withdrawn"))})` : ""}: ${esc(e.reason)}`
+    : e.role === "corrected" ? ` · ${esc(t("corrected"))}` : "";
+  return `<li class="${esc(e.role)}" data-event="${esc(e.event_id)}"><code title="${esc(e.event_id)}">${esc(e.event_type)} ${esc(e.event_id.slice(0, 8))}</code>
+    ${esc(t("occurred"))} ${day(e.occurred_at)} · ${esc(t("recorded"))} ${day(e.recorded_at)}${why}</li>`;
 }
 
 function refresh() {

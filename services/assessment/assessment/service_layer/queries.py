@@ -14,7 +14,7 @@ from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
 from assessment.domain.policy import Rules
 from assessment.domain.coverage import POPULATIONS, Figure, compile_indicators, counted_in, rolled_up, window_figures
-from assessment.domain.facts import RETURNED, SPOUSE
+from assessment.domain.facts import CORRECTED, RETURNED, SPOUSE
 from assessment.domain.people import timeline
 from assessment.domain.periods import TICK, Clocks, Period
 from assessment.domain.scoring import equalisation_gap, indicator_figure
@@ -206,7 +206,7 @@ class Reads:
             for person in facts:
                 for c in counted_in(timeline(person, facts), window, compiled):
                     if c.unit in inside:
-                        people.append(self._counted_json(c, kinds))
+                        people.append(self._counted_json(c, kinds, _corrections(facts.get(c.person, ()), kinds, window)))
         people.sort(key=lambda p: (not p["served"], p["unit_code"], p["resident_id"]))
         n = sum(p["served"] for p in people)
         return {
@@ -217,19 +217,28 @@ class Reads:
             "people": people,
         }
 
-    def _counted_json(self, c, facts_by_event: dict) -> dict:
-        def event(event_id: uuid.UUID, role: str) -> dict:
+    def _counted_json(self, c, facts_by_event: dict, corrections: list) -> dict:
+        def event(event_id: uuid.UUID, role: str, **more) -> dict:
             f = facts_by_event.get(event_id)
             return {
                 "event_id": str(event_id), "role": role, "event_type": f.kind if f else None,
                 "occurred_at": f.occurred_at.isoformat() if f else None,
-                "recorded_at": f.recorded_at.isoformat() if f else None,
+                "recorded_at": f.recorded_at.isoformat() if f else None, **more,
             }
 
+        # A corrected event is shown with its correction, whether the correction took it out of
+        # the figure (withdrawn) or changed what it counts for (another kind).
         return {
             "resident_id": str(c.person), "unit_code": c.unit, "served": c.served,
             "events": [event(e, "denominator") for e in c.denominator_events]
-            + [event(e, "numerator") for e in c.numerator_events],
+            + [event(e, "numerator") for e in c.numerator_events]
+            + [
+                e for f in corrections for e in (
+                    event(uuid.UUID(f.data["corrects"]), "corrected"),
+                    event(f.event_id, "correction", corrects=f.data["corrects"], reason=f.data["reason"],
+                          withdrawn=f.data["withdrawn"], service_kind=f.data["service_kind"]),
+                )
+            ],
         }
 
     async def trend(self, unit_code: str, year: int, clocks: Clocks) -> dict:
@@ -246,3 +255,13 @@ class Reads:
                 for i in self.rules.indicators
             },
         }
+
+
+def _corrections(person_facts, facts_by_event: dict, window) -> list:
+    """The person's corrections the clocks let through, of services inside the window."""
+    found = []
+    for f in person_facts:
+        corrected = facts_by_event.get(uuid.UUID(f.data["corrects"])) if f.kind == CORRECTED else None
+        if corrected is not None and corrected.occurred_at in window:
+            found.append(f)
+    return sorted(found, key=lambda f: (f.recorded_at, f.event_id))

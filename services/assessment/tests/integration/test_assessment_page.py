@@ -198,3 +198,55 @@ async def test_the_equalisation_view_shows_where_migrants_are_worse_served(runni
     await expect(page.locator("#equalisation h2")).to_contain_text("Equalisation")
     await expect(checks).to_contain_text("Free pregnancy checks")
     not_blank(await page.screenshot(path=str(SCREENSHOTS / "equalisation-en.png")))
+
+
+async def test_a_figure_as_known_on_a_date_lists_its_events_and_a_correction_beside_what_it_corrects(running, browser):
+    """A service withdrawn in February 2014: as known now, her cell lists the service struck
+    through and its correction with the reason; as known on 31 January, the service alone,
+    counted. Each event shows when it occurred and when it was recorded; the explain API is linked."""
+    from datetime import datetime
+
+    from assessment.domain.periods import DISTRICT_TZ
+    from platform_kit.envelope import Envelope
+
+    village, town = "370402001001", "370402001000"
+    h = History(salt="corr")
+    h.registered("corr-li", unit=village, at="2013-01-15", born="1985-06-01")
+    service = h.served("corr-li", "free_contraceptives", by=village, at="2013-05-03")
+    withdrawn = Envelope.new(
+        event_type="ServiceCorrected", stream_id=service.stream_id, stream_version=2, unit_code=village,
+        source="services-log", occurred_at=service.occurred_at, recorded_at=datetime(2014, 2, 10, 9, tzinfo=DISTRICT_TZ),
+        payload={
+            "service_id": service.payload["service_id"], "corrects": str(service.event_id),
+            "resident_id": service.payload["resident_id"], "reason": "recorded for the wrong woman",
+            "withdrawn": True, "service_kind": None, "staff_ref": "staff-001",
+        },
+    )
+    await running.publish([*h.events, withdrawn])
+    await running.settled()
+
+    page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
+    await page.goto(running.base_url)
+    await page.locator("#token").fill(token("district"))
+    await page.locator("#sign-in button").click()
+    await page.locator("#year").select_option("2013")
+    await page.locator(f"a[data-town='{town}']").click()
+    await page.locator(f"td.indicator[data-unit='{village}'][data-indicator='free_contraceptives']").click()
+    explain = page.locator("#explain")
+    await expect(explain.locator("li.correction")).to_have_count(1)
+    await expect(explain.locator("li.correction")).to_contain_text("recorded for the wrong woman")
+    await expect(explain.locator(f"li.corrected[data-event='{service.event_id}']")).to_contain_text("2013-05-03")
+    await expect(explain.locator("li.correction")).to_contain_text("2014-02-10")  # recorded, months later
+    await expect(explain.locator("> li .unserved")).to_have_count(1)
+    assert "/api/units/370402001001/explain?indicator=free_contraceptives" in await page.locator("#explain-json").get_attribute("href")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.locator("#detail").scroll_into_view_if_needed()
+    not_blank(await page.screenshot(path=str(SCREENSHOTS / "explain-corrected-now.png")))
+
+    # as known on 31 January 2014: the service, counted, and no correction yet
+    await page.locator("#known-at").fill("2014-01-31")
+    await expect(explain.locator("li.correction")).to_have_count(0)
+    await expect(explain.locator(f"li.numerator[data-event='{service.event_id}']")).to_have_count(1)
+    await expect(explain.locator("> li .served")).to_have_count(1)
+    assert "known_at=2014-01-31" in await page.locator("#explain-json").get_attribute("href")
+    not_blank(await page.screenshot(path=str(SCREENSHOTS / "explain-as-known-on-2014-01-31.png")))

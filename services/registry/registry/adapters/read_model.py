@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from platform_kit.contract import catalogue
 from platform_kit.database import apply_ddl, checked_schema
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import EventStore
@@ -185,7 +186,8 @@ class ReadModel:
                 if not rows:
                     return replayed
                 events = [Envelope.model_construct(**{k: r[k] for k in r.keys() if k != "position"}) for r in rows]
-                await self.apply(conn, events)
+                # The store keeps old schema versions as written: read them in today's shape.
+                await self.apply(conn, [catalogue.upcast(e) if catalogue.knows(e.event_type) else e for e in events])
                 position, replayed = rows[-1]["position"], replayed + len(rows)
 
     # ---- reading ---------------------------------------------------------------------

@@ -77,6 +77,15 @@ class RecordService(Command):
     occurred_at: OccurredAt
 
 
+class CorrectService(Command):
+    """A recorded service was wrong: withdraw it (not delivered), or give its right kind."""
+
+    reason: Text = Field(min_length=3, description="why, in the staff member's words (no personal data)")
+    withdrawn: bool = False
+    service_kind: ServiceKind | None = Field(None, description="the right kind; exactly one of this or withdrawn")
+    staff_ref: StaffRef
+
+
 class RecordSurvey(Command):
     """One resident's answer to an awareness survey (政策知晓 / 生殖健康知识知晓)."""
 

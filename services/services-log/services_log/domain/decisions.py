@@ -11,15 +11,23 @@ from datetime import datetime
 from platform_kit.contract.services_log import (
     AssociationActivityHeld,
     ResidenceResolved,
+    ServiceCorrected,
     ServiceDelivered,
     SurveyRecorded,
     TrainingHeld,
 )
 from platform_kit.calendar import CLOCK_SKEW, local_date
+from platform_kit.envelope import Envelope
 from platform_kit.logs import mask_personal_text
-from platform_kit.problems import Conflict, Refusal
+from platform_kit.problems import Conflict, NotFound, Refusal
 from platform_kit.units import associations, unit_tree
-from services_log.domain.commands import RecordAssociationActivity, RecordService, RecordSurvey, RecordTraining
+from services_log.domain.commands import (
+    CorrectService,
+    RecordAssociationActivity,
+    RecordService,
+    RecordSurvey,
+    RecordTraining,
+)
 from services_log.domain.records import AwaitingRecord, NewEvent, stream_id
 from services_log.domain.residence import ResidentFacts, place
 
@@ -180,3 +188,25 @@ def _no_personal_data(**texts: str | None) -> None:
     for field, text in texts.items():
         if text is not None and mask_personal_text(text) != text:
             raise Refusal(field, "looks like an ID number or a phone number; personal data is never recorded here")
+
+
+def decide_correction(command: CorrectService, service_id: uuid.UUID, stored: list[Envelope], *, now: datetime) -> Envelope:
+    """The correction of a recorded service, on the service's own stream, naming the event it
+    corrects. At the corrected service's business time (it speaks of then), recorded now."""
+    if not stored or stored[0].event_type != "ServiceDelivered":
+        raise NotFound("service_id", f"no service {service_id}")
+    if command.withdrawn == (command.service_kind is not None):
+        raise Refusal("withdrawn", "give exactly one correction: withdrawn = true, or the right service_kind")
+    original = stored[0]
+    if command.service_kind == original.payload["service_kind"]:
+        raise Refusal("service_kind", f"the service is recorded as {command.service_kind} already")
+    payload = ServiceCorrected(
+        service_id=service_id, corrects=original.event_id, resident_id=original.payload.get("resident_id"),
+        reason=command.reason, withdrawn=command.withdrawn, service_kind=command.service_kind, staff_ref=command.staff_ref,
+    )
+    return Envelope.new(
+        event_type="ServiceCorrected", stream_id=original.stream_id, stream_version=stored[-1].stream_version + 1,
+        unit_code=original.unit_code, source="services-log", payload=payload.model_dump(mode="json"),
+        occurred_at=original.occurred_at, recorded_at=now, correlation_id=original.correlation_id,
+        causation_id=original.event_id,
+    )

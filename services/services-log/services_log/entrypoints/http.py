@@ -21,13 +21,14 @@ from services_log.adapters import records
 from services_log.adapters.registry_view import resident_now
 from services_log.domain.commands import (
     Command,
+    CorrectService,
     RecordAssociationActivity,
     RecordService,
     RecordSurvey,
     RecordTraining,
 )
 from services_log.domain.records import ID_FIELD, stream_id
-from services_log.entrypoints.views import AssociationView, AwaitingResident, Recorded, RecordView, ResidentView
+from services_log.entrypoints.views import AssociationView, AwaitingResident, Corrected, Recorded, RecordView, ResidentView
 from services_log.service_layer.recorder import Recorder
 
 PATHS = {
@@ -98,6 +99,21 @@ async def record_service(command: RecordService, response: Response, recorder: R
     unit's staff member to a resident or a household. 200 (replayed) when the same service_id
     with the same content was recorded before."""
     return await _record(recorder, command, response, caller)
+
+
+@records_router.post(
+    "/services/{service_id}/corrections", status_code=201, responses=problems.responses(404, 409, 422),
+    tags=["services"], summary="Correct a recorded service (withdraw it, or give its right kind)",
+)
+async def correct_service(service_id: uuid.UUID, command: CorrectService, recorder: RecorderDep, caller: Caller) -> Corrected:
+    """History is never edited: a ``ServiceCorrected`` event follows the service on its stream,
+    naming the event it corrects and why. Figures asked as known before it still show the original."""
+    events = await recorder.store.read_stream(stream_id("ServiceDelivered", service_id))
+    tree = unit_tree()
+    if events and events[0].unit_code in tree and not caller.can_write_unit(events[0].unit_code, tree):
+        raise forbidden(f"service_id: {tree[events[0].unit_code].name} is outside the units this token may change")
+    event = await recorder.correct(service_id, command)
+    return Corrected(event_id=event.event_id, corrects=event.payload["corrects"], stream_version=event.stream_version)
 
 
 @records_router.post("/surveys", status_code=201, responses=RECORDING, tags=["surveys"], summary="Record a survey answer")
@@ -222,4 +238,7 @@ def _view(record_id: uuid.UUID, events: list[Envelope]) -> RecordView:
         residence=latest.get("residence"),
         resident_unit=latest.get("resident_unit"),
         residence_resolved_at=resolved.recorded_at if resolved else None,
+        corrections=[
+            {"event_id": e.event_id, "recorded_at": e.recorded_at, **e.payload} for e in events if e.event_type == "ServiceCorrected"
+        ],
     )

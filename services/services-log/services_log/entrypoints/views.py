@@ -28,6 +28,14 @@ class Recorded(BaseModel):
     replayed: bool = Field(False, description="true when the same record had been recorded before (a safe retry)")
 
 
+class Corrected(BaseModel):
+    """The answer to a correction: the correcting event, and the event it corrects."""
+
+    event_id: uuid.UUID
+    corrects: uuid.UUID
+    stream_version: int
+
+
 class RecordView(BaseModel):
     """A record as it stands now: its first event, and the residence as later resolved."""
 
@@ -43,6 +51,9 @@ class RecordView(BaseModel):
     residence: Residence | Literal["departed"] | None = None
     resident_unit: UnitCode | None = None
     residence_resolved_at: datetime | None = None
+    corrections: list[dict[str, Any]] = Field(
+        default_factory=list, description="ServiceCorrected events that followed it, oldest first (the record itself is never edited)"
+    )
 
 
 class AwaitingResident(BaseModel):

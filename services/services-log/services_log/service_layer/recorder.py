@@ -13,6 +13,7 @@ from typing import Literal
 import asyncpg
 
 from platform_kit.calendar import local_date
+from platform_kit.contract import catalogue
 from platform_kit.database import apply_ddl
 from platform_kit.envelope import Envelope, utc_now
 from platform_kit.event_store import ConcurrencyConflict, DuplicateEvent, EventStore
@@ -25,6 +26,7 @@ from services_log.adapters import records, roster
 from services_log.adapters.registry_view import lock_residents, resident_facts
 from services_log.domain.decisions import (
     decide_association_activity,
+    decide_correction,
     decide_service,
     decide_survey,
     decide_training,
@@ -33,12 +35,13 @@ from services_log.domain.decisions import (
 from services_log.domain.commands import (
     AssignStaff,
     Command,
+    CorrectService,
     RecordAssociationActivity,
     RecordService,
     RecordSurvey,
     RecordTraining,
 )
-from services_log.domain.records import ID_FIELD, AwaitingRecord, NewEvent
+from services_log.domain.records import ID_FIELD, AwaitingRecord, NewEvent, stream_id
 from services_log.domain.roster import OnRoster, decide_assignment, staff_stream, unknown_staff
 
 log = get_logger(__name__)
@@ -152,6 +155,17 @@ class Recorder:
         # Never the name: the ref, the unit and the role say all an operator needs.
         log.info("staff.assigned", staff_ref=command.staff_ref, unit_code=command.unit_code, role=command.role)
         return Outcome(event, "recorded")
+    async def correct(self, service_id: uuid.UUID, command: CorrectService) -> Envelope:
+        """Append a correction naming the service's event; a concurrent write to the same
+        stream is a 409 (ask again: the correction is judged against what is stored now)."""
+        stored = await self.store.read_stream(stream_id("ServiceDelivered", service_id))
+        event = decide_correction(command, service_id, stored, now=self.clock())
+        try:
+            await self.store.append([event])
+        except ConcurrencyConflict:
+            raise Conflict("service_id", f"service {service_id} changed meanwhile; ask again") from None
+        log.info("record.corrected", stream_id=event.stream_id, corrects=str(event.payload["corrects"]), unit_code=event.unit_code)
+        return event
 
     async def _decide(self, conn: asyncpg.Connection, command: Command) -> NewEvent:
         now = self.clock()
@@ -209,6 +223,7 @@ class Recorder:
 def _envelope(new: NewEvent, origin: Origin, now: datetime) -> Envelope:
     return Envelope.new(
         event_type=new.event_type,
+        schema_version=catalogue.current_version(new.event_type),
         stream_id=new.stream_id,
         stream_version=new.stream_version,
         unit_code=new.unit_code,
