@@ -15,8 +15,8 @@ from registry.bootstrap import RegistryService, build
 
 
 @pytest.fixture
-async def registry_service(stack, schema, clock) -> AsyncIterator[RegistryService]:
-    service = build(registry_settings(stack, database_schema=schema), clock=clock)
+async def registry_service(stack, schema, namespace, clock) -> AsyncIterator[RegistryService]:
+    service = build(registry_settings(stack, namespace, database_schema=schema), clock=clock)
     await service.runtime.start()
     try:
         yield service
