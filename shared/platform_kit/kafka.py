@@ -6,9 +6,16 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from platform_kit.logs import get_logger
 from platform_kit.topics import DOMAIN_TOPICS
+
+log = get_logger(__name__)
+
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+_DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a value set on the topic itself
 
 
 def idempotent_producer(bootstrap_servers: str, *, client_id: str | None = None) -> AIOKafkaProducer:
@@ -57,13 +64,15 @@ async def ensure_topics(
     keep_forever: bool = True,
 ) -> None:
     """Create the topics that are missing. Event topics keep their history forever, since
-    projections in other services are rebuilt from them."""
-    config = {"retention.ms": "-1", "retention.bytes": "-1"} if keep_forever else {}
+    projections in other services are rebuilt from them: one that already exists with a
+    retention (auto-created by a producer that came first: a week) is set to keep forever too."""
+    config = dict(KEEP_FOREVER) if keep_forever else {}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in dict.fromkeys(topics) if t not in existing]
+        wanted = list(dict.fromkeys(topics))
+        missing = [t for t in wanted if t not in existing]
         if missing:
             try:
                 await admin.create_topics(
@@ -71,5 +80,28 @@ async def ensure_topics(
                 )
             except TopicAlreadyExistsError:
                 pass  # another process made it first: that is what we wanted
+        if keep_forever and (present := [t for t in wanted if t in existing]):
+            await _keep_forever(admin, present)
     finally:
         await admin.close()
+
+
+async def _keep_forever(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    """Set existing topics' retention to forever, keeping every other value set on each.
+
+    AlterConfigs (aiokafka has no incremental form) replaces a topic's whole set of
+    overrides, so the ones it has are sent back with the retention."""
+    [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])
+    changes = []
+    for error_code, error_message, _type, topic, entries in described.resources:
+        if error_code:
+            raise for_code(error_code)(f"{topic}: its configuration could not be read: {error_message}")
+        overrides = {name: value for name, value, _ro, source, *_ in entries if source == _DYNAMIC_TOPIC_CONFIG}
+        if any(overrides.get(k) != v for k, v in KEEP_FOREVER.items()):
+            changes.append(ConfigResource(ConfigResourceType.TOPIC, topic, overrides | KEEP_FOREVER))
+            log.warning("kafka.retention_corrected", topic=topic, was={k: overrides.get(k) for k in KEEP_FOREVER})
+    if changes:
+        [altered] = await admin.alter_configs(changes)
+        for error_code, error_message, _type, topic in altered.resources:
+            if error_code:
+                raise for_code(error_code)(f"{topic}: its retention could not be set to forever: {error_message}")
