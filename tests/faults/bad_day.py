@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from asyncpg.exceptions._base import InternalClientError
 import httpx
 from aiokafka import AIOKafkaProducer
 
@@ -71,6 +72,7 @@ class Config:
     seed: int = 1
     events: int = 1500  # stop once the stores hold this many events (commands and downstream)
     max_commands: int | None = None  # or once this many commands were sent
+    max_seconds: float | None = None  # or once the load has run this long (a soak in a timebox)
     workers: int = 4
     once_each: bool = True  # every fault kind once (the test); else round after round (the soak)
     fault_gap: tuple[float, float] = (3.0, 10.0)  # seconds of calm before the next fault
@@ -329,11 +331,12 @@ class BadDay:
         """Until the stores hold the events asked for (or the commands are sent), and, when every
         fault kind is to be injected once, until the last fault is over."""
         target, most = self.config.events, self.config.max_commands
+        until = time.monotonic() + (self.config.max_seconds or float("inf"))
         while True:
             await asyncio.sleep(5)
             count = await self.retrying(self.event_count)
             self.log(f"{self.ledger.commands} commands sent, {count} events in the stores")
-            enough = count >= target or (most is not None and self.ledger.commands >= most)
+            enough = count >= target or (most is not None and self.ledger.commands >= most) or time.monotonic() > until
             if enough and (not self.config.once_each or faults.done()):
                 break
         self.stop_load.set()
@@ -344,7 +347,8 @@ class BadDay:
         while True:
             try:
                 return await probe()
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            # InternalClientError: a connection made while PostgreSQL restarts may refuse its first query.
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, asyncio.TimeoutError):
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(1)
