@@ -4,7 +4,6 @@ waiting for an asynchronous outcome. Used by tests against the real broker and d
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -128,16 +127,6 @@ async def delete_topics(
         return ours
     finally:
         await admin.close()
-
-
-def delete_topics_now(bootstrap_servers: str, **which: Iterable[str]) -> list[str]:
-    """:func:`delete_topics` from synchronous code, even inside a running event loop (a
-    fixture's teardown in a test's loop): in a thread of its own."""
-    done: list[list[str]] = []
-    worker = threading.Thread(target=lambda: done.append(asyncio.run(delete_topics(bootstrap_servers, **which))))
-    worker.start()
-    worker.join(timeout=60)
-    return done[0] if done else []
 
 
 async def wait_until(
