@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -53,6 +54,23 @@ def group_consumer(
         max_partition_fetch_bytes=max_partition_fetch_bytes,
         fetch_max_bytes=16 * 1024 * 1024,
     )
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """``consumer.stop()``, finished even when the broker is down.
+
+    aiokafka's stop cancels the requests still waiting for the dead broker and awaits them, and
+    such a cancellation can come out of stop() as a CancelledError: the caller would take it for
+    its own (a runner told to stop would end as if cancelled) and the client's connections would
+    stay open. A cancellation of the caller itself still goes through."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.warning("kafka.consumer_stop_interrupted")
+        await consumer._client.close()  # the step of stop() the cancellation skipped
 
 
 async def ensure_topics(
