@@ -128,11 +128,11 @@ class District:
     def url(self, name: str) -> str:
         return self.processes[name].url
 
-    def start(self) -> None:
+    def start(self, ready_timeout: float = 180) -> None:
         for process in self.processes.values():
             process.start()
         for process in self.processes.values():
-            process.wait_ready()
+            process.wait_ready(ready_timeout)
 
     def stop(self) -> None:
         for process in reversed(self.processes.values()):

@@ -153,7 +153,8 @@ class BadDay:
             await proxy.start()
             self.proxies[name] = proxy
             process.env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{proxy.port}/migrant_services"
-        await asyncio.to_thread(self.district.start)
+        # As long as a restart may take (all_ready): on a loaded machine importing alone takes minutes.
+        await asyncio.to_thread(self.district.start, 300)
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.stack.bootstrap_servers, acks="all", enable_idempotence=True,
             max_request_size=1_048_000, request_timeout_ms=15_000,
