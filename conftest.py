@@ -130,19 +130,31 @@ async def pool(stack: Stack):
 
 
 @pytest.fixture
-async def schema(pool) -> AsyncIterator[str]:
-    """A schema of this test's own, dropped afterwards."""
+async def schema(stack: Stack, pool) -> AsyncIterator[str]:
+    """A schema of this test's own, dropped afterwards with the dead-letter topics of the
+    projections kept in it (or in a schema named after it)."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield name
     await pool.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    await testing.delete_topics(stack.bootstrap_servers, schemas=[name])
 
 
 @pytest.fixture
-async def topic(stack: Stack) -> str:
-    """A topic of this test's own, with the platform's partitioning."""
+async def topic(stack: Stack) -> AsyncIterator[str]:
+    """A topic of this test's own, with the platform's partitioning, deleted afterwards."""
     name = f"test.{uuid.uuid4().hex[:12]}.events"
     await ensure_topics(stack.bootstrap_servers, [name], partitions=3)
-    return name
+    yield name
+    await testing.delete_topics(stack.bootstrap_servers, names=[name])
+
+
+@pytest.fixture
+async def namespace(stack: Stack) -> AsyncIterator[str]:
+    """A topic namespace of this test's own: every topic under it is deleted afterwards (the
+    shared broker keeps files open for each, and dies of too many once they pile up)."""
+    name = testing.new_namespace()
+    yield name
+    await testing.delete_topics(stack.bootstrap_servers, namespaces=[name])
 
 
 @pytest.fixture

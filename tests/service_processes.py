@@ -128,11 +128,11 @@ class District:
     def url(self, name: str) -> str:
         return self.processes[name].url
 
-    def start(self) -> None:
+    def start(self, ready_timeout: float = 180) -> None:
         for process in self.processes.values():
             process.start()
         for process in self.processes.values():
-            process.wait_ready()
+            process.wait_ready(ready_timeout)
 
     def stop(self) -> None:
         for process in reversed(self.processes.values()):
@@ -190,7 +190,8 @@ def forget_run(bootstrap_servers: str, database_url: str, namespace: str, schema
     every topic) slowly. In a thread of its own: the caller may be inside a test's event loop.
     """
     import asyncpg
-    from aiokafka.admin import AIOKafkaAdminClient
+
+    from platform_kit.testing import delete_topics
 
     async def forget() -> None:
         connection = await asyncpg.connect(database_url)
@@ -199,14 +200,8 @@ def forget_run(bootstrap_servers: str, database_url: str, namespace: str, schema
                 await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             await connection.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-        await admin.start()
-        try:
-            ours = [t for t in await admin.list_topics() if t.startswith(namespace)]
-            if ours:
-                await admin.delete_topics(ours)
-        finally:
-            await admin.close()
+        # the namespace's topics, and the dead-letter topics named after the services' schemas
+        await delete_topics(bootstrap_servers, namespaces=[namespace], schemas=schemas)
 
     worker = threading.Thread(target=asyncio.run, args=(forget(),))
     worker.start()

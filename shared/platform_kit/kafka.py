@@ -7,6 +7,7 @@ then decide which topics and groups it may use. Unset, the clients speak PLAINTE
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 from collections.abc import Iterable, Mapping
@@ -16,12 +17,20 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from platform_kit.logs import get_logger
 from platform_kit.topics import DOMAIN_TOPICS
 
 PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+log = get_logger(__name__)
+
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+_DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a value set on the topic itself
+_NOT_OURS_TO_SEE = {29, 31}  # TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,23 @@ def group_consumer(
     )
 
 
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """``consumer.stop()``, finished even when the broker is down.
+
+    aiokafka's stop cancels the requests still waiting for the dead broker and awaits them, and
+    such a cancellation can come out of stop() as a CancelledError: the caller would take it for
+    its own (a runner told to stop would end as if cancelled) and the client's connections would
+    stay open. A cancellation of the caller itself still goes through."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.warning("kafka.consumer_stop_interrupted")
+        await consumer._client.close()  # the step of stop() the cancellation skipped
+
+
 async def ensure_topics(
     bootstrap_servers: str,
     topics: Iterable[str] = DOMAIN_TOPICS,
@@ -140,15 +166,17 @@ async def ensure_topics(
     security: KafkaSecurity | None = None,
 ) -> None:
     """Create the topics that are missing. Event topics keep their history forever, since
-    projections in other services are rebuilt from them."""
-    config = {"retention.ms": "-1", "retention.bytes": "-1"} if keep_forever else {}
+    projections in other services are rebuilt from them: one that already exists with a
+    retention (auto-created by a producer that came first: a week) is set to keep forever too."""
+    config = dict(KEEP_FOREVER) if keep_forever else {}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **_security(security))
     await admin.start()
     try:
         # On a secured bus the operator creates the public topics (kafka_acls) and each service
         # may DESCRIBE them all, so it finds them here and creates only its dead-letter topics.
         existing = set(await admin.list_topics())
-        missing = [t for t in dict.fromkeys(topics) if t not in existing]
+        wanted = list(dict.fromkeys(topics))
+        missing = [t for t in wanted if t not in existing]
         if missing:
             try:
                 await admin.create_topics(
@@ -156,5 +184,33 @@ async def ensure_topics(
                 )
             except TopicAlreadyExistsError:
                 pass  # another process made it first: that is what we wanted
+        if keep_forever and (present := [t for t in wanted if t in existing]):
+            await _keep_forever(admin, present)
     finally:
         await admin.close()
+
+
+async def _keep_forever(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    """Set existing topics' retention to forever, keeping every other value set on each.
+
+    AlterConfigs (aiokafka has no incremental form) replaces a topic's whole set of
+    overrides, so the ones it has are sent back with the retention."""
+    [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])
+    changes = []
+    for error_code, error_message, _type, topic, entries in described.resources:
+        if error_code in _NOT_OURS_TO_SEE:
+            # On a secured bus the operator owns the public topics' settings (kafka_acls made
+            # them keep forever); a service may not read them, and need not.
+            log.info("kafka.retention_left_to_operator", topic=topic)
+            continue
+        if error_code:
+            raise for_code(error_code)(f"{topic}: its configuration could not be read: {error_message}")
+        overrides = {name: value for name, value, _ro, source, *_ in entries if source == _DYNAMIC_TOPIC_CONFIG}
+        if any(overrides.get(k) != v for k, v in KEEP_FOREVER.items()):
+            changes.append(ConfigResource(ConfigResourceType.TOPIC, topic, overrides | KEEP_FOREVER))
+            log.warning("kafka.retention_corrected", topic=topic, was={k: overrides.get(k) for k in KEEP_FOREVER})
+    if changes:
+        [altered] = await admin.alter_configs(changes)
+        for error_code, error_message, _type, topic in altered.resources:
+            if error_code:
+                raise for_code(error_code)(f"{topic}: its retention could not be set to forever: {error_message}")

@@ -54,7 +54,7 @@ from platform_kit import tracing
 from platform_kit.catalogue import EventCatalogue, UnknownEventType, UnsupportedSchemaVersion
 from platform_kit.database import apply_ddl, checked_schema
 from platform_kit.envelope import Envelope
-from platform_kit.kafka import ensure_topics, group_consumer
+from platform_kit.kafka import ensure_topics, group_consumer, stop_consumer
 from platform_kit.logs import get_logger
 from platform_kit.topics import dead_letter_topic
 
@@ -354,7 +354,7 @@ class ProjectionRunner:
             if committing is not None and not committing.done():
                 committing.cancel()  # we are failing or being cancelled: its transaction rolls back
                 await asyncio.gather(committing, return_exceptions=True)
-            await self.consumer.stop()
+            await stop_consumer(self.consumer)  # cleanly, even with the broker down
             self.consumer = None
 
     async def _abandon(self, committing: asyncio.Task[None] | None) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from platform_kit.envelope import Envelope
@@ -51,31 +52,81 @@ def service_delivered(
 
 
 async def read_topic_to_end(bootstrap_servers: str, topic: str, *, timeout: float = 60.0) -> list[ConsumerRecord]:
-    """Every message on ``topic`` up to its end as of now, partition by partition in offset order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    """Every message on ``topic`` up to its end as of now, partition by partition in offset order
+    (none for a topic that does not exist)."""
+    return await read_topics_to_end(bootstrap_servers, [topic], timeout=timeout)
+
+
+async def read_topics_to_end(
+    bootstrap_servers: str, topics: Iterable[str], *, timeout: float = 60.0
+) -> list[ConsumerRecord]:
+    """Every message on every one of ``topics`` up to its end as of now (one consumer for all)."""
+    topics = list(topics)
+    # Fetches as large as the broker's largest message: a test may have put an oversized one there.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+    )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        # A consumer tracking no topic fetches every topic's metadata; topics() would return it
+        # without caching it for partitions_for_topic, and a new topic is not yet known at all.
+        await consumer._client.force_metadata_update()
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or [])]
         if not partitions:
-            await consumer._client.force_metadata_update()  # new topic: ask again once
-            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+            return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord] = []
         deadline = time.monotonic() + timeout
+
         async def behind() -> bool:
             return any([await consumer.position(tp) < ends[tp] for tp in partitions])
 
         while await behind():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic}: read {len(records)} messages, not yet at the end")
-            batch = await consumer.getmany(timeout_ms=500)
-            for tp_records in batch.values():
-                records.extend(r for r in tp_records if r.offset < ends[TopicPartition(r.topic, r.partition)])
+                raise TimeoutError(f"{', '.join(topics)}: read {len(records)} messages, not yet at the end")
+            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
+                records.extend(r for r in batch if r.offset < ends[tp])
         return records
     finally:
         await consumer.stop()
+
+
+# ---- topics a test made ------------------------------------------------------------------
+
+
+def new_namespace() -> str:
+    """A topic namespace of a test's own (``"t3f9c0a1b."``): hand it to :func:`delete_topics` at the end."""
+    return f"t{uuid.uuid4().hex[:8]}."
+
+
+async def delete_topics(
+    bootstrap_servers: str,
+    *,
+    names: Iterable[str] = (),
+    namespaces: Iterable[str] = (),
+    schemas: Iterable[str] = (),
+) -> list[str]:
+    """Delete the topics a test made, once it is done with them: ``names`` exactly, every topic
+    under one of ``namespaces``, and the dead-letter topics of the projections kept in one of
+    ``schemas`` (``deadletter.<schema>…``: a runner's group is named after its schema).
+
+    The broker is shared by every engineer's tests and keeps files open for every partition of
+    every topic: left behind, topics pile up until it dies of too many open files. Returns what
+    it deleted; a topic already gone is no error."""
+    # Never an empty prefix: the production namespace "" would match every topic on the broker.
+    prefixes = tuple(n for n in namespaces if n) + tuple(f"deadletter.{s}" for s in schemas if s)
+    names = set(names)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        ours = sorted(t for t in await admin.list_topics() if t in names or (prefixes and t.startswith(prefixes)))
+        if ours:
+            await admin.delete_topics(ours)
+        return ours
+    finally:
+        await admin.close()
 
 
 async def wait_until(

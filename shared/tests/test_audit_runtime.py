@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 from platform_kit.audit.verify import verify
 from platform_kit.runtime import ServiceRuntime
@@ -10,8 +9,7 @@ from platform_kit.settings import KitSettings
 from platform_kit.testing import service_delivered, wait_until
 
 
-async def test_a_running_service_seals_what_it_appends_and_anchors_on_stop_or_demand(stack, pool, schema):
-    namespace = f"t{uuid.uuid4().hex[:8]}."
+async def test_a_running_service_seals_what_it_appends_and_anchors_on_stop_or_demand(stack, pool, schema, namespace):
     settings = KitSettings(
         service_name="services-log", kafka_bootstrap_servers=stack.bootstrap_servers,
         database_url=stack.database_url, topic_namespace=namespace,

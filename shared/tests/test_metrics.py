@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 import httpx
 from counting_projection import ServicesPerUnit
@@ -25,8 +24,7 @@ def value(figures: dict, name: str, **labels: str) -> float | None:
     return figures.get((name, tuple(sorted(labels.items()))))
 
 
-async def test_the_figures_follow_an_event_from_append_to_projection(stack, pool, schema):
-    namespace = f"t{uuid.uuid4().hex[:8]}."
+async def test_the_figures_follow_an_event_from_append_to_projection(stack, pool, schema, namespace):
     settings = KitSettings(
         service_name="services-log", kafka_bootstrap_servers=stack.bootstrap_servers,
         database_url=stack.database_url, topic_namespace=namespace, relay_idle_poll_seconds=0.05,
@@ -80,9 +78,8 @@ async def test_the_figures_follow_an_event_from_append_to_projection(stack, pool
         await runtime.stop()
 
 
-async def test_an_outbox_row_left_unpublished_shows_its_depth_and_age(stack, pool, schema):
+async def test_an_outbox_row_left_unpublished_shows_its_depth_and_age(stack, pool, schema, namespace):
     """No relay runs (the store alone is started): the row stays, and its age is reported."""
-    namespace = f"t{uuid.uuid4().hex[:8]}."
     settings = KitSettings(
         service_name="services-log", kafka_bootstrap_servers=stack.bootstrap_servers,
         database_url=stack.database_url, topic_namespace=namespace,

@@ -45,9 +45,9 @@ async def view_is(runner: ProjectionRunner, pool, expected) -> bool:
 
 class TestRebuildWithReplicas:
     async def test_a_rebuild_requested_on_one_replica_rebuilds_every_partition(
-        self, stack, pool, schema, producer, runner_for
+        self, stack, pool, schema, namespace, producer, runner_for
     ):
-        topic = f"test.{uuid.uuid4().hex[:12]}.events"
+        topic = f"{namespace}events"  # four partitions, not the topic fixture's three
         await ensure_topics(stack.bootstrap_servers, [topic], partitions=4)
         events = history(streams=45, versions=4)  # 180 events over four partitions
         await publish(producer, topic, events)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 from counting_projection import ServicesPerUnit
 
@@ -11,8 +10,7 @@ from platform_kit.settings import KitSettings
 from platform_kit.testing import service_delivered, wait_until
 
 
-async def test_an_appended_event_reaches_the_services_own_projection(stack, pool, schema):
-    namespace = f"t{uuid.uuid4().hex[:8]}."
+async def test_an_appended_event_reaches_the_services_own_projection(stack, pool, schema, namespace):
     settings = KitSettings(
         service_name="services-log",
         kafka_bootstrap_servers=stack.bootstrap_servers,

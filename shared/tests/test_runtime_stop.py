@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from platform_kit.runtime import ServiceDeclaration, ServiceRuntime
 from platform_kit.settings import KitSettings
 
 
-async def test_a_loop_that_ignores_the_stop_is_cancelled_and_nothing_leaks(stack, schema):
+async def test_a_loop_that_ignores_the_stop_is_cancelled_and_nothing_leaks(stack, schema, namespace):
     begun, finished = asyncio.Event(), asyncio.Event()
     torn_down = []
 
@@ -25,7 +24,7 @@ async def test_a_loop_that_ignores_the_stop_is_cancelled_and_nothing_leaks(stack
 
     settings = KitSettings(
         service_name="services-log", kafka_bootstrap_servers=stack.bootstrap_servers, database_url=stack.database_url,
-        database_schema=schema, topic_namespace=f"t{uuid.uuid4().hex[:8]}.", shutdown_timeout_seconds=0.5,
+        database_schema=schema, topic_namespace=namespace, shutdown_timeout_seconds=0.5,
     )
     declaration = ServiceDeclaration(
         name="stubborn", title="stubborn", description="", package="platform-kit",

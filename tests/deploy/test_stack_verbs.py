@@ -9,12 +9,11 @@ Slow (two broker starts): an integration test.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,51 +24,21 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "deploy" / "local" / "stack.sh"
-POM = REPO / "deploy" / "local" / "kafka" / "pom.xml"
 
-
-def _free_port(consecutive: int = 1) -> int:
-    """A port p such that p .. p+consecutive-1 are free on 127.0.0.1 (outside the stacks' usual range)."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + consecutive > 65535:
-            continue
-        if all(not _open(base + i) for i in range(consecutive)):
-            return base
-    raise RuntimeError("no free ports")
-
-
-def _open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _shared_libs() -> str | None:
-    """An existing stack's Kafka jars for this very pom, if there are any."""
-    version = re.search(r"<kafka.version>(.*)</kafka.version>", POM.read_text()).group(1)
-    want = f"{version} {hashlib.sha256(POM.read_bytes()).hexdigest()}"
-    candidates = [os.environ.get("KAFKA_LIBS"), os.environ.get("STACK_DIR") and f"{os.environ['STACK_DIR']}/kafka/libs",
-                  str(REPO / ".stack/kafka/libs")]
-    for libs in filter(None, candidates):
-        marker = Path(libs) / ".stack-complete"
-        if marker.is_file() and marker.read_text().strip() == want:
-            return libs
-    return None
+sys.path.insert(0, str(REPO / "tests" / "faults"))
+from private_stack import free_ports, port_open, shared_libs  # noqa: E402  the fault suite's, one copy
 
 
 class Private:
     def __init__(self, stack_dir: str) -> None:
-        kafka_port, pg_port = _free_port(2), _free_port()
+        kafka_port, pg_port = free_ports(2), free_ports()
         assert {kafka_port, kafka_port + 1, pg_port} & {19092, 19093, 55432} == set()
         self.kafka_port, self.controller_port, self.pg_port = kafka_port, kafka_port + 1, pg_port
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_LIBS",
                                                                 "KAFKA_CONTROLLER_PORT")}
         env.update(STACK_DIR=stack_dir, KAFKA_PORT=str(kafka_port), PG_PORT=str(pg_port),
                    KAFKA_HEAP_OPTS="-Xms128m -Xmx384m")
-        if libs := _shared_libs():
+        if libs := shared_libs():
             env["KAFKA_LIBS"] = libs
         self.env, self.stack_dir = env, Path(stack_dir)
 
@@ -123,25 +92,25 @@ def test_a_private_stack_runs_beside_on_its_own_ports(private: Private) -> None:
     }
     config = (private.stack_dir / "kafka/config/server.properties").read_text()
     assert f"CONTROLLER://127.0.0.1:{private.controller_port}" in config
-    assert _open(private.controller_port)
+    assert port_open(private.controller_port)
     assert str(private.stack_dir) in (private.stack_dir / "kafka/config/server.properties").read_text()
 
 
 def test_kafka_verbs(private: Private) -> None:
     pid = private.kafka_pid()
     private.run("stop-kafka")
-    assert not _alive(pid) and not _open(private.kafka_port)
+    assert not _alive(pid) and not port_open(private.kafka_port)
     assert private.status()["KAFKA_STATE"] == "stopped"
     private.run("stop-kafka")  # idempotent
     assert private.run("status", check=False).returncode == 3
 
     private.run("start-kafka")
-    assert _open(private.kafka_port) and private.status()["KAFKA_STATE"] == "running"
+    assert port_open(private.kafka_port) and private.status()["KAFKA_STATE"] == "running"
     private.run("start-kafka")  # idempotent
 
     pid = private.kafka_pid()
     private.run("kill-kafka")
-    assert not _alive(pid) and not _open(private.kafka_port)
+    assert not _alive(pid) and not port_open(private.kafka_port)
     assert private.status()["KAFKA_STATE"] == "stopped"
     private.run("kill-kafka")  # idempotent
     private.run("start-kafka")  # recovers after an unclean stop
@@ -150,16 +119,16 @@ def test_kafka_verbs(private: Private) -> None:
 
 def test_postgres_verbs(private: Private) -> None:
     private.run("stop-postgres")
-    assert not _open(private.pg_port) and private.status()["POSTGRES_STATE"] == "stopped"
+    assert not port_open(private.pg_port) and private.status()["POSTGRES_STATE"] == "stopped"
     private.run("stop-postgres")  # idempotent
 
     private.run("start-postgres")
-    assert _open(private.pg_port) and private.status()["POSTGRES_STATE"] == "running"
+    assert port_open(private.pg_port) and private.status()["POSTGRES_STATE"] == "running"
     private.run("start-postgres")  # idempotent
 
     pid = private.postmaster_pid()
     private.run("kill-postgres")
-    assert not _alive(pid) and not _open(private.pg_port)
+    assert not _alive(pid) and not port_open(private.pg_port)
     assert private.status()["POSTGRES_STATE"] == "stopped"
     private.run("kill-postgres")  # idempotent
     private.run("start-postgres")  # recovers after a crash (stale postmaster.pid, crash recovery)
@@ -169,7 +138,7 @@ def test_postgres_verbs(private: Private) -> None:
 
 def test_down_purge_removes_the_private_stack(private: Private) -> None:
     private.run("down", "--purge")
-    assert not _open(private.kafka_port) and not _open(private.pg_port)
+    assert not port_open(private.kafka_port) and not port_open(private.pg_port)
     for gone in ("kafka/data", "postgres", "logs", "run"):
         assert not (private.stack_dir / gone).exists(), gone
     assert private.run("status", check=False).returncode == 3

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from platform_kit.testing import bearer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from platform_kit.testing import bearer, read_topic_to_end
+from aiokafka import AIOKafkaProducer
 
 T = TypeVar("T")
 DEADLINE = 60.0  # eventual consistency, on a machine other test suites keep busy
@@ -80,25 +80,7 @@ async def publish(bootstrap_servers: str, topic: str, *messages: dict) -> None:
 
 async def read_topic(bootstrap_servers: str, topic: str) -> list[tuple[Any, dict]]:
     """Every message on ``topic`` up to its end as of now, as (record, decoded JSON)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        # A consumer tracking no topic fetches every topic's metadata; topics() would return it
-        # without caching it for partitions_for_topic.
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records = []
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
-                records += [r for r in batch if r.offset < ends[tp]]
-        return [(r, json.loads(r.value)) for r in records]
-    finally:
-        await consumer.stop()
+    return [(r, json.loads(r.value)) for r in await read_topic_to_end(bootstrap_servers, topic)]
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], what: str) -> T:

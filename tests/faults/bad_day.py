@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from asyncpg.exceptions._base import InternalClientError
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from platform_kit.gate import fact_event_id
+from platform_kit.testing import token
 from platform_kit.units import unit_tree
 
 HERE = Path(__file__).resolve().parent
@@ -70,6 +72,7 @@ class Config:
     seed: int = 1
     events: int = 1500  # stop once the stores hold this many events (commands and downstream)
     max_commands: int | None = None  # or once this many commands were sent
+    max_seconds: float | None = None  # or once the load has run this long (a soak in a timebox)
     workers: int = 4
     once_each: bool = True  # every fault kind once (the test); else round after round (the soak)
     fault_gap: tuple[float, float] = (3.0, 10.0)  # seconds of calm before the next fault
@@ -122,7 +125,7 @@ class BadDay:
         self.stack: PrivateStack | None = None
         self.district: Any = None
         self.proxies: dict[str, PausableProxy] = {}
-        self.http = httpx.AsyncClient(timeout=20)
+        self.http = httpx.AsyncClient(timeout=20, headers=district_caller())
         self.producer: AIOKafkaProducer | None = None
         self.stop_load = asyncio.Event()
         self.faults: list[str] = []
@@ -150,7 +153,8 @@ class BadDay:
             await proxy.start()
             self.proxies[name] = proxy
             process.env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{proxy.port}/migrant_services"
-        await asyncio.to_thread(self.district.start)
+        # As long as a restart may take (all_ready): on a loaded machine importing alone takes minutes.
+        await asyncio.to_thread(self.district.start, 300)
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.stack.bootstrap_servers, acks="all", enable_idempotence=True,
             max_request_size=1_048_000, request_timeout_ms=15_000,
@@ -333,11 +337,12 @@ class BadDay:
         """Until the stores hold the events asked for (or the commands are sent), and, when every
         fault kind is to be injected once, until the last fault is over."""
         target, most = self.config.events, self.config.max_commands
+        until = time.monotonic() + (self.config.max_seconds or float("inf"))
         while True:
             await asyncio.sleep(5)
             count = await self.retrying(self.event_count)
             self.log(f"{self.ledger.commands} commands sent, {count} events in the stores")
-            enough = count >= target or (most is not None and self.ledger.commands >= most)
+            enough = count >= target or (most is not None and self.ledger.commands >= most) or time.monotonic() > until
             if enough and (not self.config.once_each or faults.done()):
                 break
         self.stop_load.set()
@@ -348,7 +353,8 @@ class BadDay:
         while True:
             try:
                 return await probe()
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            # InternalClientError: a connection made while PostgreSQL restarts may refuse its first query.
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, asyncio.TimeoutError):
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(1)
@@ -448,29 +454,14 @@ class BadDay:
             await self.close()
 
 
+def district_caller() -> dict[str, str]:
+    """The district centre signs every command and read: a token a day long, since a soak
+    outlasts the usual hour (signed with the key the services were told to trust)."""
+    return {"Authorization": f"Bearer {token('district', ttl_seconds=24 * 3600)}"}
+
+
 def message_ref(rng: random.Random) -> str:
     return f"{rng.getrandbits(48):012x}"
-
-
-async def read_topic(bootstrap_servers: str, topic: str) -> list[Any]:
-    """Every record of ``topic`` up to its end as of now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records = []
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
-                records += [r for r in batch if r.offset < ends[tp]]
-        return records
-    finally:
-        await consumer.stop()
 
 
 def derived_ids(department_ids: dict[uuid.UUID, str]) -> dict[uuid.UUID, tuple[str, uuid.UUID]]:

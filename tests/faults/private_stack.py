@@ -19,7 +19,7 @@ POM = REPO / "deploy" / "local" / "kafka" / "pom.xml"
 SHARED_PORTS = {19092, 19093, 55432}
 
 
-def _open(port: int) -> bool:
+def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -32,7 +32,7 @@ def free_ports(consecutive: int = 1) -> int:
             probe.bind(("127.0.0.1", 0))
             base = probe.getsockname()[1]
         ports = set(range(base, base + consecutive))
-        if base + consecutive <= 65535 and not ports & SHARED_PORTS and not any(_open(p) for p in ports):
+        if base + consecutive <= 65535 and not ports & SHARED_PORTS and not any(port_open(p) for p in ports):
             return base
     raise RuntimeError("no free ports")
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bad_day import BadDay, Config  # noqa: E402
+
+from platform_kit import testing  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,11 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=6, help="concurrent command senders")
     parser.add_argument("--gap", type=float, nargs=2, default=(20.0, 60.0), metavar=("MIN", "MAX"),
                         help="seconds of calm between faults")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="stop the load after this long even if fewer events are stored (the verdict still runs)")
     parser.add_argument("--workdir", type=Path, default=None, help="where the services' logs go")
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="soak-"))
+    # Outside pytest, so no root conftest: the services trust a key of the soak's own, as in the tests.
+    testing.use_test_key(os.environ.get("MSP_KEY_DIR") or workdir / "keys")
     print(f"services' logs in {workdir}", flush=True)
     config = Config(workdir=workdir, seed=args.seed, events=args.events, workers=args.workers, once_each=False,
+                    max_seconds=args.minutes and args.minutes * 60,
                     fault_gap=tuple(args.gap), log=lambda line: print(line, flush=True))
     result = asyncio.run(BadDay(config).run())
     report(result)

@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 
-from bad_day import QUIET_FOR, Result, derived_ids, read_topic
+from bad_day import QUIET_FOR, Result, derived_ids, district_caller
+
+from platform_kit.testing import read_topic_to_end
 
 
 def _find(document: Any, key: str) -> list[Any]:
@@ -84,7 +86,9 @@ class Verdict:
             await asyncio.sleep(2)
 
     async def rejected_ids(self) -> set[uuid.UUID]:
-        records = await read_topic(self.day.stack.bootstrap_servers, self.day.district.namespace + "ingest.rejected")
+        records = await read_topic_to_end(
+            self.day.stack.bootstrap_servers, self.day.district.namespace + "ingest.rejected", timeout=QUIET_FOR
+        )
         ids = set()
         for record in records:
             event_id = json.loads(record.value).get("event_id")
@@ -107,7 +111,7 @@ class Verdict:
 
     async def lag(self) -> int:
         total = 0
-        async with httpx.AsyncClient(timeout=15) as http:
+        async with httpx.AsyncClient(timeout=15, headers=district_caller()) as http:
             for name in self.schemas:
                 try:
                     ready = (await http.get(self.day.district.url(name) + "/health/ready")).json()
@@ -211,7 +215,7 @@ class Verdict:
         return figures
 
     async def rebuild_equals_live(self) -> None:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=30, headers=district_caller()) as http:
             live = await self.scoreboard(http)
             answer = await http.post(self.day.district.url("assessment") + "/api/admin/rebuild")
             if answer.status_code != 202:

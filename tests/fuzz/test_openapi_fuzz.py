@@ -10,6 +10,10 @@ Left out on purpose: ``use_after_free`` and ``ensure_resource_availability`` (th
 OpenAPI links between operations, which these documents do not declare, and depend on stored
 data), ``ignored_auth``/``object_level_authorization`` (the routes are
 not behind the kit's sign-in yet) and ``max_response_time`` (no timed assertions).
+
+The scoreboard's event stream never ends, so a case that reads it to its end never returns: it is
+fuzzed on its own, each case reading the answer up to its first event and closing
+(``test_the_scoreboard_stream_answers_as_its_document_says_up_to_its_first_event``).
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
+import jsonschema
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
@@ -28,7 +35,7 @@ from schemathesis import checks
 from platform_kit.testing import bearer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from service_processes import District, district  # noqa: E402
+from service_processes import District, district, forget_run  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -49,11 +56,12 @@ CHECKS = [
 ]
 
 
+STREAM = "/api/scoreboard/stream"
+
+
 def _schema(name: str) -> schemathesis.BaseSchema:
-    # The scoreboard's event stream never ends (a heartbeat every 15 s): a client reading it to
-    # the end waits for ever. Its answers to bad parameters are the reads' own (same checks),
-    # and its event's schema is in the committed document.
-    return schemathesis.openapi.from_path(DOCUMENTS / f"{name}.json").exclude(path="/api/scoreboard/stream")
+    # The event stream is fuzzed by the test of its own below: read to its end, it never ends.
+    return schemathesis.openapi.from_path(DOCUMENTS / f"{name}.json").exclude(path=STREAM)
 
 
 TITLES = {json.loads((DOCUMENTS / f"{name}.json").read_text())["info"]["title"]: name for name in SERVICES}
@@ -64,12 +72,16 @@ def problem_shape(ctx, response, case) -> None:
     if not 400 <= response.status_code < 500:
         return None
     media = response.headers.get("content-type", [""])
-    media = media[0] if isinstance(media, list) else media
-    assert media.startswith("application/problem+json"), f"{response.status_code} answered as {media!r}"
-    body = response.json()
+    assert_problem(response.status_code, media[0] if isinstance(media, list) else media, response.json)
+    return None
+
+
+def assert_problem(status: int, media: str, body: Callable[[], dict]) -> None:
+    assert media.startswith("application/problem+json"), f"{status} answered as {media!r}"
+    body = body()
     for member in ("type", "title", "status", "detail", "errors"):
-        assert member in body, f"{response.status_code} problem without {member!r}"
-    assert body["status"] == response.status_code, "the problem's status is not the response's"
+        assert member in body, f"{status} problem without {member!r}"
+    assert body["status"] == status, "the problem's status is not the response's"
     assert body["errors"], "a problem naming no field"
     for error in body["errors"]:
         assert error.get("field") and error.get("reason"), f"an error without field or reason: {error}"
@@ -111,6 +123,7 @@ def services(stack, tmp_path_factory):
     yield url
     for name in started:
         d[name].stop()
+    forget_run(stack.bootstrap_servers, stack.database_url, d.namespace, list(d.schemas.values()))
 
 
 @schemathesis.pytest.parametrize(**{name.replace("-", "_"): _schema(name) for name in SERVICES})
@@ -127,3 +140,52 @@ def test_every_endpoint_answers_as_its_document_says(case, services):
         base_url=services(name), headers=bearer(), checks=CHECKS,
         additional_checks=[problem_shape, positive_data_accepted], timeout=30,
     )
+
+
+def first_event(lines: Iterator[str]) -> dict[str, str]:
+    """The stream's first event, as its fields (keep-alive comments skipped)."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if line.startswith(":"):
+            continue
+        if not line:
+            if fields:
+                return fields
+            continue
+        name, _, value = line.partition(":")
+        fields[name] = fields.get(name, "") + ("\n" if name in fields else "") + value.removeprefix(" ")
+    raise AssertionError(f"the stream ended before its first event was complete: {fields}")
+
+
+@schemathesis.pytest.parametrize(assessment=schemathesis.openapi.from_path(DOCUMENTS / "assessment.json").include(path=STREAM))
+@settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+)
+def test_the_scoreboard_stream_answers_as_its_document_says_up_to_its_first_event(case, services):
+    """Each case reads the answer's status, headers and first event (sent at once), then closes:
+    bounded, where reading the stream to its end would never return. A stream that never sent
+    its first event fails on the read timeout, never hangs."""
+    responses = case.operation.definition.raw["responses"]
+    kwargs = case.as_transport_kwargs(base_url=services("assessment"), headers=bearer())
+    with httpx.Client(timeout=30) as client, client.stream(**kwargs) as response:
+        status, media = response.status_code, response.headers.get("content-type", "")
+        assert status < 500, f"{status}: {response.read()[:500]!r}"
+        if case.method.upper() != case.operation.method.upper():  # schemathesis tries other methods too
+            assert status == 405, f"{case.method} answered {status}"
+            assert_problem(status, media, lambda: json.loads(response.read()))
+            return
+        assert str(status) in responses, (
+            f"{status} is not one of the documented {sorted(responses)}: {kwargs['method']} {response.url} "
+            f"answered {response.read()[:300]!r}"
+        )
+        if status >= 400:
+            assert_problem(status, media, lambda: json.loads(response.read()))
+            return
+        assert media.startswith("text/event-stream"), f"200 answered as {media!r}"
+        event = first_event(response.iter_lines())
+    jsonschema.validate(event, responses["200"]["content"]["text/event-stream"]["schema"])
+    # contentMediaType application/json: the scoreboard, as GET /api/scoreboard documents it
+    document = case.operation.schema.raw_schema
+    scoreboard = document["paths"]["/api/scoreboard"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.Draft202012Validator({**scoreboard, "components": document["components"]}).validate(json.loads(event["data"]))

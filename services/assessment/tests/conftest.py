@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,11 +84,6 @@ async def serving(service: Assessment) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"t{uuid.uuid4().hex[:8]}."
 
 
 @pytest.fixture

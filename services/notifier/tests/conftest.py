@@ -4,7 +4,6 @@ clock, and real local receivers (HTTP for webhooks and the SMS gateway, SMTP for
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,11 +22,6 @@ from notifier.adapters import views
 from notifier.bootstrap import Notifier, Settings, build
 
 SECRET = "webhook-secret-for-tests"
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"t{uuid.uuid4().hex[:8]}."
 
 
 @pytest.fixture

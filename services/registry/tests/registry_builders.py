@@ -181,32 +181,11 @@ async def rejections(service) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in records]
 
 
-async def read_topics_to_end(bootstrap_servers: str, topics: list[str]) -> list:
-    """Every message on every one of ``topics`` up to its end as of now (one consumer for all)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or [])]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records = []
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
-                records += [r for r in batch if r.offset < ends[tp]]
-        return records
-    finally:
-        await consumer.stop()
-
-
-def registry_settings(stack, **overrides) -> RegistrySettings:
+def registry_settings(stack, namespace: str, **overrides) -> RegistrySettings:
     values = {
         "kafka_bootstrap_servers": stack.bootstrap_servers,
         "database_url": stack.database_url,
-        "topic_namespace": f"t{uuid.uuid4().hex[:8]}.",
+        "topic_namespace": namespace,
         "relay_idle_poll_seconds": 0.05,
         "reconciliation_interval_seconds": 0,
         "identity_secret": "test-secret",

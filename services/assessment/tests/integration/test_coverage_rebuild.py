@@ -3,7 +3,6 @@ answer for a past date equals a rebuild from only what had happened and been rec
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from assessment.domain.periods import Period, parse_instant
 from assessment_demo import demo_history
 from assessment_testing import History
-from platform_kit.testing import wait_until
+from platform_kit.testing import delete_topics, new_namespace, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -76,7 +75,7 @@ async def test_a_past_date_on_both_clocks_equals_a_rebuild_from_what_was_known_b
     then = [e for e in HISTORY if e.occurred_at <= as_of and e.recorded_at <= known_at]
     assert len(then) < len(HISTORY)
 
-    other = settings.model_copy(update={"database_schema": f"{settings.database_schema}_then", "topic_namespace": f"t{uuid.uuid4().hex[:8]}."})
+    other = settings.model_copy(update={"database_schema": f"{settings.database_schema}_then", "topic_namespace": new_namespace()})
     try:
         async with serve(other) as rebuilt:
             await rebuilt.publish(then)
@@ -97,3 +96,4 @@ async def test_a_past_date_on_both_clocks_equals_a_rebuild_from_what_was_known_b
                 ]
     finally:
         await pool.execute(f"DROP SCHEMA IF EXISTS {other.database_schema} CASCADE")
+        await delete_topics(settings.kafka_bootstrap_servers, namespaces=[other.topic_namespace])

@@ -21,8 +21,8 @@ def registry_settings_overrides() -> dict:
 
 
 @pytest.fixture
-async def registry_service(stack, schema, clock, registry_settings_overrides) -> AsyncIterator[RegistryService]:
-    service = build(registry_settings(stack, database_schema=schema, **registry_settings_overrides), clock=clock)
+async def registry_service(stack, schema, namespace, clock, registry_settings_overrides) -> AsyncIterator[RegistryService]:
+    service = build(registry_settings(stack, namespace, database_schema=schema, **registry_settings_overrides), clock=clock)
     await service.runtime.start()
     try:
         yield service

@@ -39,9 +39,9 @@ async def dept_events(pool, schema: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def test_a_restart_mid_stream_loses_and_doubles_nothing(stack, pool, schema, producer, clock):
+async def test_a_restart_mid_stream_loses_and_doubles_nothing(stack, pool, schema, namespace, producer, clock):
     # A stable replica name: the restarted process takes its partitions back at once.
-    settings = registry_settings(stack, database_schema=schema, ingest_instance_id="registry-0")
+    settings = registry_settings(stack, namespace, database_schema=schema, ingest_instance_id="registry-0")
     service = build(settings, clock=clock)
     await service.runtime.start()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://registry", headers=bearer()) as api:

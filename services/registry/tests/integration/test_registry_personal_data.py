@@ -14,12 +14,11 @@ from registry_builders import (
     department_envelope,
     id_number,
     published,
-    read_topics_to_end,
     registration,
     send,
 )
 
-from platform_kit.testing import read_topic_to_end, wait_until
+from platform_kit.testing import read_topic_to_end, read_topics_to_end, wait_until
 
 PLANTED_NAME = "欧阳秀兰"
 PLANTED_CHILD = "欧阳小明"

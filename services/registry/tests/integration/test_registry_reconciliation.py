@@ -67,8 +67,8 @@ async def test_a_sweep_finds_a_child_living_without_a_birth_record(api, registry
     assert len((await api.get(f"/api/residents/{woman}")).json()["children"]) == 2
 
 
-async def test_the_reconciliation_runs_by_itself(stack, schema, producer, clock):
-    service = build(registry_settings(stack, database_schema=schema, reconciliation_interval_seconds=0.2), clock=clock)
+async def test_the_reconciliation_runs_by_itself(stack, schema, namespace, producer, clock):
+    service = build(registry_settings(stack, namespace, database_schema=schema, reconciliation_interval_seconds=0.2), clock=clock)
     await service.runtime.start()
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://registry", headers=bearer()) as api:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from services_log_harness import Harness, new_namespace
+from services_log_harness import Harness
 
 
 @pytest.fixture
-async def harness(stack, schema, producer):
-    harness = Harness(stack, schema, new_namespace(), producer)
+async def harness(stack, schema, namespace, producer):
+    harness = Harness(stack, schema, namespace, producer)
     yield harness
     await harness.stop()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -163,5 +162,3 @@ async def _end_offsets(bootstrap_servers: str, topic: str) -> dict[TopicPartitio
         await consumer.stop()
 
 
-def new_namespace() -> str:
-    return f"t{uuid.uuid4().hex[:8]}."
