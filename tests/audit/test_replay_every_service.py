@@ -108,6 +108,9 @@ async def test_every_service_rebuilt_from_history_equals_its_live_views(district
         her = (await post(http, f"{registry}/api/residents", woman(LONGSHAN_1, id_number(101), "2013-03-01T09:00:00+08:00")))["resident_id"]
         other = (await post(http, f"{registry}/api/residents", woman(JIANSHE, id_number(102), "2013-03-05T09:00:00+08:00")))["resident_id"]
         await post(http, f"{registry}/api/residents/{her}/moves", {"to_unit": JIANSHE, "occurred_at": "2013-05-15T09:00:00+08:00"})
+        # Services name a member of staff on the roster (the services log refuses others).
+        await post(http, f"{services}/api/staff", {
+            "staff_ref": "staff-7", "unit_code": JIANSHE, "role": "assistant", "name": "李娜", "assigned_on": "2013-01-01"})
         service = await post(http, f"{services}/api/services", {
             "service_kind": "free_contraceptives", "resident_id": her, "delivered_by_unit": JIANSHE,
             "staff_ref": "staff-7", "occurred_at": "2013-05-20T10:00:00+08:00",

@@ -17,7 +17,12 @@ def plan(registry_schema: str = "registry", services_schema: str = "services_log
     def projection(schema: str) -> CoverageProjection:
         return CoverageProjection(schema=schema, topics=[], rules=rules, tree=unit_tree(), catalogue=catalogue)
 
+    # The coverage of the assessment's own years is what is audited. Besides them the view
+    # keeps the calendar's current and previous year live (a cache of what is otherwise computed
+    # on request), and which those are depends on the clock the replay runs at, not on events.
+    audited = ",".join(str(int(y)) for y in rules.assessment.years)
     return ReplayPlan(
         sources=(registry_schema, services_schema), projection=projection,
         compared=("coverage", "facts", "penalty_facts", "stream_marks"),
+        views={"coverage": f"SELECT * FROM {{schema}}.coverage WHERE left(period, 4)::int IN ({audited})"},
     )
