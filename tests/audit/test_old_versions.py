@@ -2,7 +2,8 @@
 
 ``fixtures/old_versions/*.json`` hold stored events (full envelopes) of past payload versions,
 committed as they were, never edited: ServiceDelivered v1, whose model defaulted
-``free_of_charge`` to true and so could leave it out (v2 requires it). The stores keep them
+``free_of_charge`` to true and so could leave it out (v2 requires it); CoverageChanged v1, one
+cell per event (v2 lists every cell an announcement moved). The stores keep them
 as v1; every reader sees v2 through the catalogue's upcaster. Without the upcaster the replay
 cannot read them (seen: exit 3, "no upcaster from v1"), and the unit test below fails too.
 """
