@@ -20,6 +20,8 @@ import httpx
 import pytest
 from scaleout_support import district_api, harness
 
+from platform_kit.testing import bearer
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 # Four villages of four towns; the scoreboard ranks their towns, and each village within its town.
@@ -36,7 +38,7 @@ class Drive:
 
     def __init__(self, district) -> None:
         self.district = district
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = httpx.AsyncClient(timeout=30, headers=bearer("district"))
         self.women: dict[str, list[str]] = {v: [] for v in VILLAGES}
         self.sequence = 0
         self.limit = asyncio.Semaphore(6)
@@ -172,7 +174,7 @@ def district(stack, tmp_path):
 async def test_three_assessments_serve_what_one_serves_through_a_restart_and_a_rebuild(district):
     first, second, third = district.instances("assessment")
     drive = Drive(district)
-    http = httpx.AsyncClient(timeout=30)
+    http = httpx.AsyncClient(timeout=30, headers=bearer("district"))
     try:
         # The staff member every service names is on the roster (the services log refuses others).
         await drive.post("services-log", "/api/staff", {
