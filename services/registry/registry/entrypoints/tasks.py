@@ -3,15 +3,18 @@ every task with its deadline and whether it is closed (docs/department-tasks.md)
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from platform_kit import problems
 from platform_kit.auth import Principal, require_principal, require_role
+from platform_kit.contract.common import ContractDate
 from platform_kit.runtime import runtime_of
 from platform_kit.units import unit_tree
 from registry.adapters import tasks as sql
@@ -33,8 +36,28 @@ def tasks_of(request: Request) -> DepartmentTasks:
 Tasks = Annotated[DepartmentTasks, Depends(tasks_of)]
 
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _written_date(value: object) -> object:
+    """A JSON date is text, YYYY-MM-DD: pydantic's lax mode would take ``0`` as 1970-01-01 and
+    ``"2024-01-02T00:00:00"`` as a day, neither of which the document calls a date."""
+    if value is None or isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise PydanticCustomError("date_type", "must be a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("date_from_datetime_parsing", "is no day of the calendar") from None
+
+
 class SweepRequest(BaseModel):
-    on: date | None = Field(None, description="the day the sweep looks from; today (the service's clock) when absent")
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on: Annotated[ContractDate, BeforeValidator(_written_date)] | None = Field(
+        None, description="the day the sweep looks from; today (the service's clock) when absent"
+    )
 
 
 class TaskView(BaseModel):

@@ -170,6 +170,15 @@ async def get_association_activity(activity_id: uuid.UUID, recorder: RecorderDep
     return await _read(recorder, "AssociationActivityHeld", activity_id, caller)
 
 
+def queried_unit_in_scope(caller: Principal, unit_code: str, field: str = "unit_code") -> None:
+    """A ``unit_code`` query parameter that names no unit is a bad question (422 naming it), as
+    the other services answer it; one outside the caller's units is 403."""
+    tree = unit_tree()
+    if unit_code not in tree:
+        raise problems.Refusal(field, f"is not a unit of {tree.district.name}")
+    ensure_unit_scope(caller, unit_code, field=field)
+
+
 @residents_router.get(
     "/awaiting-resident", responses=problems.responses(422), tags=["residents"],
     summary="Records waiting for the registry's facts",
@@ -184,7 +193,7 @@ async def awaiting_resident(
     oldest first. Each leaves this list when the registry's event arrives."""
     tree = unit_tree()
     if unit_code is not None:
-        ensure_unit_scope(caller, unit_code, field="unit_code")
+        queried_unit_in_scope(caller, unit_code)
     everywhere = unit_code is not None or caller.role in ("district", "auditor")
     # A town or village without unit_code sees its own units' records (read wider, then kept).
     waiting = await records.list_awaiting(

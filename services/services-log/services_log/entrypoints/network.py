@@ -13,14 +13,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from platform_kit import problems
-from platform_kit.auth import Principal, ensure_unit_scope, require_principal
+from platform_kit.auth import Principal, require_principal
 from platform_kit.auth.http import forbidden
 from platform_kit.contract.common import UnitCode
 from platform_kit.units import unit_tree
 from services_log.adapters import roster
 from services_log.domain.commands import AssignStaff
 from services_log.domain.network import DOCUMENT, year_of_network
-from services_log.entrypoints.http import RecorderDep
+from services_log.entrypoints.http import RecorderDep, queried_unit_in_scope
 
 network_router = APIRouter(prefix="/api", tags=["network"])
 Caller = Annotated[Principal, Depends(require_principal)]
@@ -82,7 +82,7 @@ async def list_staff(
 ) -> list[StaffOnRoster]:
     tree = unit_tree()
     if unit_code is not None:
-        ensure_unit_scope(caller, unit_code, field="unit_code")
+        queried_unit_in_scope(caller, unit_code)
     staff = await roster.listed(recorder.pool, recorder.schema)
     return [
         StaffOnRoster(staff_ref=s.staff_ref, unit_code=s.unit_code, role=s.role, assigned_on=s.assigned_on, stream_version=s.version)
