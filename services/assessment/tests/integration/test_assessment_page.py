@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from assessment_demo import LONGSHANLU, demo_history
 from assessment_testing import History
@@ -20,11 +20,7 @@ from platform_kit.units import unit_tree
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(os.environ.get("ASSESSMENT_SCREENSHOTS", "/tmp/assessment-page"))
-expect.set_options(timeout=30_000)  # how long to wait for the page to get there on a busy machine
 
 
 def png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
@@ -76,14 +72,6 @@ async def district(running):
     await running.publish(demo_history(seed=11, people_per_village=5, villages_per_town=3))
     await running.settled()
     return running
-
-
-@pytest.fixture
-async def browser():
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 async def test_the_page_shows_the_league_follows_it_live_and_explains_it(district, browser):

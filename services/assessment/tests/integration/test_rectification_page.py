@@ -5,24 +5,12 @@ village's letter against its figures, its rank (and reward) in each quarter, its
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from assessment_examples import JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
 from platform_kit.testing import token
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-expect.set_options(timeout=30_000)
-
-
-@pytest.fixture
-async def browser():
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 async def test_a_villages_year_at_a_glance_and_every_open_order(running, browser):
