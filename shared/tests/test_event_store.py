@@ -7,15 +7,8 @@ import random
 
 import pytest
 
-from platform_kit.event_store import ConcurrencyConflict, DuplicateEvent, EventStore, MalformedAppend
+from platform_kit.event_store import ConcurrencyConflict, DuplicateEvent, MalformedAppend
 from platform_kit.testing import service_delivered
-
-
-@pytest.fixture
-async def store(pool, schema):
-    store = EventStore(pool, schema)
-    await store.setup()
-    return store
 
 
 class TestAppendAndRead:

@@ -17,13 +17,6 @@ from platform_kit.testing import service_delivered
 GUARD_SECONDS = 30
 
 
-@pytest.fixture
-async def store(pool, schema):
-    store = EventStore(pool, schema)
-    await store.setup()
-    return store
-
-
 class TestEventSize:
     async def test_an_event_larger_than_the_limit_is_refused_naming_the_event_and_the_limit(self, store):
         big = service_delivered("resident-big", 1, notes="字" * 400_000)  # ~1.2 MB as UTF-8

@@ -14,13 +14,6 @@ from platform_kit.testing import service_delivered
 GUARD_SECONDS = 30
 
 
-@pytest.fixture
-async def store(pool, schema):
-    store = EventStore(pool, schema)
-    await store.setup()
-    return store
-
-
 class TestGroupCommit:
     async def test_appends_committed_together_are_each_checked_and_answered_on_their_own(self, store, pool):
         stored = (await store.append([service_delivered("resident-d", 1)]))[0].event

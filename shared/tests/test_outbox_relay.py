@@ -13,18 +13,10 @@ from pathlib import Path
 import pytest
 
 from platform_kit.envelope import Envelope
-from platform_kit.event_store import EventStore
 from platform_kit.outbox_relay import OutboxRelay
 from platform_kit.testing import read_topic_to_end, service_delivered, wait_until
 
 PROCESSES = Path(__file__).parent / "processes"
-
-
-@pytest.fixture
-async def store(pool, schema):
-    store = EventStore(pool, schema)
-    await store.setup()
-    return store
 
 
 @asynccontextmanager
