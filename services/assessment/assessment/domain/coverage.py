@@ -19,7 +19,7 @@ from typing import Protocol
 from assessment.domain.facts import Fact, by_subject, links_of
 from assessment.domain.people import Facts, Timeline, standing, timeline
 from assessment.domain.periods import Clocks, Period, Window
-from assessment.domain.rules import Rule, can_change, compiled
+from assessment.domain.rules import Rule, compiled, reached
 
 Cell = tuple[str, str, Period]  # unit code, indicator id, period
 Figure = tuple[int, int]  # numerator, denominator
@@ -91,10 +91,18 @@ def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], i
     line = timeline(person, facts)
     if not line.stays:
         return {}
+    # ``counted_in`` without its ``Counted`` records: this is the projection's inner loop, and
+    # only the figures are kept (the same rules, asked in the same order).
     figures: Figures = {}
     for period in periods:
-        for c in counted_in(line, Window(period.start, period.end), indicators):
-            figures[(c.unit, c.indicator, period)] = (int(c.served), 1)
+        window = Window(period.start, period.end)
+        st = standing(line, window)
+        if st is None or st.profile is None:
+            continue
+        population = st.profile.population
+        for indicator in indicators:
+            if population == indicator.population and indicator.denominator(line, st, window)[0]:
+                figures[(st.unit, indicator.id, period)] = (1 if indicator.numerator(line, st, window)[0] else 0, 1)
     return figures
 
 
@@ -151,8 +159,9 @@ def changes(known: Facts, new: Sequence[Fact], periods: Sequence[Period], indica
     arriving = by_subject(new)
     delta: Figures = {}
     for person in affected_by(new, after):
-        sources = [f for s in {person} | links_of(after.get(person, ())) for f in arriving.get(s, ())]
-        touched = [p for p in periods if any(can_change(f, p.start, p.end) for f in sources)]
+        own = after.get(person, ())
+        sources = [f for s in ({person} | links_of(own) if own else (person,)) for f in arriving.get(s, ())]
+        touched = reached(sources, periods)
         if touched:
             add(delta, person_figures(person, known, touched, indicators), -1)
             add(delta, person_figures(person, after, touched, indicators))
