@@ -122,11 +122,18 @@ def _couples_planning_pregnancy(_: str, line: Timeline, st: Standing, w: Window)
     return NO
 
 
+@lru_cache(maxsize=16)
+def _month_day(cutoff: str) -> tuple[int, int]:
+    # Read once per cut-off, not once per child and period.
+    month, day = (int(x) for x in cutoff.split("-"))
+    return month, day
+
+
 def school_entry_age(birth_date: date, on: date, cutoff: str = SCHOOL_ENTRY_CUTOFF) -> int:
     """The child's age for school entry on ``on``: full years reached by the cut-off day
     (MM-DD) that opened the school year ``on`` falls in. With the 31 August cut-off a child
     who turns 6 on or after 1 September is not of school age until the next school year."""
-    month, day = (int(x) for x in cutoff.split("-"))
+    month, day = _month_day(cutoff)
     year = on.year if (on.month, on.day) > (month, day) else on.year - 1
     return age_on(birth_date, date(year, month, day))
 
@@ -144,7 +151,7 @@ def _surveyed(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
 
 
 def _in_window(services: list[Received], w: Window, kind: str | None = None) -> tuple[uuid.UUID, ...]:
-    return tuple(s.event_id for s in services if s.at in w and (kind is None or s.kind == kind))
+    return tuple(s.event_id for s in services if (kind is None or s.kind == kind) and s.at in w)
 
 
 def _received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
@@ -156,14 +163,14 @@ def _received_where_they_live(kind: str, line: Timeline, st: Standing, w: Window
     """Without an argument: any free *technical* service (a leaflet is not one); with one, that
     service. Either way from the unit they lived in then, or its town's or the district's station."""
     wanted = {kind} if kind else TECHNICAL_SERVICES
-    found = tuple(s.event_id for s in line.services if s.at in w and s.kind in wanted and s.where_they_live)
+    found = tuple(s.event_id for s in line.services if s.kind in wanted and s.where_they_live and s.at in w)
     return (bool(found), found)
 
 
 def _couple_received_where_they_live(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
     partner = st.plan.partner if st.plan else None
     services = [*line.services, *line.partner_services.get(partner, [])]
-    found = tuple(s.event_id for s in services if s.at in w and s.kind == kind and s.where_they_live)
+    found = tuple(s.event_id for s in services if s.kind == kind and s.where_they_live and s.at in w)
     return (bool(found), found)
 
 
