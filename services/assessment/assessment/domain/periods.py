@@ -28,6 +28,7 @@ class Period:
     start: datetime = field(init=False, compare=False, repr=False)
     end: datetime = field(init=False, compare=False, repr=False)  # the first instant after the period
     _hash: int = field(init=False, compare=False, repr=False)
+    _text: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         first = self.month or (3 * self.quarter - 2 if self.quarter else 1)
@@ -35,6 +36,8 @@ class Period:
         object.__setattr__(self, "start", datetime(self.year, first, 1, tzinfo=DISTRICT_TZ))
         object.__setattr__(self, "end", datetime(self.year + (after - 1) // 12, (after - 1) % 12 + 1, 1, tzinfo=DISTRICT_TZ))
         object.__setattr__(self, "_hash", hash((self.year, self.quarter, self.month)))
+        text = f"{self.year}-{self.month:02d}" if self.month else f"{self.year}-Q{self.quarter}" if self.quarter else str(self.year)
+        object.__setattr__(self, "_text", text)
 
     def __hash__(self) -> int:
         # Every cell of the view is keyed by its period: hashed once, not at every lookup
@@ -52,11 +55,7 @@ class Period:
         return cls(int(year), int(quarter or 0), int(month or 0))
 
     def __str__(self) -> str:
-        if self.month:
-            return f"{self.year}-{self.month:02d}"
-        if self.quarter:
-            return f"{self.year}-Q{self.quarter}"
-        return str(self.year)
+        return self._text  # written once: every changed cell is stored and announced by it
 
     @property
     def kind(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from bisect import bisect_left
 from datetime import date
 from functools import lru_cache, partial
 from typing import get_args
@@ -243,12 +244,17 @@ def reached(facts: Sequence[Fact], periods: Sequence[Period]) -> list[Period]:
     every person a batch affects)."""
     if any(joins_identities(f) for f in facts):
         return list(periods)
-    inside = [f.occurred_at for f in facts if f.kind in WINDOW_BOUND_KINDS]
+    inside = sorted({f.occurred_at for f in facts if f.kind in WINDOW_BOUND_KINDS})
     earliest = min((f.occurred_at for f in facts if f.kind not in WINDOW_BOUND_KINDS), default=None)
-    return [
-        p for p in periods
-        if (earliest is not None and earliest < p.end) or any(p.start <= at < p.end for at in inside)
-    ]
+    found = []
+    for p in periods:
+        if earliest is not None and earliest < p.end:
+            found.append(p)
+            continue
+        i = bisect_left(inside, p.start)  # the first one at or after the start: inside if before the end
+        if i < len(inside) and inside[i] < p.end:
+            found.append(p)
+    return found
 
 
 def check_rule(kind: str, rule: str) -> str:
