@@ -76,10 +76,11 @@ class Commands:
 
         return (await self._decide_and_append(decide_from))[0]
 
-    async def vetoes(self, period: Period | None, *, with_names: bool) -> list[dict]:
-        """Vetoes in force and revoked; the responsible people's names only ``with_names``."""
+    async def vetoes(self, period: Period | None, *, with_names: bool, clocks: Clocks = Clocks()) -> list[dict]:
+        """Vetoes in force and revoked (as decided by ``as_of`` and recorded by ``known_at``);
+        the responsible people's names only ``with_names``."""
         store = self._store()
-        decisions = await decisions_store.decisions(store.pool, store.schema)
+        decisions = await decisions_store.decisions(store.pool, store.schema, clocks)
         chosen = [v for v in (*decisions.vetoes, *decisions.revoked) if period is None or v.period == period]
         names = await decisions_store.responsible(store.pool, store.schema, [v.event_id for v in chosen]) if with_names else {}
         return [
@@ -180,12 +181,12 @@ class Commands:
         return (row["media_type"], bytes(row["content"]), row["unit_code"]) if row else None
 
     async def rectifications(
-        self, period: Period | None, *, unit_code: str | None = None, open_only: bool = False
+        self, period: Period | None, *, unit_code: str | None = None, open_only: bool = False, clocks: Clocks = Clocks()
     ) -> list[dict]:
-        """The orders, by period and unit; ``open_only``: those not yet closed by a check, the
-        next deadline first."""
+        """The orders, by period and unit, where each stood on the clocks asked; ``open_only``:
+        those not yet closed by a check, the next deadline first."""
         store = self._store()
-        decisions = await decisions_store.decisions(store.pool, store.schema)
+        decisions = await decisions_store.decisions(store.pool, store.schema, clocks)
         chosen = [
             r for r in decisions.rectifications.values()
             if (period is None or r.period == str(period)) and (unit_code is None or r.unit_code == unit_code)
