@@ -216,6 +216,27 @@ async def sign_letter(body: schemas.LetterIn, service: Service, caller: Principa
     return _event(event)
 
 
+@router.post(
+    "/letters/amendments", status_code=201, response_model=schemas.EventOut,
+    # 404: no such unit, or no letter for the year; 422: unknown indicator, a rate out of range, nothing changed
+    responses=problems.responses(403, 404, 422),
+    summary="Amend a responsibility letter's targets by a later decision, with the reason; the letter and each amendment are kept",
+)
+async def amend_letter(
+    body: schemas.LetterAmendmentIn, service: Service, caller: Principal = Depends(require_principal)
+) -> dict:
+    # Amended by whom it was signed with: the office above the unit, as the letter itself.
+    if caller.role not in ("district", "town") or caller.role == "town" and body.unit_code in caller.units:
+        raise forbidden("unit_code: a letter is amended by the office above the unit")
+    _may_write(caller, body.unit_code)
+    event = await service.commands.amend_letter(
+        unit_code=body.unit_code, year=body.year, targets=body.targets, reason=body.reason,
+        decided_by=body.decided_by, occurred_at=body.occurred_at,
+    )
+    await service.feed.changed_here()
+    return _event(event)
+
+
 @router.get(
     "/units/{unit_code}/letter", response_model=schemas.LetterOut, responses=problems.responses(403, 404, 422),
     summary="The unit's responsibility letter for a year beside its figures for that year",

@@ -210,6 +210,21 @@ class Commands:
 
         return (await self._decide_and_append(decide_from))[0]
 
+    async def amend_letter(
+        self, *, unit_code: str, year: int, targets: dict[str, float], reason: str, decided_by: str,
+        occurred_at: datetime | None,
+    ) -> Envelope:
+        reads = self.scoreboards.reads
+        reads.unit(unit_code, field="unit_code")
+
+        async def decide_from(decisions: Decisions) -> list[Envelope]:
+            return [decide.decide_amendment(
+                decisions, unit_code=unit_code, year=year, targets=targets, reason=reason, decided_by=decided_by,
+                indicators=[i.id for i in reads.rules.indicators], now=self.clock.now(), occurred_at=occurred_at,
+            )]
+
+        return (await self._decide_and_append(decide_from))[0]
+
     async def letter(self, unit_code: str, year: int, clocks: Clocks) -> dict:
         """The unit's letter for the year beside its figures for that year (on the given clocks)."""
         reads = self.scoreboards.reads
@@ -222,5 +237,6 @@ class Commands:
         period = Period(year)
         cells = (await reads.figures([period], clocks, units=[unit_code]))[period]
         figures = {i.id: cells.get((unit_code, i.id), (0, 0)) for i in reads.rules.indicators}
-        return {**clocks.as_json(), "letter": {k: letter[k] for k in ("unit_code", "year", "targets", "signed_on", "signed_by", "event_id")},
+        kept = ("unit_code", "year", "targets", "signed_targets", "amendments", "signed_on", "signed_by", "event_id")
+        return {**clocks.as_json(), "letter": {k: letter[k] for k in kept},
                 "comparison": decide.against_letter(letter, figures)}
