@@ -70,6 +70,13 @@ def concerned_resident(event: Envelope) -> uuid.UUID | None:
     return None
 
 
+def on_own_stream(event: Envelope) -> bool:
+    """Whether the event is on its person's own registry stream (``resident-<id>``): one
+    partition, so the notifier reads that person's events in the order they were written."""
+    resident_id = concerned_resident(event)
+    return resident_id is not None and event.stream_id == f"resident-{resident_id}"
+
+
 def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
