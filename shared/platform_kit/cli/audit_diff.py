@@ -51,7 +51,8 @@ def diff(
     if as_json:
         for row in rows:
             print(json.dumps({**row, "events": [
-                {"recorded_at": r.isoformat(), "occurred_at": o.isoformat(), "event_type": k, "event_id": str(e)} for r, o, k, e in row["events"]
+                {"recorded_at": r.isoformat(), "occurred_at": o.isoformat(), "event_type": k, "event_id": str(e), "corrects": c}
+                for r, o, k, e, c in row["events"]
             ]}, ensure_ascii=False))
         raise typer.Exit(CLEAN)
     if not rows:
@@ -61,7 +62,9 @@ def diff(
                   title=f"{asked}, {level}s: {len(rows)} figure(s) changed between {a.date()} and {b.date()}", box=None)
     table.columns[-1].overflow = "fold"
     for row in rows:
-        events = "\n".join(f"{r.date()} {o.date()} {kind} {eid}" for r, o, kind, eid in row["events"]) or "—"
+        events = "\n".join(
+            f"{r.date()} {o.date()} {kind} {eid}" + (f" corrects {c}" if c else "") for r, o, kind, eid, c in row["events"]
+        ) or "—"
         table.add_row(row["unit"], row["indicator"], "/".join(map(str, row["before"])), "/".join(map(str, row["after"])), events)
     stdout.print(table)
     raise typer.Exit(CLEAN)

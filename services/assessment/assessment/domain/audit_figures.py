@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from assessment.domain.coverage import compile_indicators, rolled_up, window_figures
-from assessment.domain.facts import PERSON_EVENT_TYPES, Fact, by_subject, facts_of, links_of
+from assessment.domain.facts import PERSON_EVENT_TYPES, RETURNED, SPOUSE, Fact, by_subject, facts_of, links_of
 from assessment.domain.periods import Clocks, Period
 from assessment.domain.policy import Rules
 from platform_kit.contract import catalogue
@@ -115,18 +115,24 @@ def totals(contributed: Contributions) -> dict[tuple[str, str], tuple[int, int]]
 
 def changed_cells(before: Contributions, after: Contributions, facts: Sequence[Fact], since, until) -> list[dict]:
     """Each cell whose figure differs, with the people whose part in it changed and the events
-    recorded in (since, until] about them or the people linked to them: why it changed."""
+    recorded in (since, until] about them or the people linked to them: why it changed. Each is
+    (recorded, occurred, type, id, the id it corrects or None); a correction's corrected event
+    is listed too."""
     a, b = totals(before), totals(after)
     grouped = by_subject(facts)
+    originals = {f.event_id: f for f in facts if f.kind not in (RETURNED, SPOUSE)}
     rows = []
     for cell in sorted(set(a) | set(b)):
         if a.get(cell, (0, 0)) == b.get(cell, (0, 0)):
             continue
         people = {p for p in set(before) | set(after) if before.get(p, {}).get(cell) != after.get(p, {}).get(cell)}
         related = people | links_of(f for p in people for f in grouped.get(p, ()))
-        events = sorted(
-            {(f.recorded_at, f.occurred_at, f.kind, f.event_id) for p in related for f in grouped.get(p, ())
-             if since < f.recorded_at <= until}
-        )
+        found = {(f.recorded_at, f.occurred_at, f.kind, f.event_id, f.data.get("corrects")) for p in related
+                 for f in grouped.get(p, ()) if since < f.recorded_at <= until}
+        # A correction is shown with the event it corrects (recorded before, perhaps long before).
+        for *_, corrects in list(found):
+            if corrects and (original := originals.get(uuid.UUID(corrects))) is not None:
+                found.add((original.recorded_at, original.occurred_at, original.kind, original.event_id, None))
+        events = sorted(found, key=lambda e: e[:4])
         rows.append({"unit": cell[0], "indicator": cell[1], "before": a.get(cell, (0, 0)), "after": b.get(cell, (0, 0)), "events": events})
     return rows

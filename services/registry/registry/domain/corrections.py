@@ -23,7 +23,7 @@ from platform_kit.problems import Refusal
 from registry.domain.commands import CorrectRecord
 from registry.domain.decisions import ALLOWED_MARITAL_CHANGES, _birth_date, _marriageable
 from registry.domain.facts import Context, Fact
-from registry.domain.identity import check_free_text
+from registry.domain.identity import check_free_text, check_id_number
 from registry.domain.resident import Resident
 from platform_kit.calendar import local_date
 
@@ -32,7 +32,10 @@ CORRECTED = "ResidentRecordCorrected"
 RESTS_ON = {"unit_code": ("ResidentMoved", "ResidentDeparted"), "marital_status": ("MaritalStatusChanged",)}
 
 
-def correct(r: Resident, stream: Sequence[Envelope], cmd: CorrectRecord, ctx: Context) -> list[Fact]:
+def correct(
+    r: Resident, stream: Sequence[Envelope], cmd: CorrectRecord, ctx: Context, *, id_number: str | None = None
+) -> list[Fact]:
+    """``id_number``: the one on record, in clear (a right birth date and sex must agree with it)."""
     target = next((e for e in stream if e.event_id == cmd.corrects), None)
     if target is None or target.event_type == CORRECTED:
         raise Refusal("corrects", f"no registration, move or marital change {cmd.corrects} on this resident's record")
@@ -58,6 +61,8 @@ def correct(r: Resident, stream: Sequence[Envelope], cmd: CorrectRecord, ctx: Co
     _in_its_place(stream, index, happened)
     right |= changed
     _still_valid(target, right, r, happened, ctx)
+    if id_number and target.event_type == "ResidentRegistered" and changed.keys() & {"birth_date", "sex"}:
+        _agrees_with(id_number, right, changed)
     correction = ResidentRecordCorrected(
         resident_id=r.resident_id, corrects=target.event_id, corrected_type=target.event_type,
         reason=check_free_text(cmd.reason, "reason"), withdrawn=cmd.withdrawn,
@@ -105,6 +110,16 @@ def _in_its_place(stream: Sequence[Envelope], index: int, happened: datetime) ->
         raise Refusal("occurred_at", f"{happened.isoformat()} is before the resident's previous registration or move")
     if after and happened > min(after):
         raise Refusal("occurred_at", f"{happened.isoformat()} is after a later event of the resident's record")
+
+
+def _agrees_with(id_number: str, right: dict[str, Any], changed: dict[str, Any]) -> None:
+    """The ID number on record holds the birth date and sex: a correction cannot contradict it."""
+    try:
+        check_id_number(id_number, birth_date=right["birth_date"], sex=right["sex"])
+    except Refusal as refusal:
+        name = "birth_date" if "birth date" in refusal.reason and "birth_date" in changed else "sex"
+        name = name if name in changed else next(iter(changed))
+        raise Refusal(name, "disagrees with the ID number on record (correct the ID number first)") from None
 
 
 def _still_valid(target: Envelope, right: dict[str, Any], r: Resident, happened: datetime, ctx: Context) -> None:

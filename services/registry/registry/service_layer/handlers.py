@@ -130,8 +130,9 @@ class Registry:
             partner = await self._resident_or_none(cmd.partner_resident_id)
             facts = decisions.plan_pregnancy(resident, cmd, ctx, partner=partner)
         elif isinstance(cmd, CorrectRecord):  # names an event of the stream: the decision reads it
-            stream = await self.store.read_stream(resident.stream_id)
-            facts = corrections.correct(resident, [catalogue.upcast(e) if catalogue.knows(e.event_type) else e for e in stream], cmd, ctx)
+            stream = [catalogue.upcast(e) if catalogue.knows(e.event_type) else e for e in await self.store.read_stream(resident.stream_id)]
+            personal = await self.personal(resident) if cmd.birth_date or cmd.sex else None
+            facts = corrections.correct(resident, stream, cmd, ctx, id_number=personal.id_number if personal else None)
         elif isinstance(cmd, ChangeMaritalStatus) and cmd.spouse_resident_id is not None:
             spouse = await self.resident(cmd.spouse_resident_id)
             facts = decisions.change_marital_status(resident, cmd, ctx, spouse=spouse)

@@ -120,3 +120,15 @@ def test_a_departed_residents_move_cannot_be_moved_past_the_departure():
     history.then(decisions.depart, DepartResident(reason="回户籍地", destination_place="370481", occurred_at=NOW - timedelta(days=3)))
     with refused("corrects", "later ResidentDeparted"):
         correct(history, corrects=move.event_id, occurred_at=NOW - timedelta(days=1))
+
+
+def test_a_birth_date_the_id_number_on_record_contradicts_is_refused():
+    from registry_builders import id_number
+
+    history = registered()
+    on_record = id_number(date(1988, 3, 15), "female")
+    with refused("birth_date", "ID number on record"):
+        history.then(
+            lambda r, cmd, ctx: corrections.correct(r, history.events, cmd, ctx, id_number=on_record),
+            CorrectRecord(corrects=history.events[0].event_id, reason="录入错误", birth_date=date(1986, 3, 15)),
+        )
