@@ -41,6 +41,9 @@ def history() -> tuple[History, dict[str, object]]:
     liu_moved = h.moved("liu", to=XINHUA, at="2013-12-20")  # she moved in June: entered on the wrong day
     h.registered("zhao", unit=JIANSHE, at="2013-01-10", born="1987-07-07")
     zhao_moved = h.moved("zhao", to=CHANGAN, at="2013-03-01")  # never happened: she still lives in Jianshe
+    # Each checked where she really lived: counted "where they live" once the record is right.
+    h.served("zhao", "pregnancy_check", by=JIANSHE, at="2013-08-01")
+    h.served("liu", "pregnancy_check", by=XINHUA, at="2013-08-02")
     corrections = {
         "birth date": h.corrected(chen, recorded="2014-02-10", birth_date="1985-05-01"),
         "day": h.corrected(liu_moved, recorded="2014-02-11", happened="2013-06-01"),
@@ -55,7 +58,8 @@ async def corrected_district(pool):
     h, named = history()
     for key in ("registry", "services"):
         await EventStore(pool, names[key]).setup()
-    await EventStore(pool, names["registry"]).append(h.events)
+    await EventStore(pool, names["registry"]).append([e for e in h.events if e.source == "registry"])
+    await EventStore(pool, names["services"]).append([e for e in h.events if e.source == "services-log"])
     projection = CoverageProjection(
         schema=names["assessment"], topics=[], rules=load_rules(DEFAULT_RULES), tree=unit_tree(), catalogue=catalogue
     )
@@ -115,9 +119,32 @@ def test_the_diff_names_each_correction_beside_the_event_it_corrects(corrected_d
     assert result.exit_code == 0, result.output
     changed = {(c["unit"], c["indicator"]): c for c in map(json.loads, result.output.splitlines())}
     women = {unit: changed[(unit, "free_pregnancy_checks")] for unit in (JIANSHE, XINHUA, CHANGAN)}
-    assert [(w["before"], w["after"]) for w in women.values()] == [([0, 1], [0, 2]), ([0, 0], [0, 1]), ([0, 1], [0, 0])]
+    assert [(w["before"], w["after"]) for w in women.values()] == [([0, 1], [1, 2]), ([0, 0], [1, 1]), ([0, 1], [0, 0])]
     for unit, case in ((JIANSHE, "birth date"), (XINHUA, "day"), (CHANGAN, "withdrawn")):
         listed = {e["event_id"]: e for e in women[unit]["events"]}
         correction, original = named[case], named["originals"][case]
         assert listed[str(correction.event_id)]["corrects"] == str(original.event_id), (unit, listed)
         assert listed[str(original.event_id)]["event_type"] == original.event_type  # recorded long before: shown with it
+
+
+def test_the_diff_names_the_corrections_that_changed_a_past_ranking(corrected_district, stack):
+    """中心街's villages for Q3 2013: as first known, Jianshe ranked alone (Xinhua had nobody
+    to count); with the move's right day Liu lived in Xinhua when checked there, and Xinhua
+    ranks above Jianshe. The rank rows name the correction and the move it corrects."""
+    names, _, named = corrected_district
+    result = runner.invoke(app, [
+        "audit", "diff", "--period", "2013-Q3", "--known-at", BEFORE, "--known-at", AFTER, "--level", "village", "--json",
+        "--database-url", stack.database_url, "--registry-schema", names["registry"], "--services-schema", names["services"],
+    ], terminal_width=240)
+    assert result.exit_code == 0, result.output
+    ranks = {c["unit"]: c for c in map(json.loads, result.output.splitlines()) if c["indicator"] == "rank"}
+    assert (ranks[JIANSHE]["before"][0], ranks[JIANSHE]["after"][0]) == (1, 2)
+    assert (ranks[XINHUA]["before"][0], ranks[XINHUA]["after"][0]) == (None, 1)
+    listed = {e["event_id"]: e for e in ranks[XINHUA]["events"]}
+    assert listed[str(named["day"].event_id)]["corrects"] == str(named["originals"]["day"].event_id)
+    assert str(named["originals"]["day"].event_id) in listed
+    table = runner.invoke(app, [
+        "audit", "diff", "--period", "2013-Q3", "--known-at", BEFORE, "--known-at", AFTER, "--level", "village",
+        "--database-url", stack.database_url, "--registry-schema", names["registry"], "--services-schema", names["services"],
+    ], terminal_width=240)
+    assert "rank 1 (" in table.output and "corrects" in table.output, table.output
