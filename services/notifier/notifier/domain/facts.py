@@ -104,6 +104,12 @@ def next_resident(event: Envelope, before: Resident | None) -> Resident | None:
             return replace(known, pregnancy_planned_from=_date(p["planned_from"]))
         case "BirthReported":
             return replace(known, pregnancy_planned_from=None)
+        case "ResidentRecordCorrected":  # what was wrong, made right; the envelope's unit is where they live now
+            changed = set(p.get("changed") or ())
+            right = {k: p[k] for k in changed & {"sex", "marital_status", "population"}}
+            if "birth_date" in changed:
+                right["birth_date"] = _date(p["birth_date"])
+            return replace(known, **right, unit_code=event.unit_code if known.unit_code is not None else None)
     return before
 
 
