@@ -44,6 +44,8 @@ def correct(
     index = stream.index(target)
     later = [e for e in stream[index + 1 :] if e.event_type != CORRECTED]
     right, when = _current_version(stream, target)
+    if _withdrawn(stream, target):
+        raise Refusal("corrects", f"the move {target.event_id} was withdrawn: record the right move anew")
     asked = {k: v for k, v in cmd.model_dump(include={"sex", "birth_date", "marital_status", "population", "unit_code", "to_unit"}).items() if v is not None}
     for name in asked:
         if name not in right:
@@ -56,7 +58,7 @@ def correct(
         raise Refusal("withdrawn", "only a move can be withdrawn (a registration is ended by a departure)")
     if cmd.withdrawn and changed:
         raise Refusal("withdrawn", "a withdrawn move states no right version: give one or the other")
-    _not_rested_on(target, later, changed, moved_day or cmd.withdrawn)
+    _not_rested_on(target, later, changed)
     happened = ctx.when(cmd.occurred_at or when, what="")
     _in_its_place(stream, index, happened)
     right |= changed
@@ -90,7 +92,12 @@ def _current_version(stream: Sequence[Envelope], target: Envelope) -> tuple[dict
     return right, when
 
 
-def _not_rested_on(target: Envelope, later: Sequence[Envelope], changed: dict, other_change: bool) -> None:
+def _withdrawn(stream: Sequence[Envelope], target: Envelope) -> bool:
+    return any(e.event_type == CORRECTED and str(e.payload.get("corrects")) == str(target.event_id)
+               and e.payload.get("withdrawn") for e in stream)
+
+
+def _not_rested_on(target: Envelope, later: Sequence[Envelope], changed: dict) -> None:
     if target.event_type == "ResidentRegistered":
         kinds = {kind for name in changed for kind in RESTS_ON.get(name, ())}
     elif target.event_type == "ResidentMoved":

@@ -132,3 +132,12 @@ def test_a_birth_date_the_id_number_on_record_contradicts_is_refused():
             lambda r, cmd, ctx: corrections.correct(r, history.events, cmd, ctx, id_number=on_record),
             CorrectRecord(corrects=history.events[0].event_id, reason="录入错误", birth_date=date(1986, 3, 15)),
         )
+
+
+def test_a_withdrawn_move_stays_withdrawn():
+    history = registered()
+    history.then(decisions.move, MoveResident(to_unit=LONGSHAN_2))
+    move = history.events[-1]
+    correct(history, corrects=move.event_id, withdrawn=True)
+    with refused("corrects", "was withdrawn"):
+        correct(history, corrects=move.event_id, to_unit=ZHONGXIN_1)
