@@ -27,7 +27,7 @@ TOWN = JIANSHE[:9] + "000"  # the town of Jianshe and Xinhua
 
 def a_year() -> History:
     """A small 2013: arrivals, moves between villages and towns, services, a birth reported
-    late (recorded in March 2014), a couple's pre-pregnancy consultation."""
+    late (recorded in March 2014), a couple's pre-pregnancy consultation, a birth date corrected."""
     h = History()
     h.registered("li_na", unit=JIANSHE, at="2013-01-15", born="1985-06-01")
     h.moved("li_na", to=XINHUA, at="2013-04-20")
@@ -40,7 +40,8 @@ def a_year() -> History:
     h.served("sun_li", "free_contraceptives", by=XINHUA, at="2013-06-01")
     h.birth("sun_li", child="baby_sun", at="2013-12-20", recorded="2014-03-02")
     h.moved("sun_li", to=CHANGAN, at="2013-11-01")
-    h.registered("zhou_ping", unit=CHANGAN, at="2013-01-10", born="1979-09-09")
+    zhou = h.registered("zhou_ping", unit=CHANGAN, at="2013-01-10", born="1979-09-09")
+    h.corrected(zhou, recorded="2013-06-03", birth_date="1979-10-09")  # a registry correction, in bundles and replays too
     h.served("zhou_ping", "follow_up_visit", by=CHANGAN, at="2013-08-08")
     return h
 

@@ -118,6 +118,25 @@ class History:
             planned_from=instant(at).date().isoformat(),
         )
 
+    def corrected(
+        self, event: Envelope, *, recorded: When, happened: When | None = None, withdrawn: bool = False,
+        reason: str = "清理清查中核实，录入错误", **right,
+    ) -> Envelope:
+        """A registry correction (ResidentRecordCorrected) of ``event``: ``right`` the fields that
+        were wrong (contract names), ``happened`` the right day; the rest restated from ``event``."""
+        fields = {"ResidentRegistered": ("unit_code", "sex", "birth_date", "marital_status", "population"),
+                  "ResidentMoved": ("from_unit", "to_unit"), "MaritalStatusChanged": ("marital_status",)}[event.event_type]
+        when = instant(happened) if happened else event.occurred_at
+        version = {} if withdrawn else {name: right.get(name, event.payload[name]) for name in fields}
+        changed = [] if withdrawn else [n for n in fields if n in right] + (["happened_at"] if happened else [])
+        unit = version.get("to_unit") or version.get("unit_code") or event.payload.get("from_unit") or event.unit_code
+        return self._add(
+            "ResidentRecordCorrected", event.stream_id, unit, "registry", min(when, event.occurred_at), recorded,
+            {"resident_id": event.payload["resident_id"], "corrects": str(event.event_id), "corrected_type": event.event_type,
+             "reason": reason, "withdrawn": withdrawn, "changed": changed,
+             "happened_at": None if withdrawn else when.isoformat(), **version},
+        )
+
     def birth(
         self, mother: str, *, child: str, at: When, unit: str | None = None, sex: str = "male",
         recorded: When | None = None, reported_by: str = "hospital",

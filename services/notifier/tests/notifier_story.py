@@ -109,12 +109,16 @@ class Story:
         )
 
     # ── services log ────────────────────────────────────────────────────────────
-    def service_delivered(self, kind: str, resident: uuid.UUID | None, unit: str, when: datetime) -> Envelope:
+    def service_delivered(
+        self, kind: str, resident: uuid.UUID | None, unit: str, when: datetime, *, resident_unit: str | None = None
+    ) -> Envelope:
+        """``resident_unit``: where the services log knew the person lived when served (unset: not known)."""
         service = uuid.uuid4()
         return self._event("ServiceDelivered", f"service-{service}", unit, "services-log", when,
                            service_id=str(service), service_kind=kind, resident_id=str(resident) if resident else None,
                            household_ref=None if resident else "household-0042", delivered_by_unit=unit,
-                           staff_ref="staff-007")
+                           staff_ref="staff-007", free_of_charge=True, resident_unit=resident_unit,
+                           residence=None if resident is None else "lives_here" if resident_unit else "not_yet_known")
 
     # ── assessment ──────────────────────────────────────────────────────────────
     def rectification_required(

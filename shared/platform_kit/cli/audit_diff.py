@@ -28,8 +28,8 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per changed figure, for scripts")] = False,
     url: DatabaseUrl = None,
 ) -> None:
-    """Every figure that changed between two knowledge dates, and the events recorded in
-    between that changed it."""
+    """Every figure that changed between two knowledge dates, every unit whose rank or score
+    changed (indicator "rank"), and the events recorded in between that changed them."""
     from assessment.domain.periods import parse_instant
     from platform_kit.cli.audit_bundle import _period
 
@@ -51,7 +51,8 @@ def diff(
     if as_json:
         for row in rows:
             print(json.dumps({**row, "events": [
-                {"recorded_at": r.isoformat(), "occurred_at": o.isoformat(), "event_type": k, "event_id": str(e)} for r, o, k, e in row["events"]
+                {"recorded_at": r.isoformat(), "occurred_at": o.isoformat(), "event_type": k, "event_id": str(e), "corrects": c}
+                for r, o, k, e, c in row["events"]
             ]}, ensure_ascii=False))
         raise typer.Exit(CLEAN)
     if not rows:
@@ -61,16 +62,26 @@ def diff(
                   title=f"{asked}, {level}s: {len(rows)} figure(s) changed between {a.date()} and {b.date()}", box=None)
     table.columns[-1].overflow = "fold"
     for row in rows:
-        events = "\n".join(f"{r.date()} {o.date()} {kind} {eid}" for r, o, kind, eid in row["events"]) or "—"
-        table.add_row(row["unit"], row["indicator"], "/".join(map(str, row["before"])), "/".join(map(str, row["after"])), events)
+        events = "\n".join(
+            f"{r.date()} {o.date()} {kind} {eid}" + (f" corrects {c}" if c else "") for r, o, kind, eid, c in row["events"]
+        ) or "—"
+        table.add_row(row["unit"], row["indicator"], _shown(row), _shown(row, "after"), events)
     stdout.print(table)
     raise typer.Exit(CLEAN)
+
+
+def _shown(row: dict, side: str = "before") -> str:
+    """A figure as numerator/denominator; a rank row as "rank N (score S)" ("—": not assessed)."""
+    if row["indicator"] != "rank":
+        return "/".join(map(str, row[side]))
+    rank, score = row[side]
+    return "—" if rank is None else f"rank {rank} ({score})"
 
 
 async def _diff(url, sources, period, a, b, level):
     import tomllib
 
-    from assessment.domain.audit_figures import changed_cells, contributions, facts_from
+    from assessment.domain.audit_figures import changed_cells, contributions, facts_from, penalties_from, rank_rows, ranks
     from assessment.domain.facts import PERSON_EVENT_TYPES
     from assessment.domain.policy import Rules
     from assessment.settings import AssessmentSettings
@@ -80,10 +91,14 @@ async def _diff(url, sources, period, a, b, level):
     rules = Rules.model_validate(tomllib.loads(AssessmentSettings().rules_file.read_text(encoding="utf-8")))
     pool = await create_pool(url, max_size=2)
     try:
-        events = await history(pool, sources, event_types=PERSON_EVENT_TYPES, until=None, known_at=b)
+        wanted = PERSON_EVENT_TYPES | rules.penalty_event_types | rules.marked_event_types
+        events = await history(pool, sources, event_types=wanted, until=None, known_at=b)
     finally:
         await pool.close()
-    facts, tree = facts_from(events), unit_tree()
+    facts, tree, penalties = facts_from(events), unit_tree(), penalties_from(events, rules)
     before = contributions(facts, rules, tree, period, a, level)
     after = contributions(facts, rules, tree, period, b, level)
-    return changed_cells(before, after, facts, a, b)
+    cells = changed_cells(before, after, facts, a, b)
+    ranked = rank_rows(ranks(before, penalties, rules, tree, period, a, level), ranks(after, penalties, rules, tree, period, b, level),
+                       cells, penalties, tree, a, b)
+    return cells + ranked

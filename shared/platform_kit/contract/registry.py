@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from platform_kit.contract import catalogue
 from platform_kit.contract.common import (
@@ -97,6 +97,77 @@ class BirthReported(Payload):
     sex: Sex
     reported_by: BirthReporter
     report_ref: Text = Field(max_length=100, description="the reporter's own reference, e.g. a hospital record number")
+
+
+CorrectableType = Literal["ResidentRegistered", "ResidentMoved", "MaritalStatusChanged"]
+CorrectedField = Literal["happened_at", "unit_code", "sex", "birth_date", "marital_status", "population", "from_unit", "to_unit"]
+CORRECTED_FIELDS: dict[str, tuple[str, ...]] = {  # what each corrected event's right version states
+    "ResidentRegistered": ("unit_code", "sex", "birth_date", "marital_status", "population"),
+    "ResidentMoved": ("from_unit", "to_unit"),
+    "MaritalStatusChanged": ("marital_status",),
+}
+
+
+@catalogue.event("ResidentRecordCorrected")
+class ResidentRecordCorrected(Payload):
+    """A registration, move or marital change on this resident's stream was entered wrong (纠正错误:
+    a wrong birth date, status or unit, a move on the wrong day, or a move that never happened).
+    History is never edited: the correction follows on the same stream, names the event it
+    corrects, states that event's right version in full (the unchanged fields restated, so it
+    reads alone) and names what was wrong (``changed``), or is ``withdrawn`` for a move that did
+    not happen. A later correction of the same event replaces
+    an earlier one. The envelope's ``occurred_at`` is the earlier of the two versions' business
+    times (so the correction is seen "as occurred" whenever either version is); its
+    ``recorded_at`` says since when it is known."""
+
+    resident_id: ResidentId
+    corrects: uuid.UUID = Field(description="the event_id of the event this corrects, on this resident's stream")
+    corrected_type: CorrectableType = Field(description="the corrected event's type")
+    reason: Text = Field(min_length=3, max_length=500, description="why, in the staff member's words (no personal data)")
+    withdrawn: bool = Field(False, description="true: the move did not happen at all (moves only)")
+    changed: list[CorrectedField] = Field(
+        default_factory=list, max_length=6,
+        description="what was wrong: the fields (and happened_at) whose right value differs from what was entered",
+    )
+    happened_at: AwareDatetime | None = Field(
+        None, description="the right business time of the corrected event (restated if it was right); null when withdrawn"
+    )
+    unit_code: UnitCode | None = Field(None, description="registration: where the person was registered")
+    sex: Sex | None = Field(None, description="registration")
+    birth_date: ContractDate | None = Field(None, description="registration")
+    marital_status: MaritalStatus | None = Field(None, description="registration, or the marital change's new status")
+    population: Population | None = Field(None, description="registration")
+    from_unit: UnitCode | None = Field(None, description="move")
+    to_unit: UnitCode | None = Field(None, description="move")
+
+    @model_validator(mode="after")
+    def _one_version(self) -> ResidentRecordCorrected:
+        stated = {name for name in ALL_CORRECTED_FIELDS if getattr(self, name) is not None}
+        if self.withdrawn:
+            if self.corrected_type != "ResidentMoved":
+                raise ValueError("withdrawn: only a move can be withdrawn (a registration is ended by a departure)")
+            if stated or self.happened_at is not None or self.changed:
+                raise ValueError("withdrawn: a withdrawn move states no right version")
+            return self
+        wanted = set(CORRECTED_FIELDS[self.corrected_type])
+        if missing := sorted(wanted - stated):
+            raise ValueError(f"{missing[0]}: required to correct a {self.corrected_type} (its right version in full)")
+        if extra := sorted(stated - wanted):
+            raise ValueError(f"{extra[0]}: not a field of {self.corrected_type}")
+        if self.happened_at is None:
+            raise ValueError(f"happened_at: required to correct a {self.corrected_type}")
+        if not self.changed:
+            raise ValueError("changed: name what was wrong")
+        if wrong := [name for name in self.changed if name != "happened_at" and name not in wanted]:
+            raise ValueError(f"changed: {wrong[0]} is not a field of {self.corrected_type}")
+        return self
+
+    def right_version(self) -> dict[str, object]:
+        """The corrected event's fields as they should have read (empty when withdrawn)."""
+        return {name: getattr(self, name) for name in CORRECTED_FIELDS[self.corrected_type] if not self.withdrawn}
+
+
+ALL_CORRECTED_FIELDS = tuple(dict.fromkeys(f for fields in CORRECTED_FIELDS.values() for f in fields))
 
 
 @catalogue.event("ChildEnrolled")

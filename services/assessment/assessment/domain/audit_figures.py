@@ -11,7 +11,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from assessment.domain.coverage import compile_indicators, rolled_up, window_figures
-from assessment.domain.facts import PERSON_EVENT_TYPES, Fact, by_subject, facts_of, links_of
+from assessment.domain.facts import (
+    PERSON_EVENT_TYPES, RETURNED, SPOUSE, Fact, PenaltyFact, by_subject, facts_of, links_of, penalty_of,
+)
 from assessment.domain.periods import Clocks, Period
 from assessment.domain.policy import Rules
 from platform_kit.contract import catalogue
@@ -115,18 +117,79 @@ def totals(contributed: Contributions) -> dict[tuple[str, str], tuple[int, int]]
 
 def changed_cells(before: Contributions, after: Contributions, facts: Sequence[Fact], since, until) -> list[dict]:
     """Each cell whose figure differs, with the people whose part in it changed and the events
-    recorded in (since, until] about them or the people linked to them: why it changed."""
+    recorded in (since, until] about them or the people linked to them: why it changed. Each is
+    (recorded, occurred, type, id, the id it corrects or None); a correction's corrected event
+    is listed too."""
     a, b = totals(before), totals(after)
     grouped = by_subject(facts)
+    originals = {f.event_id: f for f in facts if f.kind not in (RETURNED, SPOUSE)}
     rows = []
     for cell in sorted(set(a) | set(b)):
         if a.get(cell, (0, 0)) == b.get(cell, (0, 0)):
             continue
         people = {p for p in set(before) | set(after) if before.get(p, {}).get(cell) != after.get(p, {}).get(cell)}
         related = people | links_of(f for p in people for f in grouped.get(p, ()))
-        events = sorted(
-            {(f.recorded_at, f.occurred_at, f.kind, f.event_id) for p in related for f in grouped.get(p, ())
-             if since < f.recorded_at <= until}
-        )
+        found = {(f.recorded_at, f.occurred_at, f.kind, f.event_id, f.data.get("corrects")) for p in related
+                 for f in grouped.get(p, ()) if since < f.recorded_at <= until}
+        # A correction is shown with the event it corrects (recorded before, perhaps long before).
+        for *_, corrects in list(found):
+            if corrects and (original := originals.get(uuid.UUID(corrects))) is not None:
+                found.add((original.recorded_at, original.occurred_at, original.kind, original.event_id, None))
+        events = sorted(found, key=lambda e: e[:4])
         rows.append({"unit": cell[0], "indicator": cell[1], "before": a.get(cell, (0, 0)), "after": b.get(cell, (0, 0)), "events": events})
+    return rows
+
+
+# -- how the rankings changed (``msp audit diff``'s rank rows) ------------------------------------
+
+def penalties_from(events: Iterable[Envelope], rules: Rules) -> list[PenaltyFact]:
+    """The penalty facts of ``events`` (in the replay's order, which keeps each stream's), as the
+    projection makes them: a rule may depend on what the event's stream had before it."""
+    marks: dict[str, list] = {}
+    out = []
+    for e in events:
+        if e.event_type in rules.penalty_event_types and (p := penalty_of(e, rules, marks.get(e.stream_id, []))):
+            out.append(p)
+        if e.event_type in rules.marked_event_types:
+            marks.setdefault(e.stream_id, []).append((e.event_type, e.payload))
+    return out
+
+
+def ranks(contributed: Contributions, penalties: Sequence[PenaltyFact], rules: Rules, tree: UnitTree, period: Period,
+          known_at, level: str) -> dict[str, tuple[int | None, float | None]]:
+    """Each unit's (rank, score) as known at ``known_at``: towns among towns, villages within
+    their town, with the scoreboard's own scoring (attainment minus penalties; vetoes are the
+    assessment's decisions, not in the source stores: not included)."""
+    from assessment.domain.periods import Window
+    from assessment.domain.scoring import penalty_book, ranked, unit_score
+
+    figures = totals(contributed)
+    book = penalty_book(penalties, Window(period.start, period.end), Clocks(known_at=known_at), tree, rules)
+    groups = [tree.towns()] if level == "town" else [tree.children(town.code) for town in tree.towns()]
+    out: dict[str, tuple[int | None, float | None]] = {}
+    for group in groups:
+        scores = [
+            unit_score(u.code, {i.id: figures.get((u.code, i.id), (0, 0)) for i in rules.indicators}, rules, book.of(u.code), False)
+            for u in group
+        ]
+        out |= {r.unit.unit_code: (r.rank, r.unit.score) for r in ranked(scores, rules.rectification.bottom_count)}
+    return out
+
+
+def rank_rows(before: dict, after: dict, cells: Sequence[dict], penalties: Sequence[PenaltyFact], tree: UnitTree,
+              since, until) -> list[dict]:
+    """A row per unit whose rank or score differs, with the events behind its changed figures
+    and the penalties recorded in between on it (or a unit within it)."""
+    rows = []
+    for unit in sorted(set(before) | set(after)):
+        if before.get(unit) == after.get(unit):
+            continue
+        found = {e for row in cells if row["unit"] == unit for e in row["events"]}
+        found |= {
+            (p.recorded_at, p.occurred_at, f"penalty:{p.rule}", p.event_id, None) for p in penalties
+            if since < p.recorded_at <= until and (p.unit_code == unit or (
+                p.unit_code in tree and unit in {a.code for a in tree.ancestors(p.unit_code)}))
+        }
+        rows.append({"unit": unit, "indicator": "rank", "before": list(before.get(unit, (None, None))),
+                     "after": list(after.get(unit, (None, None))), "events": sorted(found, key=lambda e: e[:4])})
     return rows

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,8 +29,12 @@ ENROLLED = "ChildEnrolled"
 SERVICE = "ServiceDelivered"
 SURVEY = "SurveyRecorded"
 CORRECTED = "ServiceCorrected"  # names the service event it corrects: the pair is read together
+RECORD_CORRECTED = "ResidentRecordCorrected"  # a registration, move or marital change made right
 
-PERSON_EVENT_TYPES = frozenset({REGISTERED, MOVED, DEPARTED, MARITAL, PLANNED, BIRTH, ENROLLED, SERVICE, SURVEY, CORRECTED})
+PERSON_EVENT_TYPES = frozenset(
+    {REGISTERED, MOVED, DEPARTED, MARITAL, PLANNED, BIRTH, ENROLLED, SERVICE, SURVEY, CORRECTED, RECORD_CORRECTED}
+)
+RIGHT_FIELD_NAMES = {"unit_code": "unit"}  # the contract's names where a fact's data says otherwise
 RETURNED = "PersonReturned"  # not an event: the fact a returner's registration adds to the first identity
 SPOUSE = "SpouseNamed"  # not an event: the fact a marriage naming the spouse adds to the spouse
 LINK_FIELDS = ("partner", "planner", "mother", "child", "person", "returned_as", "spouse")
@@ -122,7 +126,37 @@ def facts_of(event: Envelope, payload: BaseModel) -> list[Fact]:
             return [fact(p.resident_id, corrects=str(p.corrects), withdrawn=p.withdrawn, service_kind=p.service_kind, reason=p.reason)]
         case "SurveyRecorded":
             return [fact(p.resident_id, survey_kind=p.survey_kind, aware=p.aware)]
+        case "ResidentRecordCorrected":
+            right = {RIGHT_FIELD_NAMES.get(k, k): v.isoformat() if isinstance(v, date) else v for k, v in p.right_version().items()}
+            return [fact(
+                p.resident_id, [u for u in (p.unit_code, p.from_unit, p.to_unit) if u], corrects=str(p.corrects),
+                corrected_type=p.corrected_type, withdrawn=p.withdrawn, reason=p.reason, changed=list(p.changed),
+                happened_at=p.happened_at.isoformat() if p.happened_at else None, right=right,
+            )]
     return []
+
+
+def corrected(facts: Iterable[Fact]) -> list[Fact]:
+    """A person's facts as their visible corrections say they should read: a corrected
+    registration, move or marital change is replaced by its right version (under the
+    correction's event id, at the right business time, the original's other data kept), or is
+    gone when withdrawn; the latest-recorded correction of an event wins. Asked as known before
+    a correction was recorded, the original stands (the correction is not among the facts)."""
+    facts = list(facts)
+    latest: dict[str, Fact] = {}
+    for f in sorted((f for f in facts if f.kind == RECORD_CORRECTED), key=lambda f: (f.recorded_at, f.event_id)):
+        latest[f.data["corrects"]] = f
+    if not latest:
+        return facts
+    replaced = {(c.data["corrects"], c.data["corrected_type"]) for c in latest.values()}
+    originals = {str(f.event_id): f for f in facts if (str(f.event_id), f.kind) in replaced}
+    out = [f for f in facts if f.kind != RECORD_CORRECTED and (str(f.event_id), f.kind) not in replaced]
+    for corrects, c in latest.items():
+        if not c.data["withdrawn"]:
+            base = originals[corrects].data if corrects in originals else {}
+            out.append(Fact(c.subject, c.event_id, c.data["corrected_type"], datetime.fromisoformat(c.data["happened_at"]),
+                            c.recorded_at, c.units, {**base, **c.data["right"]}))
+    return out
 
 
 def penalty_of(event: Envelope, rules: Any, earlier: list[tuple[str, dict]] = ()) -> PenaltyFact | None:

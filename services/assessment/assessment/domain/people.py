@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from assessment.domain.facts import (
     BIRTH, CORRECTED, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SPOUSE, SURVEY, Fact,
+    corrected,
 )
 from assessment.domain.periods import TICK, Window
 from platform_kit.calendar import age_on, local_date
@@ -141,7 +142,8 @@ class Standing:
 
 
 def _sorted(facts: Sequence[Fact]) -> list[Fact]:
-    return sorted(facts, key=lambda f: f.order)
+    """In business order, as corrected (a registry correction replaces what it corrects)."""
+    return sorted(corrected(facts), key=lambda f: f.order)
 
 
 def own_stays(facts: Sequence[Fact]) -> list[Stay]:

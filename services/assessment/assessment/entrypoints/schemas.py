@@ -158,6 +158,8 @@ class ExplainEvent(BaseModel):
     reason: str | None = Field(None, description="for a correction: why")
     withdrawn: bool | None = Field(None, description="for a correction: the service was not delivered")
     service_kind: str | None = Field(None, description="for a correction: the right kind")
+    corrected_type: str | None = Field(None, description="for a registry correction: the corrected event's type")
+    changed: list[str] | None = Field(None, description="for a registry correction: what was wrong (fields, happened_at)")
 
 
 class CountedPerson(BaseModel):

@@ -14,7 +14,7 @@ from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
 from assessment.domain.policy import Rules
 from assessment.domain.coverage import POPULATIONS, Figure, compile_indicators, counted_in, rolled_up, window_figures
-from assessment.domain.facts import CORRECTED, RETURNED, SPOUSE
+from assessment.domain.facts import CORRECTED, RECORD_CORRECTED, RETURNED, SPOUSE
 from assessment.domain.people import timeline
 from assessment.domain.periods import TICK, Clocks, Period
 from assessment.domain.scoring import equalisation_gap, indicator_figure
@@ -236,7 +236,8 @@ class Reads:
                 e for f in corrections for e in (
                     event(uuid.UUID(f.data["corrects"]), "corrected"),
                     event(f.event_id, "correction", corrects=f.data["corrects"], reason=f.data["reason"],
-                          withdrawn=f.data["withdrawn"], service_kind=f.data["service_kind"]),
+                          withdrawn=f.data["withdrawn"], service_kind=f.data.get("service_kind"),
+                          corrected_type=f.data.get("corrected_type"), changed=f.data.get("changed")),
                 )
             ],
         }
@@ -258,10 +259,11 @@ class Reads:
 
 
 def _corrections(person_facts, facts_by_event: dict, window) -> list:
-    """The person's corrections the clocks let through, of services inside the window."""
+    """The person's corrections the clocks let through: of services inside the window, and of
+    their registration, moves and marital changes (who and where they were)."""
     found = []
     for f in person_facts:
         corrected = facts_by_event.get(uuid.UUID(f.data["corrects"])) if f.kind == CORRECTED else None
-        if corrected is not None and corrected.occurred_at in window:
+        if f.kind == RECORD_CORRECTED or (corrected is not None and corrected.occurred_at in window):
             found.append(f)
     return sorted(found, key=lambda f: (f.recorded_at, f.event_id))

@@ -16,7 +16,7 @@ from platform_kit import tracing
 
 from notifier.adapters.tables import deliveries_channel
 from notifier.domain.facts import Resident
-from notifier.domain.model import ROLLOVER, Cause, Notification, Timer
+from notifier.domain.model import ROLLOVER, SUPERSEDED, Cause, Notification, Timer, opened_later, superseded
 from notifier.domain.planner import Plan
 
 
@@ -34,7 +34,7 @@ async def write_plan(conn: asyncpg.Connection, schema: str, plan: Plan, *, decid
     await _settle_fired(conn, schema, plan.fired, decided_at)
     # Stored timers are stopped before the batch's own are inserted (see domain.planner).
     await _stop_timers(conn, schema, plan, decided_at)
-    await _insert_timers(conn, schema, plan.timers)
+    await _insert_timers(conn, schema, plan.timers, decided_at)
     return await _insert_notifications(conn, schema, plan.notifications, decided_at)
 
 
@@ -141,14 +141,40 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) x ON true
 ON CONFLICT DO NOTHING
+RETURNING timer_id
 """
 
 
-async def _insert_timers(conn: asyncpg.Connection, schema: str, timers: list[Timer]) -> None:
-    if not timers:
+async def _insert_timers(conn: asyncpg.Connection, schema: str, timers: list[Timer], at: datetime) -> None:
+    inserted = await _insert_timer_rows(conn, schema, timers)
+    left = [t for t in timers if t.timer_id not in inserted]
+    if not left:
         return
+    stored = {r["timer_id"] for r in await conn.fetch(
+        f"SELECT timer_id FROM {schema}.timers WHERE timer_id = ANY($1::uuid[])", [t.timer_id for t in left])}
+    # Not stored yet, yet not inserted: a stored timer of the same step of the same watch is
+    # waiting. The one opened later waits, whichever came first (domain.model.superseded).
+    for timer in (t for t in left if t.timer_id not in stored):
+        row = await conn.fetchrow(
+            f"SELECT * FROM {schema}.timers WHERE state = 'pending' AND rule = $1 AND subject = $2 AND step = $3 "
+            "FOR UPDATE", timer.rule, timer.subject, timer.step,
+        )
+        held = _timer(row) if row is not None else None
+        if held is not None and opened_later(timer, held):
+            await conn.execute(
+                f"UPDATE {schema}.timers SET state = 'cancelled', stopped_by_event_id = $2, stopped_reason = $3, "
+                "settled_at = $4 WHERE timer_id = $1", held.timer_id, timer.cause.event_id, SUPERSEDED, at,
+            )
+        elif held is not None:
+            timer = superseded(timer, held)
+        await _insert_timer_rows(conn, schema, [timer])
+
+
+async def _insert_timer_rows(conn: asyncpg.Connection, schema: str, timers: list[Timer]) -> set[uuid.UUID]:
+    if not timers:
+        return set()
     # text[] cannot be unnested as a column of arrays; recipients travel as one joined string.
-    await conn.execute(
+    rows = await conn.fetch(
         _INSERT_TIMERS.format(schema=schema, columns=TIMER_COLUMNS, rollover=ROLLOVER),
         [t.timer_id for t in timers], [t.rule for t in timers], [t.subject for t in timers],
         [t.step for t in timers], [t.at for t in timers], [t.fire_at for t in timers], [t.due_at for t in timers],
@@ -158,6 +184,7 @@ async def _insert_timers(conn: asyncpg.Connection, schema: str, timers: list[Tim
         [json.dumps(t.facts, ensure_ascii=False) for t in timers],
         [t.state for t in timers], [t.stopped_by_event_id for t in timers], [t.stopped_reason for t in timers],
     )
+    return {r["timer_id"] for r in rows}
 
 
 async def due_timers(conn: asyncpg.Connection, schema: str, now: datetime, limit: int) -> list[Timer]:

@@ -21,7 +21,7 @@ from notifier.domain.business_time import (
     quarter_text,
     step_time,
 )
-from notifier.domain.facts import Resident, concerned_resident, event_facts, next_resident
+from notifier.domain.facts import Resident, concerned_resident, event_facts, next_resident, on_own_stream
 from notifier.domain.model import ROLLOVER, Cancellation, Cause, Closing, Decision, Notification, Timer, derived_id
 from notifier.domain.rulebook import DueByField, Rulebook, Trigger, Watch, Who
 from notifier.domain.wording import render
@@ -33,6 +33,11 @@ def decide(event: Envelope, before: Resident | None, book: Rulebook, tree: UnitT
     rules = book.bindings(event.event_type)
     if rules is None:
         return decision
+    # What the notifier remembers of the person is read only by events of the person's own
+    # stream, which reach it in order. Any other event (a service, from another topic) may
+    # arrive before or after her move: it is decided from what it carries itself, so the
+    # decision does not depend on the order partitions arrive in (docs/audit.md, section 3).
+    after = after if on_own_stream(event) else None
     facts = event_facts(event, after)
     day = local_date(event.occurred_at)
     cause = Cause(event.event_id, event.correlation_id or event.event_id, event.unit_code)

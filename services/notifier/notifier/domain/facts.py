@@ -70,6 +70,13 @@ def concerned_resident(event: Envelope) -> uuid.UUID | None:
     return None
 
 
+def on_own_stream(event: Envelope) -> bool:
+    """Whether the event is on its person's own registry stream (``resident-<id>``): one
+    partition, so the notifier reads that person's events in the order they were written."""
+    resident_id = concerned_resident(event)
+    return resident_id is not None and event.stream_id == f"resident-{resident_id}"
+
+
 def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
@@ -97,6 +104,12 @@ def next_resident(event: Envelope, before: Resident | None) -> Resident | None:
             return replace(known, pregnancy_planned_from=_date(p["planned_from"]))
         case "BirthReported":
             return replace(known, pregnancy_planned_from=None)
+        case "ResidentRecordCorrected":  # what was wrong, made right; the envelope's unit is where they live now
+            changed = set(p.get("changed") or ())
+            right = {k: p[k] for k in changed & {"sex", "marital_status", "population"}}
+            if "birth_date" in changed:
+                right["birth_date"] = _date(p["birth_date"])
+            return replace(known, **right, unit_code=event.unit_code if known.unit_code is not None else None)
     return before
 
 

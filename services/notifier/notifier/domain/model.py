@@ -4,7 +4,7 @@ closings and cancellations that stop timers."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -115,6 +115,21 @@ class Cancellation:
 
 
 Stop = Closing | Cancellation
+
+
+# One step of one watch waits once for its subject (a person's follow-up, a unit's plan). Opened
+# twice by events of two streams (contraceptives handed out twice in a month, two records), the
+# one opened later in business time waits and the other is kept, cancelled, naming it: whichever
+# of the two reached the notifier first, the same timers are kept (docs/audit.md, section 3).
+SUPERSEDED = "superseded: the same watch was opened again later"
+
+
+def opened_later(timer: Timer, other: Timer) -> bool:
+    return (timer.opened_at, str(timer.timer_id)) > (other.opened_at, str(other.timer_id))
+
+
+def superseded(timer: Timer, by: Timer) -> Timer:
+    return replace(timer, state="cancelled", stopped_by_event_id=by.cause.event_id, stopped_reason=SUPERSEDED)
 
 
 @dataclass

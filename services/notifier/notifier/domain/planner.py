@@ -4,8 +4,10 @@ The projection applies events in batches. Each event is decided with what is kno
 events before it (a registration and a move in one batch). Closings and cancellations stop
 the timers they apply to (see ``domain.model``), those opened earlier in the batch here, in
 memory, and they are remembered, so a timer opened later in the batch for a watch already
-fulfilled, or already pointless, starts stopped. The database does the same for what was
-stored before the batch (``adapters.plans``).
+fulfilled, or already pointless, starts stopped. Two openings of one step of one watch (two
+services, on two streams) keep the one opened later in business time waiting, whichever
+arrived first (``model.opened_later``). The database does the same for what was stored before
+the batch (``adapters.plans``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from platform_kit.units import UnitTree
 
 from notifier.domain.decisions import decide, fire
 from notifier.domain.facts import Resident, concerned_resident
-from notifier.domain.model import Cancellation, Closing, Decision, Notification, Stop, Timer, TimerState
+from notifier.domain.model import (
+    Cancellation, Closing, Decision, Notification, Stop, Timer, TimerState, opened_later, superseded,
+)
 from notifier.domain.rulebook import Rulebook
 
 
@@ -87,11 +91,14 @@ class Planner:
             if stop is not None:
                 self._timers[timer.timer_id] = timer
                 self._stopped(timer, stop)
-            elif timer.key not in self._pending:
-                self._timers[timer.timer_id] = timer
-                self._pending[timer.key] = timer.timer_id
-                for scope in self._scopes(timer):
-                    self._waiting[scope].add(timer.timer_id)
+            elif (held := self._pending.get(timer.key)) is None:
+                self._wait(timer)
+            elif opened_later(timer, self._timers[held]):
+                self._timers[held] = superseded(self._timers[held], timer)
+                self._unwait(self._timers[held])
+                self._wait(timer)
+            else:
+                self._timers[timer.timer_id] = superseded(timer, self._timers[held])
         self.plan.notifications += decision.notifications
         self.plan.closings += decision.closings
         self.plan.cancellations += decision.cancellations
@@ -103,10 +110,19 @@ class Planner:
             scopes.append(("resident", f"{timer.rule}|{timer.resident_id}"))
         return scopes
 
+    def _wait(self, timer: Timer) -> None:
+        self._timers[timer.timer_id] = timer
+        self._pending[timer.key] = timer.timer_id
+        for scope in self._scopes(timer):
+            self._waiting[scope].add(timer.timer_id)
+
     def _stopped(self, timer: Timer, stop: Stop) -> None:
         self._timers[timer.timer_id] = replace(
             timer, state=stop.state, stopped_by_event_id=stop.by_event_id, stopped_reason=stop.reason
         )
+        self._unwait(timer)
+
+    def _unwait(self, timer: Timer) -> None:
         if self._pending.get(timer.key) == timer.timer_id:
             del self._pending[timer.key]
         for scope in self._scopes(timer):

@@ -31,7 +31,9 @@ class DecisionsProjection(Projection):
     ) -> None:
         self.topics = [topics.registry_events, topics.services_events, topics.assessment_events]
         self.schema, self.book, self.tree, self.clock, self.catalogue = schema, book, tree, clock, catalogue
-        self.event_types = book.event_types  # what the rules react to: the rest is skipped (and undocumented)
+        # What the rules react to, and the registry's corrections (they make the facts it keeps of
+        # a person right); the rest is skipped (and undocumented).
+        self.event_types = book.event_types | {"ResidentRecordCorrected"}
         self.decided = 0  # notifications made, for the bench and the curious
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -111,6 +111,24 @@ class ReadModel:
                     f"UPDATE {self.schema}.residents SET version = greatest(version, $2) WHERE resident_id = $1",
                     resident_id, event.stream_version,
                 )
+
+    async def _on_ResidentRecordCorrected(self, conn: asyncpg.Connection, e: Envelope, p: dict[str, Any]) -> None:
+        # What was wrong (``changed``), and the unit the resident lives in once corrected (the envelope's).
+        columns = {"unit_code": e.unit_code}
+        for name in p.get("changed") or ():
+            if name == "happened_at":
+                if p["corrected_type"] == "ResidentRegistered":
+                    columns["registered_at"] = datetime.fromisoformat(str(p["happened_at"]))
+            elif name == "birth_date":
+                columns[name] = date.fromisoformat(str(p[name]))
+            elif name in ("sex", "marital_status", "population"):
+                columns[name] = p[name]
+        names = list(columns)
+        await conn.execute(
+            f"UPDATE {self.schema}.residents SET {', '.join(f'{n} = ${i + 2}' for i, n in enumerate(names))} "
+            "WHERE resident_id = $1",
+            uuid.UUID(str(p["resident_id"])), *columns.values(),
+        )
 
     async def _on_ResidentRegistered(self, conn: asyncpg.Connection, e: Envelope, p: dict[str, Any]) -> None:
         await conn.execute(

@@ -80,6 +80,24 @@ class ChangeMaritalStatus(ResidentCommand):
     )
 
 
+class CorrectRecord(ResidentCommand):
+    """纠正错误: a registration, move or marital change of this resident was entered wrong. Give
+    the event it corrects, why, and only what was wrong; the rest is restated from the record."""
+
+    corrects: uuid.UUID = Field(description="the event_id of the registration, move or marital change to correct")
+    reason: str = Field(min_length=3, max_length=500, description="why, in your own words (no personal data)")
+    withdrawn: bool = Field(False, description="the move did not happen at all (moves only)")
+    occurred_at: AwareDatetime | None = Field(
+        None, description="the right business time of the corrected event, if that is what was wrong"
+    )
+    sex: Sex | None = None
+    birth_date: date | None = None
+    marital_status: MaritalStatus | None = None
+    population: Population | None = None
+    unit_code: UnitCode | None = Field(None, description="a registration's right village or community")
+    to_unit: UnitCode | None = Field(None, description="a move's right village or community")
+
+
 class PlanPregnancy(ResidentCommand):
     planned_from: date
     partner_resident_id: uuid.UUID | None = None

@@ -18,6 +18,7 @@ from platform_kit.contract.registry import (
     ResidencePermitIssued,
     ResidentDeparted,
     ResidentMoved,
+    ResidentRecordCorrected,
     ResidentRegistered,
 )
 from platform_kit.envelope import Envelope
@@ -127,7 +128,23 @@ def _apply(r: Resident, event: Envelope, payload: object) -> Resident:
             return replace(r, erased=True)
         case BirthReported():
             return replace(r, children=_with_report(r.children, payload))
+        case ResidentRecordCorrected():
+            return _corrected(r, payload, event.unit_code)
     return r  # an event this fold has no use for (e.g. a notice) changes nothing it keeps
+
+
+def _corrected(r: Resident, c: ResidentRecordCorrected, unit_code: str) -> Resident:
+    """What was wrong, made right (``registry.domain.corrections`` allows only what nothing later
+    rests on: a move corrected is the latest one; the envelope's unit is where they live now)."""
+    right = {name: getattr(c, name) for name in c.changed if name != "happened_at"}
+    if c.corrected_type == "ResidentRegistered":
+        right.pop("unit_code", None)
+        return replace(r, **right, unit_code=unit_code,
+                       registered_at=c.happened_at if "happened_at" in c.changed else r.registered_at)
+    if c.corrected_type == "ResidentMoved":
+        moves = r.moves[:-1] if c.withdrawn else (*r.moves[:-1], (c.happened_at, c.from_unit, c.to_unit))
+        return replace(r, unit_code=unit_code, moves=moves)
+    return replace(r, marital_status=c.marital_status)
 
 
 def _with_report(children: tuple[Child, ...], report: BirthReported) -> tuple[Child, ...]:

@@ -18,6 +18,7 @@ from platform_kit.problems import NotFound
 
 from registry.domain.commands import (
     ChangeMaritalStatus,
+    CorrectRecord,
     DepartResident,
     EnrolChild,
     ErasePersonalData,
@@ -186,6 +187,13 @@ async def depart(registry: Reg, resident_id: uuid.UUID, command: DepartResident,
 
 @router.post(ONE + "/marital-status", responses=COMMAND, summary="Change marital status")
 async def change_marital_status(registry: Reg, resident_id: uuid.UUID, command: ChangeMaritalStatus, caller: Caller) -> Recorded:
+    return await _on(registry, resident_id, command, caller)
+
+
+@router.post(ONE + "/corrections", status_code=201, responses=COMMAND, summary="Correct a registration, move or marital change (纠正错误)")
+async def correct_record(registry: Reg, resident_id: uuid.UUID, command: CorrectRecord, caller: Caller) -> Recorded:
+    """A new event naming the one it corrects; the record is never edited. Staff of the
+    resident's unit (or above) may correct it (docs/audit.md, section 6)."""
     return await _on(registry, resident_id, command, caller)
 
 

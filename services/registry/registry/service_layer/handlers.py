@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from platform_kit.contract import catalogue
 from platform_kit.contract.common import EncryptedPersonalData
 from platform_kit.clock import Clock
 from platform_kit.event_store import ConcurrencyConflict, EventStore
@@ -24,9 +25,10 @@ from platform_kit.units import UnitTree
 
 from registry.adapters.read_model import ReadModel
 from registry.adapters.vault import KeyVault, PersonKey
-from registry.domain import decisions, exchange, reconciliation
+from registry.domain import corrections, decisions, exchange, reconciliation
 from registry.domain.commands import (
     ChangeMaritalStatus,
+    CorrectRecord,
     DepartResident,
     EnrolChild,
     ErasePersonalData,
@@ -127,6 +129,10 @@ class Registry:
         if isinstance(cmd, PlanPregnancy):
             partner = await self._resident_or_none(cmd.partner_resident_id)
             facts = decisions.plan_pregnancy(resident, cmd, ctx, partner=partner)
+        elif isinstance(cmd, CorrectRecord):  # names an event of the stream: the decision reads it
+            stream = [catalogue.upcast(e) if catalogue.knows(e.event_type) else e for e in await self.store.read_stream(resident.stream_id)]
+            personal = await self.personal(resident) if cmd.birth_date or cmd.sex else None
+            facts = corrections.correct(resident, stream, cmd, ctx, id_number=personal.id_number if personal else None)
         elif isinstance(cmd, ChangeMaritalStatus) and cmd.spouse_resident_id is not None:
             spouse = await self.resident(cmd.spouse_resident_id)
             facts = decisions.change_marital_status(resident, cmd, ctx, spouse=spouse)
