@@ -102,11 +102,12 @@ async def run(database_url: str, n: int, requests: int, budget_seconds: float = 
         boards = Scoreboards(Reads(lambda: pool, schema, load_rules(DEFAULT_RULES), unit_tree(), clock=NOW))
         clocks, period = Clocks(known_at=KNOWN_AT), Period(2013)
         seconds: list[float] = []
-        began = time.perf_counter()
-        while len(seconds) < requests and (time.perf_counter() - began < budget_seconds or len(seconds) < 2):
+        began = None  # the budget counts from the second request: the first computes the snapshot
+        while len(seconds) < requests and (began is None or time.perf_counter() - began < budget_seconds):
             t = time.perf_counter()
             board = await boards.scoreboard(period, "town", None, clocks)
             seconds.append(time.perf_counter() - t)
+            began = began or time.perf_counter()
         assert board["source"] == "history" and board["rows"], board["source"]
         say(f"  {len(seconds)} requests: first {seconds[0]:.2f}s, then {', '.join(f'{s:.2f}' for s in seconds[1:6])} ...")
     finally:
