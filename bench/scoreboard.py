@@ -117,8 +117,8 @@ async def run(database_url: str, n: int, requests: int, budget_seconds: float = 
     p = percentiles(seconds[1:], (50, 99))
     label = f"scoreboard_as_known_1m ({written:,} facts, a year as known at a past date"
     return [
-        {"name": f"{label}, {len(seconds) - 1} requests) p50", "value": p[50], "unit": "s", "limit_name": "goal p99", "limit_value": 0.5},
-        {"name": f"{label}, {len(seconds) - 1} requests) p99", "value": p[99], "unit": "s", "limit_name": "goal p99", "limit_value": 0.5},
+        {"name": f"{label}, {len(seconds) - 1} requests) p50", "value": p[50] * 1000, "unit": "ms", "limit_name": "goal p99", "limit_value": 500},
+        {"name": f"{label}, {len(seconds) - 1} requests) p99", "value": p[99] * 1000, "unit": "ms", "limit_name": "goal p99", "limit_value": 500},
         {"name": f"{label}) first request, computing its snapshot", "value": seconds[0], "unit": "s", "limit_name": None, "limit_value": None},
     ]
 
