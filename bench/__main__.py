@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import peers
+from bench import peers, plot
 from bench.context import Context
 from bench.report import Result, table, write_json
 from bench.suite import Suite, say
@@ -77,6 +77,15 @@ async def run(args: argparse.Namespace, bootstrap_servers: str, database_url: st
 
         for service in (assessment, notifier):
             results += [Result.from_row(row) for row in await service.run(bootstrap_servers, database_url, args.quick)]
+        # Issue 14: the scoreboard at a past knowledge date, and a department's message to the
+        # scoreboard under a stepped load (bench/scoreboard.py, bench/e2e.py).
+        from bench import e2e, scoreboard
+
+        say("scoreboard_as_known_1m ...")
+        rows = await scoreboard.run(database_url, 100_000 if args.quick else 1_000_000, 10 if args.quick else 50)
+        say("e2e_latency_1000 and the load steps ...")
+        rows += await e2e.run(bootstrap_servers, database_url, args.quick)
+        results += [Result.from_row(row) for row in rows]
     return results
 
 
@@ -97,6 +106,9 @@ def main(argv: list[str]) -> int:
     print(table(results))
     write_json(results, args.output)
     print(f"\nwritten to {args.output}")
+    note = f"{time.strftime('%Y-%m-%d')}, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    if drawn := plot.draw([r.as_json() for r in results], note=note):
+        print(f"drawn to {drawn}")
     return 0
 
 

@@ -22,6 +22,13 @@ CREATE TABLE IF NOT EXISTS {schema}.facts (
     PRIMARY KEY (subject, event_id)
 );
 CREATE INDEX IF NOT EXISTS facts_units ON {schema}.facts USING gin (units);
+-- what a past knowledge date saw: counted to tell whether a snapshot still holds (adapters/snapshots)
+CREATE INDEX IF NOT EXISTS facts_recorded ON {schema}.facts (recorded_at);
+CREATE TABLE IF NOT EXISTS {schema}.figure_snapshots (
+    key        text   PRIMARY KEY,  -- period, population, both clocks, configuration
+    facts_seen bigint NOT NULL,     -- facts recorded at or before known_at when computed
+    figures    jsonb  NOT NULL      -- [[unit, indicator, numerator, denominator], ...]
+);
 CREATE TABLE IF NOT EXISTS {schema}.penalty_facts (
     event_id    uuid        PRIMARY KEY,
     rule        text        NOT NULL,

@@ -12,6 +12,7 @@ import asyncpg
 
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
+from assessment.adapters.snapshots import Snapshots, fingerprint, key
 from assessment.domain.policy import Rules
 from assessment.domain.coverage import POPULATIONS, Figure, compile_indicators, counted_in, rolled_up, window_figures
 from assessment.domain.facts import CORRECTED, RECORD_CORRECTED, RETURNED, SPOUSE
@@ -44,6 +45,8 @@ class Reads:
         self.by_population = {p: compile_indicators(rules.indicators, p) for p in POPULATIONS}
         # Which years the live view holds, as last committed (by default: the configured ones).
         self.live_years = live_years or (lambda: frozenset(rules.assessment.years))
+        self.snapshots = Snapshots(schema)
+        self.configuration = fingerprint(rules.model_dump_json(), *self.subtree(tree.district.code))
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -127,7 +130,20 @@ class Reads:
         out = await self.coverage.of_periods(self.pool, live, wanted) if live else {}
         windows = {p: clocks.window(p) for p in periods if p not in out}
         ends = [w.end for w in windows.values() if w is not None]
-        if ends:
+        # District-wide figures at a past knowledge date are kept once computed (see
+        # adapters/snapshots); counted before the facts are read, so a fact arriving meanwhile
+        # makes the snapshot stale, never wrongly current. The facts read stop at the latest
+        # end asked for, which is part of the key, as it is of what is computed.
+        kept = windows and clocks.known_at is not None and within is None
+        if kept:
+            bounded = f"{self.configuration}|{max(ends, default=None)}"
+            seen = await self.snapshots.seen(self.pool, clocks.known_at)
+            for period in list(windows):
+                found = await self.snapshots.get(self.pool, key(period, population, clocks, bounded), seen)
+                if found is not None:
+                    out[period] = {c: f for c, f in found.items() if wanted is None or c[0] in wanted}
+                    del windows[period]
+        if any(windows.values()):
             if within is None:
                 facts = await self.facts.visible(self.pool, clocks, max(ends))
             else:
@@ -137,7 +153,10 @@ class Reads:
                 out[period] = {}
                 continue
             rolled = rolled_up(window_figures(facts, window, period, self.by_population[population]), self.tree)
-            out[period] = {(u, i): f for (u, i, _), f in rolled.items() if wanted is None or u in wanted}
+            every = {(u, i): f for (u, i, _), f in rolled.items()}
+            if kept:
+                await self.snapshots.put(self.pool, key(period, population, clocks, bounded), seen, every)
+            out[period] = {c: f for c, f in every.items() if wanted is None or c[0] in wanted}
         return out
 
     def source(self, period: Period, clocks: Clocks, population: str = "migrant") -> str:
