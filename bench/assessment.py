@@ -182,7 +182,7 @@ async def projection_apply(scratch: Scratch, producer, quick: bool) -> list[dict
         assert runner.stats.dead_lettered == 0, runner.stats
         cells = await pool.fetchval(f"SELECT count(*) FROM {schema}.coverage")
         announced = await pool.fetchval(f"SELECT count(*) FROM {schema}.events WHERE event_type = 'CoverageChanged'")
-        say(f"  applied in {elapsed:.1f}s; {cells:,} cells in the live view; {announced:,} CoverageChanged")
+        say(f"  applied in {elapsed:.1f}s; {runner.stats.batches} batches; {cells:,} cells in the live view; {announced:,} CoverageChanged")
     finally:
         await pool.close()
     limit = await raw_consume(scratch.bootstrap_servers, [topics.registry_events, topics.services_events], len(events))

@@ -179,6 +179,9 @@ def district(
             "HTTP_HOST": "127.0.0.1",
         }
         result.processes[name] = Process(name, package, int(env["HTTP_PORT"]), env, workdir / f"{name}.log")
+    # The assessment's page reads the network through the assessment from this run's services log.
+    if "assessment" in result.processes and "services-log" in result.processes:
+        result.processes["assessment"].env["SERVICES_LOG_URL"] = result.processes["services-log"].url
     for name, count in (instances or {}).items():
         for _ in range(count - 1):
             result.add_instance(name)

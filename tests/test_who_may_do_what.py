@@ -142,6 +142,7 @@ MATRIX = [
     ("assessment", "GET", "/api/scoreboard?period=2013", None, EVERY_STAFF),
     ("assessment", "GET", "/api/scoreboard/export?period=2013&format=csv", None, EVERY_STAFF),
     ("assessment", "GET", "/api/rectifications", None, EVERY_STAFF),
+    ("assessment", "GET", "/api/network?year=2013", None, EVERY_STAFF),  # passed through to the services log
     ("assessment", "POST", "/api/vetoes", {}, DISTRICT_ONLY_422),
     ("assessment", "POST", "/api/rankings", {}, DISTRICT_ONLY_422),
     ("assessment", "POST", "/api/rectifications/reviews", {}, DISTRICT_ONLY_422),

@@ -54,6 +54,8 @@ start() {
     "$PYTHON" -c "import sys; from platform_kit.auth import DevKey; DevKey.load_or_create(sys.argv[1])" "$MSP_KEY_DIR"
     log "sign in with a token: $REPO_ROOT/.venv/bin/msp token --role district (key in $MSP_KEY_DIR)"
   fi
+  # The assessment's page reads the network through the assessment (docs/network.md).
+  export SERVICES_LOG_URL="${SERVICES_LOG_URL:-http://127.0.0.1:8102}"
   for secret in IDENTITY_SECRET WEBHOOK_SECRET; do
     if [[ -n "${!secret:-}" ]]; then log "$secret: from the environment"
     else log "$secret: not set, the service's development default is used (never in production)"; fi

@@ -114,10 +114,12 @@ def services(stack, tmp_path_factory):
     started: set[str] = set()
 
     def url(name: str) -> str:
-        if name not in started:
-            d[name].start()
-            d[name].wait_ready()
-            started.add(name)
+        # The assessment passes GET /api/network through to the services log: it runs too.
+        for needed in (["services-log"] if name == "assessment" else []) + [name]:
+            if needed not in started:
+                d[needed].start()
+                d[needed].wait_ready()
+                started.add(needed)
         return d.url(name)
 
     yield url

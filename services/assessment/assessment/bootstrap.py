@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 import platform_kit.contract
-from assessment.entrypoints import decisions, export, page, reads, stream
+from assessment.entrypoints import decisions, export, network, page, reads, stream
 from assessment.entrypoints.projection import CoverageProjection
 from assessment.service_layer.services import Services
 from assessment.settings import AssessmentSettings, load_rules
@@ -46,7 +46,7 @@ def build(settings: AssessmentSettings | None = None) -> Assessment:
     declaration = ServiceDeclaration(
         name="assessment", title="Assessment (考核)", description=DESCRIPTION, package="assessment",
         publishes_to=lambda topics: topics.assessment_events, projections=[projection],
-        routers=[reads.router, stream.router, export.router, decisions.router, page.router],
+        routers=[reads.router, stream.router, export.router, decisions.router, network.router, page.router],
         setup=_setup, loops=_loops,
     )
     runtime = ServiceRuntime(settings, declaration, clock=clock)

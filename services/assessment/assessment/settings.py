@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AnyHttpUrl, Field
 
 from assessment.domain.policy import Rules
 from platform_kit.settings import KitSettings
@@ -23,6 +23,9 @@ class AssessmentSettings(KitSettings):
     announce_interval_seconds: float = Field(1.0, gt=0, description="how often CoverageChanged are published")
     ranking_schedule: bool = Field(True, description="publish the rankings [ranking_schedule] says are due (定期通报)")
     ranking_schedule_seconds: float = Field(60.0, gt=0, description="how often the schedule is looked at")
+    services_log_url: AnyHttpUrl | None = Field(
+        None, description="the services log's base URL, for the page's network section (GET /api/network passes through)"
+    )
 
 
 def load_rules(path: Path = DEFAULT_RULES) -> Rules:

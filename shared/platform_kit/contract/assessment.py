@@ -191,3 +191,17 @@ class ResponsibilityLetterSigned(Payload):
     targets: dict[str, float] = Field(min_length=1, description="indicator id -> target rate (0-1)")
     signed_on: ContractDate
     signed_by: Text = Field(min_length=1, max_length=100, description="the office the unit signed with")
+
+
+@catalogue.event("ResponsibilityLetterAmended")
+class ResponsibilityLetterAmended(Payload):
+    """A later recorded decision changes targets of a signed responsibility letter (on its stream
+    ``letter-<unit>-<year>``). The letter and each amendment stay: the unit is compared with the
+    letter as amended by the date asked (``as_of``), and its history lists every amendment."""
+
+    unit_code: UnitCode
+    year: int = Field(ge=1900, le=2999)
+    amends: uuid.UUID = Field(description="the ResponsibilityLetterSigned event of the letter amended")
+    targets: dict[str, float] = Field(min_length=1, description="the targets changed or added: indicator id -> rate (0-1)")
+    reason: Text = Field(min_length=1, max_length=500)
+    decided_by: Text = Field(min_length=1, max_length=100, description="the office that decided the amendment")

@@ -130,6 +130,21 @@ class StaffAssigned(Payload):
     personal: EncryptedPersonalData = Field(description="the staff member's name, sealed (AES-GCM)")
 
 
+@catalogue.event("StaffRemoved")
+class StaffRemoved(Payload):
+    """A member of the network leaves the roster (moved away, retired, dismissed) from
+    ``removed_on``, the first day they are no longer on it: counts on that day and after leave
+    them out, and a service they record dated on or after it is refused. On their own stream
+    (``staff-<staff_ref>``) after the assignment it ends; a later StaffAssigned puts them back.
+    ``unit_code`` and ``role`` repeat the assignment that ended, so a reader needs no lookup."""
+
+    staff_ref: Text = Field(max_length=40)
+    unit_code: UnitCode
+    role: StaffRole
+    removed_on: ContractDate
+    reason: Text = Field(max_length=200, description="why, as the unit recorded it (no personal data)")
+
+
 @catalogue.event("ServiceCorrected")
 class ServiceCorrected(Payload):
     """A recorded service was wrong: it was not delivered at all (``withdrawn``), or was of

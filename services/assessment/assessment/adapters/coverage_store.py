@@ -4,6 +4,7 @@ many cells to one event."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -26,29 +27,25 @@ class CoverageStore:
         self.schema = schema
 
     async def change(self, conn: asyncpg.Connection, delta: Mapping[Cell, Figure]) -> None:
+        """Add ``delta`` to the view (a cell whose denominator falls to 0 goes) and mark its
+        cells for the announcer. Call in a transaction holding the projection's lock."""
         if not delta:
             return
-        cells = list(delta.items())
-        columns = (
-            [u for (u, _, _), _ in cells], [i for (_, i, _), _ in cells], [str(p) for (_, _, p), _ in cells],
-            [n for _, (n, _) in cells], [d for _, (_, d) in cells],
-        )
+        # One statement and one parameter: the cells as one JSON text. Arrays (one per column)
+        # cost asyncpg an isinstance check per element, a fifth of a batch's time with
+        # thousands of cells; MERGE adds, drops and marks in one round trip (batches take turns
+        # under the projection's lock, so no two of them insert the same new cell at once).
+        cells = json.dumps([[u, i, str(p), n, d] for (u, i, p), (n, d) in delta.items()], separators=(",", ":"))
         await conn.execute(
-            f"INSERT INTO {self.schema}.coverage AS c (unit_code, indicator, period, numerator, denominator) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) "
-            "ON CONFLICT (period, unit_code, indicator) DO UPDATE "
-            "SET numerator = c.numerator + EXCLUDED.numerator, denominator = c.denominator + EXCLUDED.denominator",
-            *columns,
-        )
-        await conn.execute(
-            f"DELETE FROM {self.schema}.coverage c USING unnest($1::text[], $2::text[], $3::text[]) AS t(u, i, p) "
-            "WHERE c.period = t.p AND c.unit_code = t.u AND c.indicator = t.i AND c.denominator = 0",
-            *columns[:3],
-        )
-        await conn.execute(
-            f"INSERT INTO {self.schema}.dirty_cells (unit_code, indicator, period) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[])",
-            *columns[:3],
+            "WITH d AS (SELECT x->>0 AS u, x->>1 AS i, x->>2 AS p, (x->>3)::int AS n, (x->>4)::int AS d "
+            "           FROM jsonb_array_elements($1::text::jsonb) AS x), "
+            "     marked AS (INSERT INTO {s}.dirty_cells (unit_code, indicator, period) SELECT u, i, p FROM d) "
+            "MERGE INTO {s}.coverage AS c USING d ON (c.period, c.unit_code, c.indicator) = (d.p, d.u, d.i) "
+            "WHEN MATCHED AND c.denominator + d.d = 0 THEN DELETE "
+            "WHEN MATCHED THEN UPDATE SET numerator = c.numerator + d.n, denominator = c.denominator + d.d "
+            "WHEN NOT MATCHED AND d.d <> 0 THEN INSERT (unit_code, indicator, period, numerator, denominator) "
+            "VALUES (d.u, d.i, d.p, d.n, d.d)".format(s=self.schema),
+            cells,
         )
 
     async def of_periods(

@@ -19,7 +19,7 @@ from typing import Protocol
 from assessment.domain.facts import Fact, by_subject, links_of
 from assessment.domain.people import Facts, Timeline, standing, timeline
 from assessment.domain.periods import Clocks, Period, Window
-from assessment.domain.rules import Rule, can_change, compiled
+from assessment.domain.rules import Rule, compiled, reached
 
 Cell = tuple[str, str, Period]  # unit code, indicator id, period
 Figure = tuple[int, int]  # numerator, denominator
@@ -91,10 +91,19 @@ def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], i
     line = timeline(person, facts)
     if not line.stays:
         return {}
+    # ``counted_in`` without its ``Counted`` records: this is the projection's inner loop, and
+    # only the figures are kept (the same rules, asked in the same order).
     figures: Figures = {}
+    rules = [(i.id, i.population, i.denominator, i.numerator) for i in indicators]
     for period in periods:
-        for c in counted_in(line, Window(period.start, period.end), indicators):
-            figures[(c.unit, c.indicator, period)] = (int(c.served), 1)
+        window = Window(period.start, period.end)
+        st = standing(line, window)
+        if st is None or st.profile is None:
+            continue
+        population, unit = st.profile.population, st.unit
+        for id_, counts, denominator, numerator in rules:
+            if population == counts and denominator(line, st, window)[0]:
+                figures[(unit, id_, period)] = (1 if numerator(line, st, window)[0] else 0, 1)
     return figures
 
 
@@ -137,10 +146,15 @@ def affected_by(new: Sequence[Fact], facts: Facts) -> set[uuid.UUID]:
 def still_needed(new: Sequence[Fact], known: Facts) -> set[uuid.UUID]:
     """Whose stored facts must be loaded (beyond ``known``) before ``changes`` can run: the
     affected people and everyone linked to them. Call until it returns nothing."""
-    after = merged(known, new)
-    affected = affected_by(new, after)
-    wanted = affected | links_of(f for person in affected for f in after.get(person, ()))
-    return wanted - set(known)
+    # The links of ``merged(known, new)``, without copying every known fact into it (this runs
+    # two or three times a batch): a fact seen twice adds no other link.
+    arriving = by_subject(new)
+
+    def links(people: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        return links_of(f for p in people for facts in (known.get(p, ()), arriving.get(p, ())) for f in facts)
+
+    affected = set(arriving) | links(arriving)
+    return (affected | links(affected)) - set(known)
 
 
 def changes(known: Facts, new: Sequence[Fact], periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
@@ -151,8 +165,9 @@ def changes(known: Facts, new: Sequence[Fact], periods: Sequence[Period], indica
     arriving = by_subject(new)
     delta: Figures = {}
     for person in affected_by(new, after):
-        sources = [f for s in {person} | links_of(after.get(person, ())) for f in arriving.get(s, ())]
-        touched = [p for p in periods if any(can_change(f, p.start, p.end) for f in sources)]
+        own = after.get(person, ())
+        sources = [f for s in ({person} | links_of(own) if own else (person,)) for f in arriving.get(s, ())]
+        touched = reached(sources, periods)
         if touched:
             add(delta, person_figures(person, known, touched, indicators), -1)
             add(delta, person_figures(person, after, touched, indicators))

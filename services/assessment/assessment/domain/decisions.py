@@ -23,7 +23,10 @@ RECTIFICATION_TYPES = (
     "RectificationRequired", "RectificationPlanSubmitted", "RectificationPlanReturned", "RectificationPlanAccepted",
     "RectificationChecked",
 )
-DECISION_TYPES = ("VetoApplied", "VetoRevoked", "RankingPublished", "ResponsibilityLetterSigned", *RECTIFICATION_TYPES)
+DECISION_TYPES = (
+    "VetoApplied", "VetoRevoked", "RankingPublished", "ResponsibilityLetterSigned", "ResponsibilityLetterAmended",
+    *RECTIFICATION_TYPES,
+)
 # What the order waits for in each status, and whose move it is.
 AWAITING_PLAN = ("open", "returned")
 
@@ -181,7 +184,18 @@ def fold(events: Iterable[Envelope]) -> Decisions:
                 e.event_id, e.occurred_at,
             )
         elif e.event_type == "ResponsibilityLetterSigned":
-            decisions.letters[(p["unit_code"], int(p["year"]))] = dict(p) | {"event_id": str(e.event_id)}
+            decisions.letters[(p["unit_code"], int(p["year"]))] = dict(p) | {
+                "event_id": str(e.event_id), "signed_targets": dict(p["targets"]), "amendments": [],
+                "occurred_at": e.occurred_at,
+            }
+        elif e.event_type == "ResponsibilityLetterAmended":
+            letter = decisions.letters.get((p["unit_code"], int(p["year"])))
+            if letter is not None and letter["event_id"] == str(p["amends"]):
+                letter["targets"] = letter["targets"] | p["targets"]
+                letter["amendments"] = [*letter["amendments"], {
+                    "event_id": str(e.event_id), "targets": dict(p["targets"]), "reason": p["reason"],
+                    "decided_by": p["decided_by"], "occurred_at": e.occurred_at.isoformat(),
+                }]
         elif e.event_type in RECTIFICATION_TYPES:
             key = (p["unit_code"], p["period"])
             if key in decisions.rectifications:
@@ -377,17 +391,47 @@ def decide_letter(
         raise Conflict("unit_code", f"{unit_code} has signed its letter for {year} already")
     if not (date(year - 1, 1, 1) <= signed_on < date(year, 4, 1)):
         raise Refusal("signed_on", f"a letter for {year} is signed at the start of the year: by {year}-03-31")
-    for indicator, target in targets.items():
-        if indicator not in indicators:
-            raise Refusal(f"targets.{indicator}", f"not an indicator (known: {', '.join(indicators)})")
-        if not 0 <= target <= 1:
-            raise Refusal(f"targets.{indicator}", f"a target is a rate from 0 to 1, not {target}")
+    _check_targets(targets, indicators)
     stream = f"letter-{unit_code}-{year}"
     return Envelope.new(
         event_type="ResponsibilityLetterSigned", stream_id=stream, stream_version=_next(decisions, stream),
         unit_code=unit_code, source=SOURCE, occurred_at=now, recorded_at=now,
         payload={"unit_code": unit_code, "year": year, "targets": dict(targets), "signed_on": signed_on.isoformat(),
                  "signed_by": signed_by},
+    )
+
+
+def _check_targets(targets: dict[str, float], indicators: Sequence[str]) -> None:
+    for indicator, target in targets.items():
+        if indicator not in indicators:
+            raise Refusal(f"targets.{indicator}", f"not an indicator (known: {', '.join(indicators)})")
+        if not 0 <= target <= 1:
+            raise Refusal(f"targets.{indicator}", f"a target is a rate from 0 to 1, not {target}")
+
+
+def decide_amendment(
+    decisions: Decisions, *, unit_code: str, year: int, targets: dict[str, float], reason: str, decided_by: str,
+    indicators: Sequence[str], now: datetime, occurred_at: datetime | None = None,
+) -> Envelope:
+    """A later decision changing a signed letter's targets: the letter must exist, the decision
+    fall between its signing and now, and change at least one target as the letter stands."""
+    letter = decisions.letters.get((unit_code, year))
+    if letter is None:
+        raise NotFound("unit_code", f"{unit_code} has no responsibility letter for {year} to amend")
+    _check_targets(targets, indicators)
+    if all(letter["targets"].get(indicator) == target for indicator, target in targets.items()):
+        raise Refusal("targets", "changes no target of the letter as it stands")
+    occurred = occurred_at or now
+    if occurred > now:
+        raise Refusal("occurred_at", "is in the future: record an amendment once it is decided")
+    if occurred < letter["occurred_at"]:
+        raise Refusal("occurred_at", f"is before the letter was recorded ({letter['occurred_at'].isoformat()})")
+    stream = f"letter-{unit_code}-{year}"
+    return Envelope.new(
+        event_type="ResponsibilityLetterAmended", stream_id=stream, stream_version=_next(decisions, stream),
+        unit_code=unit_code, source=SOURCE, occurred_at=occurred, recorded_at=now,
+        payload={"unit_code": unit_code, "year": year, "amends": letter["event_id"], "targets": dict(targets),
+                 "reason": reason, "decided_by": decided_by},
     )
 
 

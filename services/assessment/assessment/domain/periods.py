@@ -27,12 +27,22 @@ class Period:
     month: int = 0
     start: datetime = field(init=False, compare=False, repr=False)
     end: datetime = field(init=False, compare=False, repr=False)  # the first instant after the period
+    _hash: int = field(init=False, compare=False, repr=False)
+    _text: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         first = self.month or (3 * self.quarter - 2 if self.quarter else 1)
         after = first + (1 if self.month else 3 if self.quarter else 12)
         object.__setattr__(self, "start", datetime(self.year, first, 1, tzinfo=DISTRICT_TZ))
         object.__setattr__(self, "end", datetime(self.year + (after - 1) // 12, (after - 1) % 12 + 1, 1, tzinfo=DISTRICT_TZ))
+        object.__setattr__(self, "_hash", hash((self.year, self.quarter, self.month)))
+        text = f"{self.year}-{self.month:02d}" if self.month else f"{self.year}-Q{self.quarter}" if self.quarter else str(self.year)
+        object.__setattr__(self, "_text", text)
+
+    def __hash__(self) -> int:
+        # Every cell of the view is keyed by its period: hashed once, not at every lookup
+        # (the generated hash built a tuple each time, a tenth of a batch's time).
+        return self._hash
 
     @classmethod
     def parse(cls, text: str) -> Period:
@@ -45,11 +55,7 @@ class Period:
         return cls(int(year), int(quarter or 0), int(month or 0))
 
     def __str__(self) -> str:
-        if self.month:
-            return f"{self.year}-{self.month:02d}"
-        if self.quarter:
-            return f"{self.year}-Q{self.quarter}"
-        return str(self.year)
+        return self._text  # written once: every changed cell is stored and announced by it
 
     @property
     def kind(self) -> str:

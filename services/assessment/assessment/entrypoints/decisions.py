@@ -65,8 +65,14 @@ async def revoke(
 async def vetoes(
     service: Service, caller: Principal = Depends(require_principal),
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="only this period")] = None,
+    as_of: AsOf = None, known_at: KnownAt = None,
 ) -> list[dict]:
-    return await service.commands.vetoes(parse_period(period) if period else None, with_names=caller.role == "district")
+    """With ``as_of``: the vetoes decided (and revocations made) by then, so a veto revoked later
+    is in force; with ``known_at``: only what had been recorded by then."""
+    clocks = parse_clocks(as_of, known_at)
+    return await service.commands.vetoes(
+        parse_period(period) if period else None, with_names=caller.role == "district", clocks=clocks
+    )
 
 
 @router.post(
@@ -158,7 +164,7 @@ async def document(
     return Response(content, media_type=media_type)
 
 
-RECTIFICATION_FILTERS = ("period", "unit_code", "open")
+RECTIFICATION_FILTERS = ("period", "unit_code", "open", "as_of", "known_at")
 
 
 def only_rectification_filters(request: Request) -> None:
@@ -182,9 +188,13 @@ async def rectifications(
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="only this period")] = None,
     unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="only this unit")] = None,
     open: Annotated[bool, Query(description="only orders not yet closed by a check")] = False,  # noqa: A002
+    as_of: AsOf = None, known_at: KnownAt = None,
 ) -> list[dict]:
+    """With ``as_of``/``known_at``: each order as it stood then (its plan, review, check and
+    deadline as decided by ``as_of``, recorded by ``known_at``); an order issued later is absent."""
+    clocks = parse_clocks(as_of, known_at)
     return await service.commands.rectifications(
-        parse_period(period) if period else None, unit_code=unit_code, open_only=open
+        parse_period(period) if period else None, unit_code=unit_code, open_only=open, clocks=clocks
     )
 
 
@@ -201,6 +211,27 @@ async def sign_letter(body: schemas.LetterIn, service: Service, caller: Principa
     _may_write(caller, body.unit_code)
     event = await service.commands.sign_letter(
         unit_code=body.unit_code, year=body.year, targets=body.targets, signed_on=body.signed_on, signed_by=body.signed_by
+    )
+    await service.feed.changed_here()
+    return _event(event)
+
+
+@router.post(
+    "/letters/amendments", status_code=201, response_model=schemas.EventOut,
+    # 404: no such unit, or no letter for the year; 422: unknown indicator, a rate out of range, nothing changed
+    responses=problems.responses(403, 404, 422),
+    summary="Amend a responsibility letter's targets by a later decision, with the reason; the letter and each amendment are kept",
+)
+async def amend_letter(
+    body: schemas.LetterAmendmentIn, service: Service, caller: Principal = Depends(require_principal)
+) -> dict:
+    # Amended by whom it was signed with: the office above the unit, as the letter itself.
+    if caller.role not in ("district", "town") or caller.role == "town" and body.unit_code in caller.units:
+        raise forbidden("unit_code: a letter is amended by the office above the unit")
+    _may_write(caller, body.unit_code)
+    event = await service.commands.amend_letter(
+        unit_code=body.unit_code, year=body.year, targets=body.targets, reason=body.reason,
+        decided_by=body.decided_by, occurred_at=body.occurred_at,
     )
     await service.feed.changed_here()
     return _event(event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from platform_kit.contract.assessment import PERIOD
 from platform_kit.contract.common import UnitCode
@@ -350,6 +350,15 @@ class LetterIn(BaseModel):
     targets: dict[str, float] = Field(min_length=1, description="indicator id -> target rate (0-1)")
     signed_on: date
     signed_by: str = Field(min_length=1, max_length=100)
+
+
+class LetterAmendmentIn(BaseModel):
+    unit_code: UnitCode
+    year: int = Field(ge=1900, le=2999)
+    targets: dict[str, float] = Field(min_length=1, description="the targets changed or added: indicator id -> rate (0-1)")
+    reason: str = Field(min_length=1, max_length=500)
+    decided_by: str = Field(min_length=1, max_length=100)
+    occurred_at: AwareDatetime | None = Field(None, description="when it was decided (default: now)")
 
 
 class LetterLine(BaseModel):

@@ -76,10 +76,11 @@ class Commands:
 
         return (await self._decide_and_append(decide_from))[0]
 
-    async def vetoes(self, period: Period | None, *, with_names: bool) -> list[dict]:
-        """Vetoes in force and revoked; the responsible people's names only ``with_names``."""
+    async def vetoes(self, period: Period | None, *, with_names: bool, clocks: Clocks = Clocks()) -> list[dict]:
+        """Vetoes in force and revoked (as decided by ``as_of`` and recorded by ``known_at``);
+        the responsible people's names only ``with_names``."""
         store = self._store()
-        decisions = await decisions_store.decisions(store.pool, store.schema)
+        decisions = await decisions_store.decisions(store.pool, store.schema, clocks)
         chosen = [v for v in (*decisions.vetoes, *decisions.revoked) if period is None or v.period == period]
         names = await decisions_store.responsible(store.pool, store.schema, [v.event_id for v in chosen]) if with_names else {}
         return [
@@ -180,12 +181,12 @@ class Commands:
         return (row["media_type"], bytes(row["content"]), row["unit_code"]) if row else None
 
     async def rectifications(
-        self, period: Period | None, *, unit_code: str | None = None, open_only: bool = False
+        self, period: Period | None, *, unit_code: str | None = None, open_only: bool = False, clocks: Clocks = Clocks()
     ) -> list[dict]:
-        """The orders, by period and unit; ``open_only``: those not yet closed by a check, the
-        next deadline first."""
+        """The orders, by period and unit, where each stood on the clocks asked; ``open_only``:
+        those not yet closed by a check, the next deadline first."""
         store = self._store()
-        decisions = await decisions_store.decisions(store.pool, store.schema)
+        decisions = await decisions_store.decisions(store.pool, store.schema, clocks)
         chosen = [
             r for r in decisions.rectifications.values()
             if (period is None or r.period == str(period)) and (unit_code is None or r.unit_code == unit_code)
@@ -209,6 +210,21 @@ class Commands:
 
         return (await self._decide_and_append(decide_from))[0]
 
+    async def amend_letter(
+        self, *, unit_code: str, year: int, targets: dict[str, float], reason: str, decided_by: str,
+        occurred_at: datetime | None,
+    ) -> Envelope:
+        reads = self.scoreboards.reads
+        reads.unit(unit_code, field="unit_code")
+
+        async def decide_from(decisions: Decisions) -> list[Envelope]:
+            return [decide.decide_amendment(
+                decisions, unit_code=unit_code, year=year, targets=targets, reason=reason, decided_by=decided_by,
+                indicators=[i.id for i in reads.rules.indicators], now=self.clock.now(), occurred_at=occurred_at,
+            )]
+
+        return (await self._decide_and_append(decide_from))[0]
+
     async def letter(self, unit_code: str, year: int, clocks: Clocks) -> dict:
         """The unit's letter for the year beside its figures for that year (on the given clocks)."""
         reads = self.scoreboards.reads
@@ -221,5 +237,6 @@ class Commands:
         period = Period(year)
         cells = (await reads.figures([period], clocks, units=[unit_code]))[period]
         figures = {i.id: cells.get((unit_code, i.id), (0, 0)) for i in reads.rules.indicators}
-        return {**clocks.as_json(), "letter": {k: letter[k] for k in ("unit_code", "year", "targets", "signed_on", "signed_by", "event_id")},
+        kept = ("unit_code", "year", "targets", "signed_targets", "amendments", "signed_on", "signed_by", "event_id")
+        return {**clocks.as_json(), "letter": {k: letter[k] for k in kept},
                 "comparison": decide.against_letter(letter, figures)}

@@ -81,3 +81,45 @@ async def test_a_veto_names_its_people_to_the_district_only_and_is_revoked_later
         "unit_code": JIANSHE, "period": "2013-Q2", "reason": "x", "decided_by": "区中心",
     })
     assert again.status_code == 409
+
+
+async def test_an_amended_letter_is_compared_as_amended_by_the_day_asked_and_its_history_kept(examples):
+    letter = {"unit_code": CHANGAN, "year": 2013, "targets": {"free_pregnancy_checks": 0.95, "policy_awareness": 0.5},
+              "signed_on": "2013-01-15", "signed_by": "垎塔埠街道办事处"}
+    town = {"headers": bearer("town", GETABU)}
+    signed = await examples.http.post("/api/letters", json=letter, **town)
+    assert signed.status_code == 201, signed.text
+    amendment = {"unit_code": CHANGAN, "year": 2013, "targets": {"free_pregnancy_checks": 0.2, "births": 0.9},
+                 "reason": "孕检点迁址，区中心会议决定调整", "decided_by": "垎塔埠街道办事处"}
+    unknown = await examples.http.post("/api/letters/amendments", json=amendment, **town)
+    assert (unknown.status_code, unknown.json()["errors"][0]["field"]) == (422, "targets.births")
+    amendment["targets"] = {"free_pregnancy_checks": 0.2}
+    by_itself = await examples.http.post("/api/letters/amendments", json=amendment, headers=bearer("village", CHANGAN))
+    assert by_itself.status_code == 403
+
+    amended = await examples.http.post("/api/letters/amendments", json=amendment, **town)
+
+    assert amended.status_code == 201, amended.text
+    assert amended.json()["payload"]["amends"] == signed.json()["event_id"]
+    assert amended.json()["stream_id"] == signed.json()["stream_id"] and amended.json()["stream_version"] == 2
+    now = await examples.get(f"/api/units/{CHANGAN}/letter", year=2013)
+    lines = {line["indicator"]: line for line in now["comparison"]}
+    assert lines["free_pregnancy_checks"]["target"] == 0.2 and lines["policy_awareness"]["target"] == 0.5
+    assert lines["free_pregnancy_checks"]["met"] == (lines["free_pregnancy_checks"]["rate"] >= 0.2)
+    assert now["letter"]["signed_targets"]["free_pregnancy_checks"] == 0.95
+    [kept] = now["letter"]["amendments"]
+    assert (kept["reason"], kept["targets"]) == ("孕检点迁址，区中心会议决定调整", {"free_pregnancy_checks": 0.2})
+
+    # Asked as of the moment the letter was signed (before the amendment): the letter as signed.
+    for clock in ("as_of", "known_at"):
+        before = await examples.get(f"/api/units/{CHANGAN}/letter", year=2013, **{clock: signed.json()["recorded_at"]})
+        assert {line["indicator"]: line["target"] for line in before["comparison"]}["free_pregnancy_checks"] == 0.95
+        assert before["letter"]["amendments"] == []
+
+    same = await examples.http.post("/api/letters/amendments", json=amendment, **town)
+    assert (same.status_code, same.json()["errors"][0]["field"]) == (422, "targets")
+    early = await examples.http.post("/api/letters/amendments", json=amendment | {
+        "targets": {"policy_awareness": 0.6}, "occurred_at": "2013-01-01T09:00:00+08:00"}, **town)
+    assert (early.status_code, early.json()["errors"][0]["field"]) == (422, "occurred_at")
+    none = await examples.http.post("/api/letters/amendments", json=amendment | {"year": 2014}, **town)
+    assert (none.status_code, none.json()["errors"][0]["field"]) == (404, "unit_code")

@@ -140,3 +140,11 @@ class AssignStaff(Command):
     role: StaffRole = Field(description="manager (专职流动人口服务管理员) or assistant (协管员)")
     name: PersonName = Field(description="personal data: sealed before it is stored, never logged or published")
     assigned_on: ContractDate
+
+
+class RemoveStaff(Command):
+    """Take a member of the network off the roster: they leave their unit (moved away, retired)."""
+
+    staff_ref: StaffRef
+    removed_on: ContractDate = Field(description="the first day they are no longer on the roster")
+    reason: Text = Field(description="why they leave, in the unit's words (no personal data)")

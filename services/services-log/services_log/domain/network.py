@@ -29,6 +29,14 @@ class Assignment:
 
 
 @dataclass(frozen=True, slots=True)
+class Removal:
+    """StaffRemoved: off the roster from ``removed_on`` (the first day they are not on it)."""
+
+    staff_ref: str
+    removed_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class Training:
     unit_code: str
     person_times: int
@@ -64,27 +72,33 @@ class UnitFigures:
         return figures
 
 
-def roster_at(assignments: Iterable[Assignment], day: date) -> dict[str, Assignment]:
-    """Each staff member's assignment in force on ``day`` (the latest that started by then)."""
+def roster_at(assignments: Iterable[Assignment], day: date, removals: Iterable[Removal] = ()) -> dict[str, Assignment]:
+    """Each staff member's assignment in force on ``day``: the latest that started by then,
+    unless a removal dated after it and on or before ``day`` took them off the roster."""
     current: dict[str, Assignment] = {}
     for a in sorted(assignments, key=lambda a: a.assigned_on):
         if a.assigned_on <= day:
             current[a.staff_ref] = a
+    for r in removals:
+        a = current.get(r.staff_ref)
+        if a is not None and a.assigned_on < r.removed_on <= day:
+            del current[r.staff_ref]
     return current
 
 
 def year_of_network(
     year: int, tree: UnitTree, assignments: Iterable[Assignment], trainings: Iterable[Training],
-    activities: Iterable[Activity],
+    activities: Iterable[Activity], removals: Iterable[Removal] = (), *, staff_on: date | None = None,
 ) -> dict[str, UnitFigures]:
     """Figures for every unit of the tree, each town and the district adding up what lies below
-    them. Person-times are the staff trainings' (an hr training of migrants is not the network's)."""
+    them. Person-times are the staff trainings' (an hr training of migrants is not the network's).
+    Staff are counted on ``staff_on`` (31 December by default), after any removals by then."""
     units = {code: UnitFigures(code, tree[code].name, tree[code].level) for code in _codes(tree)}
 
     def chain(code: str) -> list[UnitFigures]:
         return [units[code]] + [units[u.code] for u in tree.ancestors(code)]
 
-    roster = roster_at(assignments, date(year, 12, 31))
+    roster = roster_at(assignments, staff_on or date(year, 12, 31), removals)
     for a in roster.values():
         for unit in chain(a.unit_code):
             if a.role == "manager":

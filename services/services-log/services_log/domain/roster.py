@@ -10,10 +10,10 @@ from datetime import date
 
 from platform_kit.calendar import start_of
 from platform_kit.contract.common import EncryptedPersonalData
-from platform_kit.contract.services_log import StaffAssigned
+from platform_kit.contract.services_log import StaffAssigned, StaffRemoved
 from platform_kit.problems import Refusal
 from platform_kit.units import unit_tree
-from services_log.domain.commands import AssignStaff
+from services_log.domain.commands import AssignStaff, RemoveStaff
 from services_log.domain.records import NewEvent
 
 
@@ -24,6 +24,10 @@ class OnRoster:
     role: str
     assigned_on: date
     version: int
+    removed_on: date | None = None  # the first day off the roster (StaffRemoved), until assigned again
+
+    def on_roster(self, day: date) -> bool:
+        return self.assigned_on <= day and (self.removed_on is None or day < self.removed_on)
 
 
 def staff_stream(staff_ref: str) -> str:
@@ -39,8 +43,14 @@ def decide_assignment(
     if command.assigned_on > today:
         raise Refusal("assigned_on", "is in the future: assign staff on or after the day they start")
     if current is not None:
-        if (current.unit_code, current.role, current.assigned_on) == (command.unit_code, command.role, command.assigned_on):
+        if current.removed_on is None and (current.unit_code, current.role, current.assigned_on) == (
+            command.unit_code, command.role, command.assigned_on
+        ):
             return None
+        if current.removed_on is not None and command.assigned_on < current.removed_on:
+            raise Refusal(
+                "assigned_on", f"is before the staff member left the roster on {current.removed_on.isoformat()}"
+            )
         if command.assigned_on < current.assigned_on:
             raise Refusal(
                 "assigned_on", f"is before the staff member's current assignment of {current.assigned_on.isoformat()}"
@@ -53,6 +63,37 @@ def decide_assignment(
         event_type="StaffAssigned", stream_id=staff_stream(command.staff_ref),
         stream_version=(current.version if current else 0) + 1, unit_code=command.unit_code,
         occurred_at=start_of(command.assigned_on), payload=payload,
+    )
+
+
+def decide_removal(command: RemoveStaff, current: OnRoster | None, *, today: date) -> NewEvent | None:
+    """The StaffRemoved to append, or None when the roster already says they left that day."""
+    if current is None:
+        raise unknown_staff()
+    if current.removed_on is not None:
+        if current.removed_on == command.removed_on:
+            return None
+        raise Refusal("removed_on", f"the staff member left the roster on {current.removed_on.isoformat()} already")
+    if command.removed_on > today:
+        raise Refusal("removed_on", "is in the future: record a leaving on or after the day it happens")
+    if command.removed_on <= current.assigned_on:
+        raise Refusal(
+            "removed_on", f"must be after the staff member's assignment of {current.assigned_on.isoformat()}"
+        )
+    payload = StaffRemoved(
+        staff_ref=command.staff_ref, unit_code=current.unit_code, role=current.role,
+        removed_on=command.removed_on, reason=command.reason,
+    )
+    return NewEvent(
+        event_type="StaffRemoved", stream_id=staff_stream(command.staff_ref), stream_version=current.version + 1,
+        unit_code=current.unit_code, occurred_at=start_of(command.removed_on), payload=payload,
+    )
+
+
+def refused_after_removal(removed_on: date) -> Refusal:
+    return Refusal(
+        "staff_ref",
+        f"left the roster on {removed_on.isoformat()}: a record dated that day or later needs a member of staff on it",
     )
 
 

@@ -34,6 +34,7 @@ from services_log.domain.decisions import (
 )
 from services_log.domain.commands import (
     AssignStaff,
+    RemoveStaff,
     Command,
     CorrectService,
     RecordAssociationActivity,
@@ -42,7 +43,14 @@ from services_log.domain.commands import (
     RecordTraining,
 )
 from services_log.domain.records import ID_FIELD, AwaitingRecord, NewEvent, stream_id
-from services_log.domain.roster import OnRoster, decide_assignment, staff_stream, unknown_staff
+from services_log.domain.roster import (
+    OnRoster,
+    decide_assignment,
+    decide_removal,
+    refused_after_removal,
+    staff_stream,
+    unknown_staff,
+)
 
 log = get_logger(__name__)
 
@@ -129,8 +137,15 @@ class Recorder:
         # the department's to know, so only what staff record here is checked.
         staff_ref = getattr(command, "staff_ref", None)
         if origin.source == "services-log" and staff_ref is not None:
-            if not await roster.is_on_roster(conn, self.schema, staff_ref):
+            staff = await roster.current(conn, self.schema, staff_ref)
+            if staff is None:
                 raise unknown_staff()
+            # Who has left may not record a service dated on or after the day they left (one
+            # dated before it, recorded late, is theirs); a correction is dated when it is made.
+            occurred = getattr(command, "occurred_at", None)
+            day = local_date(occurred) if occurred is not None else local_date(self.clock())
+            if staff.removed_on is not None and day >= staff.removed_on:
+                raise refused_after_removal(staff.removed_on)
 
     async def assign_staff(self, command: AssignStaff) -> Outcome:
         """Put a member of staff on a unit's roster; their name is sealed with their own key in
@@ -154,6 +169,32 @@ class Recorder:
             )
         # Never the name: the ref, the unit and the role say all an operator needs.
         log.info("staff.assigned", staff_ref=command.staff_ref, unit_code=command.unit_code, role=command.role)
+        return Outcome(event, "recorded")
+
+    async def remove_staff(self, command: RemoveStaff, may_change: Callable[[str], None] = lambda _unit: None) -> Outcome:
+        """Take a member of staff off the roster from ``removed_on``; the same removal again
+        records nothing (``replayed``). Their sealed name and key stay: history is kept.
+        ``may_change`` raises when the caller may not change the unit they are on (checked in
+        the transaction, so a move in between cannot slip a removal past it)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{self.schema}.staff.{command.staff_ref}")
+            current = await roster.current(conn, self.schema, command.staff_ref)
+            if current is not None:
+                may_change(current.unit_code)
+            new = decide_removal(command, current, today=local_date(self.clock()))
+            assert current is not None
+            if new is None:
+                stored = await records.event_at(conn, self.schema, staff_stream(command.staff_ref), current.version)
+                assert stored is not None
+                return Outcome(stored, "replayed")
+            event = _envelope(new, Origin(), self.clock())
+            await self.store.append([event], conn=conn)
+            await roster.save(
+                conn, self.schema,
+                OnRoster(current.staff_ref, current.unit_code, current.role, current.assigned_on, new.stream_version,
+                         removed_on=command.removed_on),
+            )
+        log.info("staff.removed", staff_ref=command.staff_ref, unit_code=current.unit_code, role=current.role)
         return Outcome(event, "recorded")
     async def correct(self, service_id: uuid.UUID, command: CorrectService) -> Envelope:
         """Append a correction naming the service's event; a concurrent write to the same

@@ -137,3 +137,75 @@ async def test_a_year_of_the_network_adds_up_per_unit_beside_the_document(networ
 async def test_a_year_out_of_range_is_refused_naming_it(network):
     answer = await network.http.get("/api/network", params={"year": 1900})
     assert (answer.status_code, answer.json()["errors"][0]["field"]) == (422, "query.year")
+
+
+def visit_on(staff_ref: str, day: int, month: int) -> dict:
+    return visit(staff_ref) | {"occurred_at": datetime(2013, month, day, 9, 30, tzinfo=CST).isoformat()}
+
+
+async def test_staff_who_leave_are_counted_until_they_leave_and_refused_after(network):
+    assert (await network.http.post("/api/staff", json=staff("staff-0001", YONGFU))).status_code == 201
+    assert (await network.http.post("/api/staff", json=staff("staff-0002", YONGFU, "assistant"))).status_code == 201
+    leaving = {"staff_ref": "staff-0001", "removed_on": "2013-07-01", "reason": "调往区卫生局"}
+
+    removed = await network.http.post("/api/staff/removals", json=leaving)
+    again = await network.http.post("/api/staff/removals", json=leaving)
+
+    assert (removed.status_code, again.status_code) == (201, 200), removed.text
+    assert removed.json()["removed_on"] == "2013-07-01" and removed.json()["stream_version"] == 2
+    assert again.json()["replayed"]
+    [event] = await network.stored_events("StaffRemoved")
+    assert (event.stream_id, event.unit_code, event.payload["role"]) == ("staff-staff-0001", YONGFU, "manager")
+    # A service from before the leaving day, recorded late, is theirs; one on or after it is not.
+    assert (await network.http.post("/api/services", json=visit_on("staff-0001", 30, 6))).status_code == 201
+    refused = await network.http.post("/api/services", json=visit_on("staff-0001", 1, 7))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "staff_ref"
+    assert "left the roster on 2013-07-01" in refused.json()["errors"][0]["reason"]
+    listed = (await network.http.get("/api/staff", params={"unit_code": YONGFU})).json()
+    assert [s["staff_ref"] for s in listed] == ["staff-0002"]
+
+    async def yongfu(**params) -> dict:
+        answer = await network.http.get("/api/network", params={"year": 2013, **params})
+        assert answer.status_code == 200, answer.text
+        return {u["unit_code"]: u for u in answer.json()["units"]}[YONGFU] | {"as_of": answer.json()["as_of"]}
+
+    assert (await yongfu())["managers"] == 0 and (await yongfu())["as_of"] == "2013-12-31"
+    assert (await yongfu(as_of="2013-06-30"))["managers"] == 1
+    assert (await yongfu(as_of="2013-07-01"))["managers"] == 0
+
+    back = await network.http.post("/api/staff", json=staff("staff-0001", KANGLE, assigned_on="2013-09-01"))
+    assert back.status_code == 201, back.text
+    answer = (await network.http.get("/api/network", params={"year": 2013})).json()
+    by_unit = {u["unit_code"]: u for u in answer["units"]}
+    assert (by_unit[YONGFU]["managers"], by_unit[KANGLE]["managers"]) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"staff_ref": "staff-9999"}, "staff_ref"), ({"removed_on": "2012-12-01"}, "removed_on"),
+     ({"removed_on": "2099-01-01"}, "removed_on"), ({"removed_on": "2013-02-30"}, "removed_on"),
+     ({"reason": ""}, "reason")],
+)
+async def test_a_bad_removal_is_refused_naming_the_field(network, body, field):
+    assert (await network.http.post("/api/staff", json=staff("staff-0001", YONGFU))).status_code == 201
+    leaving = {"staff_ref": "staff-0001", "removed_on": "2013-07-01", "reason": "退休"} | body
+    answer = await network.http.post("/api/staff/removals", json=leaving)
+    assert (answer.status_code, answer.json()["errors"][0]["field"]) == (422, field), answer.text
+    assert await network.stored_events("StaffRemoved") == []
+
+
+async def test_a_second_leaving_or_a_return_before_the_first_is_refused(network):
+    assert (await network.http.post("/api/staff", json=staff("staff-0001", YONGFU))).status_code == 201
+    leaving = {"staff_ref": "staff-0001", "removed_on": "2013-07-01", "reason": "退休"}
+    assert (await network.http.post("/api/staff/removals", json=leaving)).status_code == 201
+    twice = await network.http.post("/api/staff/removals", json=leaving | {"removed_on": "2013-08-01"})
+    early = await network.http.post("/api/staff", json=staff("staff-0001", KANGLE, assigned_on="2013-06-01"))
+    assert (twice.status_code, twice.json()["errors"][0]["field"]) == (422, "removed_on")
+    assert (early.status_code, early.json()["errors"][0]["field"]) == (422, "assigned_on")
+
+
+@pytest.mark.parametrize("as_of", ["2014-01-01", "2013-13-01", "yesterday"])
+async def test_a_staff_day_outside_the_year_or_no_day_is_refused_naming_as_of(network, as_of):
+    answer = await network.http.get("/api/network", params={"year": 2013, "as_of": as_of})
+    assert (answer.status_code, answer.json()["errors"][0]["field"]) == (422, "query.as_of"), answer.text

@@ -32,3 +32,16 @@ def test_towns_and_the_district_add_up_what_lies_below_them():
     assert (figures[YONGFU].training_person_times, figures[KANGLE].training_person_times) == (5, 0)
     assert (district.association_activities, district.association_participants, district.associations_active) == (2, 100, 2)
     assert set(district.public()) >= {"managers", "assistants", "training_person_times", "association_participants"}
+
+
+def test_a_removal_takes_staff_off_from_its_day_and_a_later_assignment_puts_them_back():
+    from services_log.domain.network import Removal
+
+    staff = [Assignment("s-1", YONGFU, "manager", date(2013, 1, 2)), Assignment("s-1", KANGLE, "manager", date(2013, 9, 1))]
+    left = [Removal("s-1", date(2013, 7, 1))]
+    assert roster_at(staff, date(2013, 6, 30), left)["s-1"].unit_code == YONGFU
+    assert "s-1" not in roster_at(staff, date(2013, 7, 1), left)
+    assert roster_at(staff, date(2013, 9, 1), left)["s-1"].unit_code == KANGLE
+    figures = year_of_network(2013, unit_tree(), staff[:1], [], [], left)
+    assert figures[YONGFU].managers == 0
+    assert year_of_network(2013, unit_tree(), staff[:1], [], [], left, staff_on=date(2013, 6, 30))[YONGFU].managers == 1
