@@ -63,8 +63,12 @@ tools:  ## Debian's Chromium, promtool and docker-compose, for the tests (only w
 test-unit: install  ## The unit tests alone: nothing to start, a few seconds
 	MSP_UNIT_ONLY=1 .venv/bin/python -m pytest -m unit $(PYTEST_ARGS)
 
+# Two pytest workers, a test file each at a time: most of a test's time is spent waiting on the
+# broker, the database and started processes, so two share the two cores well (every test has
+# its own schema and topics). PYTEST_WORKERS=0 runs them one after the other.
+PYTEST_WORKERS ?= 2
 test: up tools  ## Install, start what the tests need, run every test against the real broker and database
-	@$(STACK_ENV); .venv/bin/python -m pytest $(PYTEST_ARGS)
+	@$(STACK_ENV); .venv/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: up  ## Measure the kit against the raw limits (plain asyncpg COPY, plain aiokafka)
 	@$(STACK_ENV); .venv/bin/python -m bench $(BENCH_ARGS)

@@ -408,16 +408,40 @@ java_cmd() { # the JVM to use; Kafka 4 brokers need Java 17+
   echo "$java"
 }
 
-format_kafka_storage() {
-  [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
-  local java cluster_id scram=()
-  java="$(java_cmd)"
-  cluster_id="$("$STACK_PYTHON" -c 'import base64, uuid
+new_cluster_id() { # a KRaft cluster id (base64url of a UUID, not starting with '-')
+  "$STACK_PYTHON" -c 'import base64, uuid
 while True:
     s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     if not s.startswith("-"):
         print(s)
-        break')"
+        break'
+}
+
+launch_broker() { # PIDFILE HEAP_OPTS LOG_DIR CONFIG LOGFILE: starts a Kafka JVM in the background, prints its pid
+  local pidfile="$1" heap="$2" logs="$3" config="$4" logfile="$5" java _
+  java="$(java_cmd)"
+  # setsid: own session, so a Ctrl-C in the calling terminal does not reach it. The inner
+  # shell writes its own pid, then execs the JVM (same pid). Lock descriptors stay with us.
+  # shellcheck disable=SC2086,SC2016
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
+    "$java" $heap \
+    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_LOG4J" -Dkafka.logs.dir="$logs" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$config" \
+    </dev/null >"$logfile" 2>&1 8>&- 9>&- &
+  for _ in $(seq 1 50); do
+    [[ -s "$pidfile" ]] && break
+    sleep 0.1
+  done
+  cat "$pidfile" 2>/dev/null || true
+}
+
+format_kafka_storage() {
+  [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
+  local java cluster_id scram=()
+  java="$(java_cmd)"
+  cluster_id="$(new_cluster_id)"
   log "formatting Kafka storage (cluster id $cluster_id, standalone KRaft quorum, $KAFKA_SECURITY)"
   mapfile -t scram < <(scram_arguments)
   if ! "$java" -Xmx256m -Dlog4j2.configurationFile="$KAFKA_LOG4J" -cp "$KAFKA_LIBS/*" \
@@ -451,22 +475,7 @@ start_kafka() { # launches the broker in the background; sets KAFKA_STARTED_PID
   java="$(java_cmd)"
   [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
   log "starting Kafka $(kafka_version) on $KAFKA_BOOTSTRAP (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT)"
-  # setsid: own session, so a Ctrl-C in the calling terminal does not reach it.
-  # The inner shell writes its own pid, then execs the JVM (same pid).
-  # shellcheck disable=SC2086,SC2016
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PID" \
-    "$java" $KAFKA_HEAP_OPTS \
-    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$KAFKA_LOG4J" -Dkafka.logs.dir="$LOG_DIR" \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONFIG" \
-    </dev/null >"$KAFKA_LOG" 2>&1 9>&- &
-  local _
-  for _ in $(seq 1 50); do
-    [[ -s "$KAFKA_PID" ]] && break
-    sleep 0.1
-  done
-  KAFKA_STARTED_PID="$(cat "$KAFKA_PID" 2>/dev/null || true)"
+  KAFKA_STARTED_PID="$(launch_broker "$KAFKA_PID" "$KAFKA_HEAP_OPTS" "$LOG_DIR" "$KAFKA_CONFIG" "$KAFKA_LOG")"
   [[ -n "$KAFKA_STARTED_PID" ]] || die "Kafka did not start (no pid file); see $KAFKA_LOG"
 }
 
@@ -889,12 +898,7 @@ format_node() {
   java="$(java_cmd)"
   # One cluster id for the three nodes, kept so that a node formatted later joins the same cluster.
   if [[ ! -s "$id_file" ]]; then
-    "$STACK_PYTHON" -c 'import base64, uuid
-while True:
-    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    if not s.startswith("-"):
-        print(s)
-        break' >"$id_file"
+    new_cluster_id >"$id_file"
   fi
   cluster_id="$(cat "$id_file")"
   log "formatting node $NODE's storage (cluster id $cluster_id, static quorum $CLUSTER_VOTERS)"
@@ -925,19 +929,7 @@ start_node() { # launches node $NODE in the background; sets NODE_STARTED_PID
   java="$(java_cmd)"
   [[ -f "$NODE_LOG" ]] && mv -f "$NODE_LOG" "$NODE_LOG.1"
   log "starting node $NODE on 127.0.0.1:$NODE_PORT (controller 127.0.0.1:$NODE_CPORT)"
-  # shellcheck disable=SC2086,SC2016
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$NODE_PID" \
-    "$java" $CLUSTER_HEAP_OPTS \
-    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$KAFKA_LOG4J" -Dkafka.logs.dir="$CLUSTER_DIR/logs" \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$NODE_CONFIG" \
-    </dev/null >"$NODE_LOG" 2>&1 8>&- 9>&- &
-  local _
-  for _ in $(seq 1 50); do
-    [[ -s "$NODE_PID" ]] && break
-    sleep 0.1
-  done
-  NODE_STARTED_PID="$(cat "$NODE_PID" 2>/dev/null || true)"
+  NODE_STARTED_PID="$(launch_broker "$NODE_PID" "$CLUSTER_HEAP_OPTS" "$CLUSTER_DIR/logs" "$NODE_CONFIG" "$NODE_LOG")"
   [[ -n "$NODE_STARTED_PID" ]] || die "node $NODE did not start (no pid file); see $NODE_LOG"
 }
 

@@ -54,6 +54,7 @@ from platform_kit.clock import Clock
 from platform_kit.database import create_pool
 from platform_kit.event_store import EventStore
 from platform_kit.gate import Accept, DepartmentGate, broker_logger
+from platform_kit.http_params import refuse_undeclared_query
 from platform_kit.health import (
     HealthChecks,
     flag_check,
@@ -353,6 +354,7 @@ class ServiceRuntime:
             description=description or (d.description if d else ""),
             lifespan=self.lifespan,
             telemetry=tracing.FASTAPI_TELEMETRY,
+            dependencies=[Depends(refuse_undeclared_query)],
         )
         app.state.runtime = self
         install_auth(app, verifier=self.auth)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tcp_proxy import FreezableProxy
+from platform_kit.tcp_proxy import TcpProxy
 from test_outbox_relay import decoded, outbox_is_empty, per_stream_versions, running
 
 from platform_kit.event_store import EventStore
@@ -87,7 +87,7 @@ class TestHangingLeader:
     ):
         store = EventStore(pool, schema)
         await store.setup()
-        proxy, proxied_url = await FreezableProxy.for_url(stack.database_url)
+        proxy, proxied_url = await TcpProxy.for_url(stack.database_url)
         leader = OutboxRelay(
             database_url=proxied_url, schema=schema, topic=topic, producer=producer,
             idle_poll_seconds=0.05, lease_seconds=6, standby_poll_seconds=0.5,

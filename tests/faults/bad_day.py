@@ -35,12 +35,12 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from platform_kit.gate import fact_event_id
+from platform_kit.tcp_proxy import TcpProxy
 from platform_kit.testing import token
 from platform_kit.units import unit_tree
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from pausable_proxy import PausableProxy  # noqa: E402
 from private_stack import PrivateStack  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("service_processes_faults", HERE.parent / "service_processes.py")
@@ -124,7 +124,7 @@ class BadDay:
         self.villages = [u.code for u in unit_tree().villages()]
         self.stack: PrivateStack | None = None
         self.district: Any = None
-        self.proxies: dict[str, PausableProxy] = {}
+        self.proxies: dict[str, TcpProxy] = {}
         self.http = httpx.AsyncClient(timeout=20, headers=district_caller())
         self.producer: AIOKafkaProducer | None = None
         self.stop_load = asyncio.Event()
@@ -149,7 +149,7 @@ class BadDay:
         )
         for name, process in self.district.processes.items():
             # Each service reaches PostgreSQL through a proxy of its own, so one can be frozen.
-            proxy = PausableProxy("127.0.0.1", self.stack.pg_port)
+            proxy = TcpProxy("127.0.0.1", self.stack.pg_port)
             await proxy.start()
             self.proxies[name] = proxy
             process.env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{proxy.port}/migrant_services"

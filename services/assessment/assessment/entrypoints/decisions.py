@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from assessment.domain.periods import PERIOD_PATTERN
 from assessment.entrypoints import schemas
@@ -164,24 +164,9 @@ async def document(
     return Response(content, media_type=media_type)
 
 
-RECTIFICATION_FILTERS = ("period", "unit_code", "open", "as_of", "known_at")
-
-
-def only_rectification_filters(request: Request) -> None:
-    """A filter this route does not know (``opened=true``, ``unit=...``) is refused (422 naming
-    it), not ignored: ignored, it would answer every order as if that were what was asked."""
-    for name in request.query_params:
-        if name not in RECTIFICATION_FILTERS:
-            raise problems.Refusal(
-                f"query.{name}" if name else "query",
-                f"is not a filter of this list (it takes {', '.join(RECTIFICATION_FILTERS)})",
-            )
-
-
 @router.get(
     "/rectifications", response_model=list[schemas.RectificationOut], responses=problems.responses(422),
     summary="Rectification orders and where each stands; `open=true`: those not yet checked, the next deadline first",
-    dependencies=[Depends(only_rectification_filters)],
 )
 async def rectifications(
     service: Service,

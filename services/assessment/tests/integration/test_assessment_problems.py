@@ -49,6 +49,17 @@ class TestQuestions:
     async def test_a_huge_year_is_invalid(self, running):
         refused(await running.http.get(f"/api/units/{JIANSHE}/trend", params={"year": 10**40}), 422, "query.year")
 
+    @pytest.mark.parametrize(("path", "params", "field"), [
+        ("/api/rectifications", {"opened": "true"}, "query.opened"),
+        ("/api/scoreboard", {"period": "2013", "unit": JIANSHE}, "query.unit"),  # a misspelt filter
+        ("/api/vetoes", {"period": "2013", "asof": "2013-06-30"}, "query.asof"),
+        ("/health/live", {"x": "1"}, "query.x"),  # a route that takes none
+    ])
+    async def test_a_query_parameter_the_route_does_not_take_is_refused_not_ignored(self, running, path, params, field):
+        response = await running.http.get(path, params=params)
+        refused(response, 422, field)
+        assert "is not a parameter of this route" in response.json()["detail"]
+
     async def test_an_unknown_route_or_page_asset_is_a_problem_too(self, running):
         refused(await running.http.get("/api/nothing"), 404, "path")
         refused(await running.http.get("/page/secrets.txt"), 404, "path.name")

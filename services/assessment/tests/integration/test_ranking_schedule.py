@@ -42,3 +42,32 @@ async def test_the_schedule_publishes_each_due_ranking_once_on_the_service_clock
     assert "ranking-2013-Q2-town" in streams and any(s.startswith("ranking-2013-Q2-village-") for s in streams), streams
     assert {r["n"] for r in versions} == {1}
     assert await running.get("/api/rectifications", period="2013-Q1") == published_q1
+
+
+async def test_the_service_runs_the_schedule_only_when_its_setting_says_so(settings, serve):
+    """The loop is the service's (RANKING_SCHEDULE, on by default in a deployment); the tests'
+    services run without it unless a test asks, as this one does."""
+    from datetime import UTC, datetime
+
+    from platform_kit.testing import wait_until
+
+    clock = {"clock_start": instant("2013-07-06T09:00"), "clock_started_at": datetime.now(UTC)}
+    async with serve(settings.model_copy(update=clock | {"ranking_schedule": False})) as off:
+        await off.publish(worked_examples().events)
+        await off.settled()
+        assert "ranking-schedule" not in off.service.runtime.declaration.loops(off.service.runtime)
+        assert await _rankings(off) == 0
+    on = settings.model_copy(update=clock | {"ranking_schedule": True, "ranking_schedule_seconds": 0.2})
+    async with serve(on) as running:
+
+        async def published() -> bool:
+            return await _rankings(running) > 0
+
+        await wait_until(published, timeout=60, what="a scheduled RankingPublished")
+
+
+async def _rankings(running) -> int:
+    store = running.service.runtime.store
+    return await store.pool.fetchval(
+        f"SELECT count(*) FROM {store.schema}.events WHERE event_type = 'RankingPublished'"
+    )
