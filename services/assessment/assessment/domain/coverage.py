@@ -4,9 +4,10 @@ arrive.
 A *figure* is (numerator, denominator) for one cell (unit, indicator, period). Each person
 adds 0 or 1 to the cells of the unit responsible for them (see ``people``); towns and the
 district add up their villages (``rolled_up``). The live view is kept incrementally:
-``changes`` recomputes only the people a batch of facts can affect, before and after, and
-returns the difference, which equals recomputing everything from scratch (the property test
-checks it on random histories).
+each person's current cells (their *contribution*) are stored, and ``changes`` recomputes
+only the people a batch of facts can affect, after the batch, and returns the difference from
+their stored contribution, which equals recomputing everything from scratch (the property
+test checks it on random histories).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from assessment.domain.facts import Fact, by_subject, links_of
+from assessment.domain.facts import CORRECTED, SERVICE, SURVEY, Fact, by_subject, links_of
 from assessment.domain.people import Facts, Timeline, standing, timeline
 from assessment.domain.periods import Clocks, Period, Window
-from assessment.domain.rules import Rule, compiled, reached
+from assessment.domain.rules import Rule, compiled, kinds_read, reached
 
 Cell = tuple[str, str, Period]  # unit code, indicator id, period
 Figure = tuple[int, int]  # numerator, denominator
 Figures = dict[Cell, Figure]
+Contributions = dict[uuid.UUID, Figures]  # person -> the cells they count in, of the live periods
 
 
 class IndicatorLike(Protocol):
@@ -46,16 +48,40 @@ class Compiled:
     denominator: Rule
     numerator: Rule
     population: str = "migrant"  # whom the indicator counts: the same rules serve both populations
+    services: frozenset[str] = frozenset()  # the service kinds its rules read
+    surveys: frozenset[str] = frozenset()  # the survey kinds its rules read
 
 
 def compile_indicators(indicators: Iterable[IndicatorLike], population: str = "migrant") -> tuple[Compiled, ...]:
     """The indicators' rules, counting ``population`` (equalisation compares the two)."""
     if population not in POPULATIONS:
         raise ValueError(f"population: {population!r} is not one of {', '.join(POPULATIONS)}")
-    return tuple(
-        Compiled(i.id, compiled("denominator", i.denominator), compiled("numerator", i.numerator), population)
-        for i in indicators
-    )
+    out = []
+    for i in indicators:
+        (s1, q1), (s2, q2) = kinds_read(i.denominator), kinds_read(i.numerator)
+        out.append(Compiled(
+            i.id, compiled("denominator", i.denominator), compiled("numerator", i.numerator), population,
+            s1 | s2, q1 | q2,
+        ))
+    return tuple(out)
+
+
+def that_can_move(new: Sequence[Fact], indicators: Sequence[Compiled]) -> list[Fact]:
+    """``new`` without the services and survey answers of kinds no indicator reads: they change
+    no figure (a leaflet handed out, when nothing counts leaflets), so the projection stores them
+    and computes nothing for them. A service some correction in ``new`` names stays (it may be
+    corrected into a kind that is read; a correction follows its service on the service's
+    stream, so one never arrives before it)."""
+    services = frozenset().union(*(i.services for i in indicators))
+    surveys = frozenset().union(*(i.surveys for i in indicators))
+    corrected = {f.data.get("corrects") for f in new if f.kind == CORRECTED}
+    return [
+        f for f in new
+        if not (
+            (f.kind == SERVICE and f.data.get("service_kind") not in services and str(f.event_id) not in corrected)
+            or (f.kind == SURVEY and f.data.get("survey_kind") not in surveys)
+        )
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +133,11 @@ def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], i
     return figures
 
 
+def contributions(facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Contributions:
+    """Every person's contribution, from scratch (those who count nowhere left out)."""
+    return {p: f for p in facts if (f := person_figures(p, facts, periods, indicators))}
+
+
 def add(into: Figures, figures: Mapping[Cell, Figure], sign: int = 1) -> Figures:
     for cell, (n, d) in figures.items():
         old_n, old_d = into.get(cell, (0, 0))
@@ -121,8 +152,8 @@ def add(into: Figures, figures: Mapping[Cell, Figure], sign: int = 1) -> Figures
 def from_scratch(facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
     """Every person's contribution, added up: the view a full rebuild gives (unit level)."""
     figures: Figures = {}
-    for person in facts:
-        add(figures, person_figures(person, facts, periods, indicators))
+    for mine in contributions(facts, periods, indicators).values():
+        add(figures, mine)
     return figures
 
 
@@ -157,21 +188,40 @@ def still_needed(new: Sequence[Fact], known: Facts) -> set[uuid.UUID]:
     return (affected | links(affected)) - set(known)
 
 
-def changes(known: Facts, new: Sequence[Fact], periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
-    """The change to the (unit-level) view when ``new`` facts join ``known`` ones. ``known``
-    must hold every stored fact of the people ``still_needed`` names. Only the periods a new
-    fact can reach are recomputed, for only the people it can affect."""
+def affected(known: Facts, new: Sequence[Fact]) -> set[uuid.UUID]:
+    """``affected_by`` before the merge: whose stored contributions ``changes`` needs."""
+    arriving = by_subject(new)
+    return set(arriving) | links_of(f for s in arriving for facts in (known.get(s, ()), arriving[s]) for f in facts)
+
+
+def changes(
+    known: Facts, new: Sequence[Fact], periods: Sequence[Period], indicators: Sequence[Compiled],
+    stored: Mapping[uuid.UUID, Figures],
+) -> tuple[Figures, Contributions]:
+    """The change to the (unit-level) view when ``new`` facts join ``known`` ones, and the new
+    contributions of the people whose contribution it changes. ``known`` must hold every
+    stored fact of the people ``still_needed`` names, ``stored`` the contribution of everyone
+    ``affected`` names. Only the periods a new fact can reach are recomputed, for only the
+    people it can affect, and only after the batch: before is what is stored."""
     after = merged(known, new)
     arriving = by_subject(new)
     delta: Figures = {}
+    now: Contributions = {}
     for person in affected_by(new, after):
         own = after.get(person, ())
         sources = [f for s in ({person} | links_of(own) if own else (person,)) for f in arriving.get(s, ())]
         touched = reached(sources, periods)
-        if touched:
-            add(delta, person_figures(person, known, touched, indicators), -1)
-            add(delta, person_figures(person, after, touched, indicators))
-    return delta
+        if not touched:
+            continue
+        mine = stored.get(person, {})
+        hit = set(touched)
+        was = {cell: figure for cell, figure in mine.items() if cell[2] in hit}
+        figures = person_figures(person, after, touched, indicators)
+        if figures != was:
+            add(delta, was, -1)
+            add(delta, figures)
+            now[person] = {**{cell: f for cell, f in mine.items() if cell[2] not in hit}, **figures}
+    return delta, now
 
 
 def visible(facts: Iterable[Fact], clocks: Clocks) -> dict[uuid.UUID, list[Fact]]:
