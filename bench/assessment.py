@@ -211,7 +211,7 @@ def demo_events(n: int) -> list[Envelope]:
     return sorted(events, key=lambda e: e.recorded_at)
 
 
-async def rebuild(database_url: str, n: int) -> list[dict]:
+async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[dict]:
     """The coverage projection's ``reset`` and then every event applied, in the runner's batch
     size, each batch its own transaction, as a rebuild does after reading its topics (Kafka's
     share is ``assessment_projection_vs_raw_consume``'s limit; this is the views' share)."""
@@ -224,7 +224,7 @@ async def rebuild(database_url: str, n: int) -> list[dict]:
             clock=IN_THE_YEAR,
         )
         await apply_ddl(pool, schema, projection.ddl)
-        size = AssessmentSettings().projection_batch_size
+        size = batch or AssessmentSettings().projection_batch_size
         async with pool.acquire() as conn:
             async with conn.transaction():
                 await projection.reset(conn)
@@ -385,9 +385,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.assessment", description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rebuild-only", type=int, metavar="N", help="only the rebuild, from N events")
+    parser.add_argument("--batch", type=int, help="the rebuild's batch size (default: the runner's); small ones are the live shape")
     args = parser.parse_args(argv)
     if args.rebuild_only:
-        rows = asyncio.run(rebuild(os.environ["DATABASE_URL"], args.rebuild_only))
+        rows = asyncio.run(rebuild(os.environ["DATABASE_URL"], args.rebuild_only, args.batch))
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     rows = asyncio.run(run(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"], args.quick))

@@ -127,7 +127,7 @@ def kept_live(batches) -> dict:
         delta, now = changes(known, new, PERIODS, INDICATORS, stored)
         add(view, delta)
         for person, mine in now.items():
-            if mine:
+            if any(mine.values()):
                 contributions[person] = mine
             else:
                 contributions.pop(person, None)

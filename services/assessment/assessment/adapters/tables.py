@@ -8,7 +8,7 @@ CoverageChanged last said for each cell (``version``: in which version of the di
 rebuild announces nothing that did not change; ``dirty_cells`` are the cells changed since
 the announcer last looked. ``live_years`` are the years ``coverage`` holds (see
 ``adapters/live_years``). ``contributions`` are each person's cells of ``coverage`` (a row
-per person and live year): part of the view, so a batch diffs against them instead of
+per person): part of the view, so a batch diffs against them instead of
 recomputing the people it touches as they were before it. A view built before the table
 existed is seeded from its facts at the first turn after the upgrade (``live_years``: the
 ``contributions`` mark in ``view_state``).
@@ -50,10 +50,8 @@ CREATE TABLE IF NOT EXISTS {schema}.coverage (
     PRIMARY KEY (period, unit_code, indicator)
 );
 CREATE TABLE IF NOT EXISTS {schema}.contributions (
-    person uuid    NOT NULL,
-    year   integer NOT NULL,
-    cells  text    NOT NULL,  -- JSON [[unit, indicator, period, served], ...]: read and written whole
-    PRIMARY KEY (person, year)
+    person uuid PRIMARY KEY,
+    cells  text NOT NULL  -- JSON: period -> [[unit, indicator, served], ...], read and written whole
 );
 CREATE TABLE IF NOT EXISTS {schema}.announced (
     unit_code   text    NOT NULL,

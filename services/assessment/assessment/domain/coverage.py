@@ -25,7 +25,11 @@ from assessment.domain.rules import Rule, compiled, kinds_read, reached
 Cell = tuple[str, str, Period]  # unit code, indicator id, period
 Figure = tuple[int, int]  # numerator, denominator
 Figures = dict[Cell, Figure]
-Contributions = dict[uuid.UUID, Figures]  # person -> the cells they count in, of the live periods
+# What one person adds to the view, as stored: period -> [[unit, indicator, served], ...]
+# (each cell's denominator is 1). Kept in the shape JSON reads back, keyed by the period's
+# text, so loading a person is one C-level parse and comparing a period one list comparison.
+Contribution = dict[str, list]
+Contributions = dict[uuid.UUID, Contribution]
 
 
 class IndicatorLike(Protocol):
@@ -111,15 +115,18 @@ def counted_in(line: Timeline, window: Window, indicators: Sequence[Compiled]) -
     return found
 
 
-def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
-    """What one person adds to the view: 1 to the denominator (and maybe the numerator) of
-    each cell they count in."""
+def person_contribution(
+    person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]
+) -> Contribution:
+    """What one person adds to the view, as stored: 1 to the denominator (and 0 or 1 to the
+    numerator) of each cell they count in, by period."""
     line = timeline(person, facts)
     if not line.stays:
         return {}
     # ``counted_in`` without its ``Counted`` records: this is the projection's inner loop, and
-    # only the figures are kept (the same rules, asked in the same order).
-    figures: Figures = {}
+    # only the figures are kept (the same rules, asked in the same order, so the same figures
+    # give equal lists).
+    out: Contribution = {}
     rules = [(i.id, i.population, i.denominator, i.numerator) for i in indicators]
     for period in periods:
         window = Window(period.start, period.end)
@@ -127,15 +134,37 @@ def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], i
         if st is None or st.profile is None:
             continue
         population, unit = st.profile.population, st.unit
-        for id_, counts, denominator, numerator in rules:
-            if population == counts and denominator(line, st, window)[0]:
-                figures[(unit, id_, period)] = (1 if numerator(line, st, window)[0] else 0, 1)
-    return figures
+        cells = [
+            [unit, id_, 1 if numerator(line, st, window)[0] else 0]
+            for id_, counts, denominator, numerator in rules
+            if population == counts and denominator(line, st, window)[0]
+        ]
+        if cells:
+            out[str(period)] = cells
+    return out
+
+
+def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
+    """``person_contribution`` by cell."""
+    return figures_of({person: person_contribution(person, facts, periods, indicators)}, periods)
 
 
 def contributions(facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Contributions:
     """Every person's contribution, from scratch (those who count nowhere left out)."""
-    return {p: f for p in facts if (f := person_figures(p, facts, periods, indicators))}
+    return {p: c for p in facts if (c := person_contribution(p, facts, periods, indicators))}
+
+
+def figures_of(everyone: Contributions, periods: Sequence[Period]) -> Figures:
+    """The (unit-level) view these contributions add up to."""
+    by_text = {str(p): p for p in periods}
+    figures: Figures = {}
+    for mine in everyone.values():
+        for key, cells in mine.items():
+            period = by_text[key]
+            for unit, indicator, served in cells:
+                n, d = figures.get((unit, indicator, period), (0, 0))
+                figures[(unit, indicator, period)] = (n + served, d + 1)
+    return figures
 
 
 def add(into: Figures, figures: Mapping[Cell, Figure], sign: int = 1) -> Figures:
@@ -152,8 +181,8 @@ def add(into: Figures, figures: Mapping[Cell, Figure], sign: int = 1) -> Figures
 def from_scratch(facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
     """Every person's contribution, added up: the view a full rebuild gives (unit level)."""
     figures: Figures = {}
-    for mine in contributions(facts, periods, indicators).values():
-        add(figures, mine)
+    for person in facts:
+        add(figures, person_figures(person, facts, periods, indicators))
     return figures
 
 
@@ -196,7 +225,7 @@ def affected(known: Facts, new: Sequence[Fact]) -> set[uuid.UUID]:
 
 def changes(
     known: Facts, new: Sequence[Fact], periods: Sequence[Period], indicators: Sequence[Compiled],
-    stored: Mapping[uuid.UUID, Figures],
+    stored: Mapping[uuid.UUID, Contribution],
 ) -> tuple[Figures, Contributions]:
     """The change to the (unit-level) view when ``new`` facts join ``known`` ones, and the new
     contributions of the people whose contribution it changes. ``known`` must hold every
@@ -213,15 +242,24 @@ def changes(
         touched = reached(sources, periods)
         if not touched:
             continue
-        mine = stored.get(person, {})
-        hit = set(touched)
-        was = {cell: figure for cell, figure in mine.items() if cell[2] in hit}
-        figures = person_figures(person, after, touched, indicators)
-        if figures != was:
-            add(delta, was, -1)
-            add(delta, figures)
-            now[person] = {**{cell: f for cell, f in mine.items() if cell[2] not in hit}, **figures}
-    return delta, now
+        fresh = person_contribution(person, after, touched, indicators)
+        mine = stored.get(person) or {}
+        moved = False
+        for period in touched:
+            key = str(period)
+            was, is_ = mine.get(key), fresh.get(key)
+            if was == is_:
+                continue
+            moved = True
+            for cells, sign in ((was, -1), (is_, 1)):
+                for unit, indicator, served in cells or ():
+                    cell = (unit, indicator, period)
+                    n, d = delta.get(cell, (0, 0))
+                    delta[cell] = (n + sign * served, d + sign)
+        if moved:
+            gone = {str(p) for p in touched}
+            now[person] = {**{k: v for k, v in mine.items() if k not in gone}, **fresh}
+    return {cell: figure for cell, figure in delta.items() if figure != (0, 0)}, now
 
 
 def visible(facts: Iterable[Fact], clocks: Clocks) -> dict[uuid.UUID, list[Fact]]:

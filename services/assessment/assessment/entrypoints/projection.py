@@ -82,7 +82,8 @@ class CoverageProjection(Projection):
             moving = that_can_move(facts, self.indicators)
             if moving:
                 known = await self.facts.neighbourhood(conn, moving)
-                stored = await self.contributions.of(conn, affected(known, moving), periods)
+                # Only someone with stored facts can have a stored contribution.
+                stored = await self.contributions.of(conn, [p for p in affected(known, moving) if known.get(p)])
                 delta, now = changes(known, moving, periods, self.indicators, stored)
                 await self.coverage.change(conn, rolled_up(delta, self.tree))
                 await self.contributions.put(conn, now)

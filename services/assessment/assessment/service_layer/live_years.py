@@ -20,7 +20,7 @@ from assessment.adapters import tables
 from assessment.adapters.contributions_store import ContributionStore
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
-from assessment.domain.coverage import add, compile_indicators, contributions, rolled_up
+from assessment.domain.coverage import compile_indicators, contributions, figures_of, rolled_up
 from assessment.domain.periods import Clocks, Period, live_years, periods_of_year
 from assessment.domain.policy import Rules
 from platform_kit.calendar import local_date
@@ -107,9 +107,6 @@ class LiveYears:
             f"DELETE FROM {self.schema}.coverage WHERE period = ANY($1::text[])", [str(p) for p in periods]
         )
         everyone = contributions(facts, periods, self.indicators)
-        figures: dict = {}
-        for mine in everyone.values():
-            add(figures, mine)
-        await self.coverage.change(conn, rolled_up(figures, self.tree))
-        await self.contributions.replace_year(conn, year, everyone)
+        await self.coverage.change(conn, rolled_up(figures_of(everyone, periods), self.tree))
+        await self.contributions.replace_periods(conn, [str(p) for p in periods], everyone)
         await conn.execute(f"INSERT INTO {self.schema}.live_years (year) VALUES ($1) ON CONFLICT DO NOTHING", year)
