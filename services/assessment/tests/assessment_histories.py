@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from hypothesis import strategies as st
 
-from assessment.domain.coverage import add, affected, changes, compile_indicators, still_needed, that_can_move
+from assessment.domain.coverage import add, changes, compile_indicators, still_needed, that_can_move
 from assessment.domain.facts import Fact, facts_of
 from assessment.domain.periods import periods_of_year
 from assessment.settings import DEFAULT_RULES, load_rules
@@ -112,10 +112,9 @@ def facts_in(events) -> list[Fact]:
 
 
 def kept_live(batches) -> dict:
-    """What the projection does, batch after batch, against a store of the facts so far and of
-    each person's contribution (facts no indicator reads are stored, and move nothing)."""
+    """What the projection does, batch after batch, against a store of the facts so far (facts
+    no indicator reads are stored, and move nothing)."""
     store: dict = {}
-    contributions: dict = {}
     view: dict = {}
     for batch in batches:
         every = facts_in(batch)
@@ -123,14 +122,7 @@ def kept_live(batches) -> dict:
         known: dict = {}
         while missing := still_needed(new, known):
             known.update({person: list(store.get(person, [])) for person in missing})
-        stored = {p: contributions[p] for p in affected(known, new) if p in contributions}
-        delta, now = changes(known, new, PERIODS, INDICATORS, stored)
-        add(view, delta)
-        for person, mine in now.items():
-            if any(mine.values()):
-                contributions[person] = mine
-            else:
-                contributions.pop(person, None)
+        add(view, changes(known, new, PERIODS, INDICATORS))
         for f in every:
             store.setdefault(f.subject, []).append(f)
     return view

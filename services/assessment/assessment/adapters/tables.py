@@ -7,11 +7,7 @@ CoverageChanged last said for each cell (``version``: in which version of the di
 ``coverage-<district>`` stream); it is not part of the view and survives a rebuild, so a
 rebuild announces nothing that did not change; ``dirty_cells`` are the cells changed since
 the announcer last looked. ``live_years`` are the years ``coverage`` holds (see
-``adapters/live_years``). ``contributions`` are each person's cells of ``coverage`` (a row
-per person): part of the view, so a batch diffs against them instead of
-recomputing the people it touches as they were before it. A view built before the table
-existed is seeded from its facts at the first turn after the upgrade (``live_years``: the
-``contributions`` mark in ``view_state``).
+``adapters/live_years``).
 """
 
 DDL = """
@@ -49,10 +45,6 @@ CREATE TABLE IF NOT EXISTS {schema}.coverage (
     denominator integer NOT NULL,  -- upsert, which here is a change (+1, 0), not a figure
     PRIMARY KEY (period, unit_code, indicator)
 );
-CREATE TABLE IF NOT EXISTS {schema}.contributions (
-    person uuid PRIMARY KEY,
-    cells  text NOT NULL  -- JSON: period -> [[unit, indicator, served], ...], read and written whole
-);
 CREATE TABLE IF NOT EXISTS {schema}.announced (
     unit_code   text    NOT NULL,
     indicator   text    NOT NULL,
@@ -79,4 +71,4 @@ CREATE TABLE IF NOT EXISTS {schema}.view_state (
 );
 """
 
-VIEW_TABLES = ("facts", "penalty_facts", "stream_marks", "coverage", "contributions")
+VIEW_TABLES = ("facts", "penalty_facts", "stream_marks", "coverage")

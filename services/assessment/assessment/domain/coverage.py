@@ -4,10 +4,9 @@ arrive.
 A *figure* is (numerator, denominator) for one cell (unit, indicator, period). Each person
 adds 0 or 1 to the cells of the unit responsible for them (see ``people``); towns and the
 district add up their villages (``rolled_up``). The live view is kept incrementally:
-each person's current cells (their *contribution*) are stored, and ``changes`` recomputes
-only the people a batch of facts can affect, after the batch, and returns the difference from
-their stored contribution, which equals recomputing everything from scratch (the property
-test checks it on random histories).
+``changes`` recomputes only the people a batch of facts can affect, before and after, and
+returns the difference, which equals recomputing everything from scratch (the property test
+checks it on random histories).
 """
 
 from __future__ import annotations
@@ -25,11 +24,6 @@ from assessment.domain.rules import Rule, compiled, kinds_read, reached
 Cell = tuple[str, str, Period]  # unit code, indicator id, period
 Figure = tuple[int, int]  # numerator, denominator
 Figures = dict[Cell, Figure]
-# What one person adds to the view, as stored: period -> [[unit, indicator, served], ...]
-# (each cell's denominator is 1). Kept in the shape JSON reads back, keyed by the period's
-# text, so loading a person is one C-level parse and comparing a period one list comparison.
-Contribution = dict[str, list]
-Contributions = dict[uuid.UUID, Contribution]
 
 
 class IndicatorLike(Protocol):
@@ -115,18 +109,15 @@ def counted_in(line: Timeline, window: Window, indicators: Sequence[Compiled]) -
     return found
 
 
-def person_contribution(
-    person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]
-) -> Contribution:
-    """What one person adds to the view, as stored: 1 to the denominator (and 0 or 1 to the
-    numerator) of each cell they count in, by period."""
+def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
+    """What one person adds to the view: 1 to the denominator (and maybe the numerator) of
+    each cell they count in."""
     line = timeline(person, facts)
     if not line.stays:
         return {}
     # ``counted_in`` without its ``Counted`` records: this is the projection's inner loop, and
-    # only the figures are kept (the same rules, asked in the same order, so the same figures
-    # give equal lists).
-    out: Contribution = {}
+    # only the figures are kept (the same rules, asked in the same order).
+    figures: Figures = {}
     rules = [(i.id, i.population, i.denominator, i.numerator) for i in indicators]
     for period in periods:
         window = Window(period.start, period.end)
@@ -134,36 +125,9 @@ def person_contribution(
         if st is None or st.profile is None:
             continue
         population, unit = st.profile.population, st.unit
-        cells = [
-            [unit, id_, 1 if numerator(line, st, window)[0] else 0]
-            for id_, counts, denominator, numerator in rules
-            if population == counts and denominator(line, st, window)[0]
-        ]
-        if cells:
-            out[str(period)] = cells
-    return out
-
-
-def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
-    """``person_contribution`` by cell."""
-    return figures_of({person: person_contribution(person, facts, periods, indicators)}, periods)
-
-
-def contributions(facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Contributions:
-    """Every person's contribution, from scratch (those who count nowhere left out)."""
-    return {p: c for p in facts if (c := person_contribution(p, facts, periods, indicators))}
-
-
-def figures_of(everyone: Contributions, periods: Sequence[Period]) -> Figures:
-    """The (unit-level) view these contributions add up to."""
-    by_text = {str(p): p for p in periods}
-    figures: Figures = {}
-    for mine in everyone.values():
-        for key, cells in mine.items():
-            period = by_text[key]
-            for unit, indicator, served in cells:
-                n, d = figures.get((unit, indicator, period), (0, 0))
-                figures[(unit, indicator, period)] = (n + served, d + 1)
+        for id_, counts, denominator, numerator in rules:
+            if population == counts and denominator(line, st, window)[0]:
+                figures[(unit, id_, period)] = (1 if numerator(line, st, window)[0] else 0, 1)
     return figures
 
 
@@ -217,49 +181,21 @@ def still_needed(new: Sequence[Fact], known: Facts) -> set[uuid.UUID]:
     return (affected | links(affected)) - set(known)
 
 
-def affected(known: Facts, new: Sequence[Fact]) -> set[uuid.UUID]:
-    """``affected_by`` before the merge: whose stored contributions ``changes`` needs."""
-    arriving = by_subject(new)
-    return set(arriving) | links_of(f for s in arriving for facts in (known.get(s, ()), arriving[s]) for f in facts)
-
-
-def changes(
-    known: Facts, new: Sequence[Fact], periods: Sequence[Period], indicators: Sequence[Compiled],
-    stored: Mapping[uuid.UUID, Contribution],
-) -> tuple[Figures, Contributions]:
-    """The change to the (unit-level) view when ``new`` facts join ``known`` ones, and the new
-    contributions of the people whose contribution it changes. ``known`` must hold every
-    stored fact of the people ``still_needed`` names, ``stored`` the contribution of everyone
-    ``affected`` names. Only the periods a new fact can reach are recomputed, for only the
-    people it can affect, and only after the batch: before is what is stored."""
+def changes(known: Facts, new: Sequence[Fact], periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
+    """The change to the (unit-level) view when ``new`` facts join ``known`` ones. ``known``
+    must hold every stored fact of the people ``still_needed`` names. Only the periods a new
+    fact can reach are recomputed, for only the people it can affect."""
     after = merged(known, new)
     arriving = by_subject(new)
     delta: Figures = {}
-    now: Contributions = {}
     for person in affected_by(new, after):
         own = after.get(person, ())
         sources = [f for s in ({person} | links_of(own) if own else (person,)) for f in arriving.get(s, ())]
         touched = reached(sources, periods)
-        if not touched:
-            continue
-        fresh = person_contribution(person, after, touched, indicators)
-        mine = stored.get(person) or {}
-        moved = False
-        for period in touched:
-            key = str(period)
-            was, is_ = mine.get(key), fresh.get(key)
-            if was == is_:
-                continue
-            moved = True
-            for cells, sign in ((was, -1), (is_, 1)):
-                for unit, indicator, served in cells or ():
-                    cell = (unit, indicator, period)
-                    n, d = delta.get(cell, (0, 0))
-                    delta[cell] = (n + sign * served, d + sign)
-        if moved:
-            gone = {str(p) for p in touched}
-            now[person] = {**{k: v for k, v in mine.items() if k not in gone}, **fresh}
-    return {cell: figure for cell, figure in delta.items() if figure != (0, 0)}, now
+        if touched:
+            add(delta, person_figures(person, known, touched, indicators), -1)
+            add(delta, person_figures(person, after, touched, indicators))
+    return delta
 
 
 def visible(facts: Iterable[Fact], clocks: Clocks) -> dict[uuid.UUID, list[Fact]]:

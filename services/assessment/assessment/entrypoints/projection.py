@@ -10,11 +10,10 @@ import asyncpg
 
 from assessment.adapters import tables
 from assessment.adapters.change_feed import view_channel
-from assessment.adapters.contributions_store import ContributionStore
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
 from assessment.domain.policy import Rules
-from assessment.domain.coverage import affected, changes, compile_indicators, rolled_up, that_can_move
+from assessment.domain.coverage import changes, compile_indicators, rolled_up, that_can_move
 from assessment.domain.facts import PERSON_EVENT_TYPES, facts_of, penalty_of
 from assessment.domain.periods import periods_of_years
 from assessment.service_layer.live_years import LiveYears, projection_lock
@@ -47,12 +46,11 @@ class CoverageProjection(Projection):
         self.indicators = compile_indicators(rules.indicators)
         self.facts = FactStore(schema)
         self.coverage = CoverageStore(schema)
-        self.contributions = ContributionStore(schema)
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
-        # A batch's change is computed against the people's contributions as stored before
-        # it. Two replicas applying facts about the same person at once would each diff
-        # against the same "before" and add up wrongly; replicas therefore take turns.
+        # A batch's change is computed from the people's facts as stored before it. Two
+        # replicas applying facts about the same person at once would each compute from the
+        # same "before" and add up wrongly; replicas therefore take turns.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection_lock(self.schema))
         years = await self.live.hold(conn)  # a new year joins the view before the batch moves it
         periods = self._periods.get(years) or self._periods.setdefault(years, periods_of_years(years))
@@ -82,11 +80,7 @@ class CoverageProjection(Projection):
             moving = that_can_move(facts, self.indicators)
             if moving:
                 known = await self.facts.neighbourhood(conn, moving)
-                # Only someone with stored facts can have a stored contribution.
-                stored = await self.contributions.of(conn, [p for p in affected(known, moving) if known.get(p)])
-                delta, now = changes(known, moving, periods, self.indicators, stored)
-                await self.coverage.change(conn, rolled_up(delta, self.tree))
-                await self.contributions.put(conn, now)
+                await self.coverage.change(conn, rolled_up(changes(known, moving, periods, self.indicators), self.tree))
             await self.facts.add(conn, facts)
             await self._replay_over_when_news_arrives(conn, events)
         await conn.execute("SELECT pg_notify($1, '')", view_channel(self.schema))

@@ -17,10 +17,9 @@ from collections.abc import Callable
 import asyncpg
 
 from assessment.adapters import tables
-from assessment.adapters.contributions_store import ContributionStore
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
-from assessment.domain.coverage import compile_indicators, contributions, figures_of, rolled_up
+from assessment.domain.coverage import compile_indicators, from_scratch, rolled_up
 from assessment.domain.periods import Clocks, Period, live_years, periods_of_year
 from assessment.domain.policy import Rules
 from platform_kit.calendar import local_date
@@ -41,10 +40,9 @@ class LiveYears:
     ) -> None:
         self.schema, self.rules, self.tree, self.clock = schema, rules, tree, clock
         self._pool, self.interval_seconds = pool, interval_seconds
-        self.facts, self.coverage, self.contributions = FactStore(schema), CoverageStore(schema), ContributionStore(schema)
+        self.facts, self.coverage = FactStore(schema), CoverageStore(schema)
         self.indicators = compile_indicators(rules.indicators)
         self.years: frozenset[int] = frozenset()  # held and committed: what queries may read live
-        self._contributions_kept = False  # once seen, the mark never goes
 
     def wanted(self) -> frozenset[int]:
         a = self.rules.assessment
@@ -54,8 +52,6 @@ class LiveYears:
         """The years the view holds, after adding the wanted ones it lacked. Call in a
         transaction holding the projection's lock."""
         held = await self._held(conn)
-        if not self._contributions_kept:
-            await self._keep_contributions(conn, held)
         for year in sorted(self.wanted() - held):
             await self._add(conn, year)
             held |= {year}
@@ -83,30 +79,13 @@ class LiveYears:
     async def _held(self, conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[int]:
         return frozenset(r["year"] for r in await conn.fetch(f"SELECT year FROM {self.schema}.live_years"))
 
-    async def _keep_contributions(self, conn: asyncpg.Connection, held: frozenset[int]) -> None:
-        # A view built before the contributions table existed has its held years seeded: each
-        # recomputed from the stored facts, as a year joining the view is (the view's cells
-        # come out the same; the contributions are new). A new or rebuilt view has nothing to
-        # seed. The mark says it was done, so it is done once, in a projection turn.
-        if await conn.fetchval(f"SELECT 1 FROM {self.schema}.view_state WHERE key = 'contributions'") is None:
-            for year in sorted(held):
-                await self._add(conn, year)
-            await conn.execute(
-                f"INSERT INTO {self.schema}.view_state (key, value) VALUES ('contributions', $1) ON CONFLICT DO NOTHING",
-                self.clock.now(),
-            )
-        self._contributions_kept = True
-
     async def _add(self, conn: asyncpg.Connection, year: int) -> None:
         # Whatever cells of the year are there (a view from before the years were recorded)
-        # are replaced by the year computed from every stored fact, as a rebuild would; so are
-        # the people's contributions to it.
+        # are replaced by the year computed from every stored fact, as a rebuild would.
         periods = periods_of_year(year)
         facts = await self.facts.visible(conn, Clocks(), Period(year).end)
         await conn.execute(
             f"DELETE FROM {self.schema}.coverage WHERE period = ANY($1::text[])", [str(p) for p in periods]
         )
-        everyone = contributions(facts, periods, self.indicators)
-        await self.coverage.change(conn, rolled_up(figures_of(everyone, periods), self.tree))
-        await self.contributions.replace_periods(conn, [str(p) for p in periods], everyone)
+        await self.coverage.change(conn, rolled_up(from_scratch(facts, periods, self.indicators), self.tree))
         await conn.execute(f"INSERT INTO {self.schema}.live_years (year) VALUES ($1) ON CONFLICT DO NOTHING", year)
