@@ -20,7 +20,8 @@ INDICATORS = compile_indicators(RULES.indicators)
 PERIODS = periods_of_year(2013)
 UNITS = [JIANSHE, XINHUA, CHANGAN]
 PEOPLE = ["a", "b", "c", "d", "e"]
-SERVICES = ["pregnancy_check", "free_contraceptives", "pre_pregnancy_consultation", "pre_pregnancy_health_check", "follow_up_visit"]
+# policy_publicity: a kind no indicator reads (the projection passes it by)
+SERVICES = ["pregnancy_check", "free_contraceptives", "pre_pregnancy_consultation", "pre_pregnancy_health_check", "follow_up_visit", "policy_publicity"]
 
 day = st.integers(min_value=-20, max_value=380)  # a little before and after the year, too
 lag = st.sampled_from([0, 0, 0, 1, 30, 95])  # days between occurring and being recorded
