@@ -6,7 +6,10 @@
   indicator and period, with the changed cells marked for the announcer), from a backlog of a
   made-up district's year, against a plain aiokafka consumer reading the same messages;
 * how long an event takes from its publication to being visible on ``/api/scoreboard``
-  (p50, p99), while a steady background load of other events flows through the service.
+  (p50, p99), while a steady background load of other events flows through the service;
+* ``assessment_rebuild``: a rebuild of the assessment's real views (facts, penalties, the live
+  coverage of every unit, indicator and period) from N demo-shaped events, in events/s, with
+  the CPU the projection spent an event (on this shared machine wall time is ~3× the CPU).
 
 ``await run(bootstrap_servers, database_url, quick)`` returns rows {name, value, unit,
 limit_name, limit_value, ratio}; ``python -m bench.assessment [--quick]`` prints them.
@@ -43,7 +46,7 @@ from assessment.settings import DEFAULT_RULES, AssessmentSettings, load_rules
 from platform_kit.calendar import DISTRICT_TZ
 from platform_kit.clock import SYSTEM_CLOCK, SettableClock
 from platform_kit.contract import catalogue
-from platform_kit.database import create_pool
+from platform_kit.database import apply_ddl, create_pool
 from platform_kit.envelope import Envelope
 from platform_kit.event_store import EventStore
 from platform_kit.kafka import ensure_topics, idempotent_producer
@@ -197,6 +200,50 @@ async def projection_apply(scratch: Scratch, producer, quick: bool) -> list[dict
     ]
 
 
+def demo_events(n: int) -> list[Envelope]:
+    """At least ``n`` events shaped like the demo year's, from as many made-up districts' worth
+    of people (each its own prefix, so nobody is two people) as it takes."""
+    events: list[Envelope] = []
+    part = 0
+    while len(events) < n:
+        part += 1
+        events += demo_history(seed=2013 + part, people_per_village=12, prefix=f"r{part}-")
+    return sorted(events, key=lambda e: e.recorded_at)
+
+
+async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[dict]:
+    """The coverage projection's ``reset`` and then every event applied, in the runner's batch
+    size, each batch its own transaction, as a rebuild does after reading its topics (Kafka's
+    share is ``assessment_projection_vs_raw_consume``'s limit; this is the views' share)."""
+    events = demo_events(n)
+    schema = f"bench_{uuid.uuid4().hex[:8]}_rebuild"
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        projection = CoverageProjection(
+            schema=schema, topics=[], rules=load_rules(DEFAULT_RULES), tree=unit_tree(), catalogue=catalogue,
+            clock=IN_THE_YEAR,
+        )
+        await apply_ddl(pool, schema, projection.ddl)
+        size = batch or AssessmentSettings().projection_batch_size
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                await projection.reset(conn)
+            cpu, started, cpu_started = 0.0, time.perf_counter(), time.process_time()
+            for i in range(0, len(events), size):
+                async with conn.transaction():
+                    await projection.apply(conn, events[i:i + size])
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            cells = await conn.fetchval(f"SELECT count(*) FROM {schema}.coverage")
+        say(f"  {len(events):,} events rebuilt in {elapsed:.1f}s ({cpu:.1f}s CPU here); {cells:,} cells in the live view")
+    finally:
+        await pool.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await pool.close()
+    return [
+        row("assessment_rebuild", len(events) / elapsed, "events/s"),
+        row("assessment_rebuild_cpu_per_event", 1000 * cpu / len(events), "ms CPU (this process)"),
+    ]
+
+
 async def _alive(task: asyncio.Task, interval: float = 0.005) -> None:
     if task.done():
         task.result()
@@ -326,6 +373,8 @@ async def run(bootstrap_servers: str, database_url: str, quick: bool) -> list[di
         results = await projection_apply(scratch, producer, quick)
         say("assessment: publication to scoreboard latency ...")
         results += await latency(scratch, producer, quick)
+        say("assessment: rebuild of its views ...")
+        results += await rebuild(database_url, 20_000 if quick else 100_000)
         return results
     finally:
         await producer.stop()
@@ -335,7 +384,13 @@ async def run(bootstrap_servers: str, database_url: str, quick: bool) -> list[di
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.assessment", description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rebuild-only", type=int, metavar="N", help="only the rebuild, from N events")
+    parser.add_argument("--batch", type=int, help="the rebuild's batch size (default: the runner's); small ones are the live shape")
     args = parser.parse_args(argv)
+    if args.rebuild_only:
+        rows = asyncio.run(rebuild(os.environ["DATABASE_URL"], args.rebuild_only, args.batch))
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
     rows = asyncio.run(run(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"], args.quick))
     print(json.dumps(rows, indent=2, ensure_ascii=False))
     return 0

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from assessment.domain.facts import Fact, by_subject, links_of
+from assessment.domain.facts import CORRECTED, SERVICE, SURVEY, Fact, by_subject, links_of
 from assessment.domain.people import Facts, Timeline, standing, timeline
 from assessment.domain.periods import Clocks, Period, Window
-from assessment.domain.rules import Rule, compiled, reached
+from assessment.domain.rules import Rule, compiled, kinds_read, reached
 
 Cell = tuple[str, str, Period]  # unit code, indicator id, period
 Figure = tuple[int, int]  # numerator, denominator
@@ -46,16 +46,40 @@ class Compiled:
     denominator: Rule
     numerator: Rule
     population: str = "migrant"  # whom the indicator counts: the same rules serve both populations
+    services: frozenset[str] = frozenset()  # the service kinds its rules read
+    surveys: frozenset[str] = frozenset()  # the survey kinds its rules read
 
 
 def compile_indicators(indicators: Iterable[IndicatorLike], population: str = "migrant") -> tuple[Compiled, ...]:
     """The indicators' rules, counting ``population`` (equalisation compares the two)."""
     if population not in POPULATIONS:
         raise ValueError(f"population: {population!r} is not one of {', '.join(POPULATIONS)}")
-    return tuple(
-        Compiled(i.id, compiled("denominator", i.denominator), compiled("numerator", i.numerator), population)
-        for i in indicators
-    )
+    out = []
+    for i in indicators:
+        (s1, q1), (s2, q2) = kinds_read(i.denominator), kinds_read(i.numerator)
+        out.append(Compiled(
+            i.id, compiled("denominator", i.denominator), compiled("numerator", i.numerator), population,
+            s1 | s2, q1 | q2,
+        ))
+    return tuple(out)
+
+
+def that_can_move(new: Sequence[Fact], indicators: Sequence[Compiled]) -> list[Fact]:
+    """``new`` without the services and survey answers of kinds no indicator reads: they change
+    no figure (a leaflet handed out, when nothing counts leaflets), so the projection stores them
+    and computes nothing for them. A service some correction in ``new`` names stays (it may be
+    corrected into a kind that is read; a correction follows its service on the service's
+    stream, so one never arrives before it)."""
+    services = frozenset().union(*(i.services for i in indicators))
+    surveys = frozenset().union(*(i.surveys for i in indicators))
+    corrected = {f.data.get("corrects") for f in new if f.kind == CORRECTED}
+    return [
+        f for f in new
+        if not (
+            (f.kind == SERVICE and f.data.get("service_kind") not in services and str(f.event_id) not in corrected)
+            or (f.kind == SURVEY and f.data.get("survey_kind") not in surveys)
+        )
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,6 +257,20 @@ def reached(facts: Sequence[Fact], periods: Sequence[Period]) -> list[Period]:
     return found
 
 
+def kinds_read(rule: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The service kinds and the survey kinds ``rule`` reads (a rule that takes one as its
+    argument reads that one; ``received_where_they_live`` without one reads the technical
+    services). Told from the rule tables' argument checks, so a rule added there is known here;
+    a fact of a kind no rule reads changes no figure, and the projection passes it by."""
+    name, _, arg = rule.partition(":")
+    allowed = (NUMERATORS.get(name) or DENOMINATORS.get(name) or (None, None))[1]
+    if allowed is SERVICE_KINDS or allowed is _is_service_kind:
+        return (frozenset({arg}) if arg else TECHNICAL_SERVICES), frozenset()
+    if allowed is SURVEY_KINDS:
+        return frozenset(), frozenset({arg})
+    return frozenset(), frozenset()
+
+
 def check_rule(kind: str, rule: str) -> str:
     """The rule, if ``kind``'s table knows it and its argument is allowed; else ValueError."""
     name, _, arg = rule.partition(":")

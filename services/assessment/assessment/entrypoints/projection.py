@@ -13,7 +13,7 @@ from assessment.adapters.change_feed import view_channel
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
 from assessment.domain.policy import Rules
-from assessment.domain.coverage import changes, compile_indicators, rolled_up
+from assessment.domain.coverage import changes, compile_indicators, rolled_up, that_can_move
 from assessment.domain.facts import PERSON_EVENT_TYPES, facts_of, penalty_of
 from assessment.domain.periods import periods_of_years
 from assessment.service_layer.live_years import LiveYears, projection_lock
@@ -75,8 +75,12 @@ class CoverageProjection(Projection):
         if penalties:
             await self.facts.add_penalties(conn, penalties)
         if facts:
-            known = await self.facts.neighbourhood(conn, facts)
-            await self.coverage.change(conn, rolled_up(changes(known, facts, periods, self.indicators), self.tree))
+            # Every fact is history (the as-of views read it); only those some indicator
+            # reads are worth loading people and computing their figures for.
+            moving = that_can_move(facts, self.indicators)
+            if moving:
+                known = await self.facts.neighbourhood(conn, moving)
+                await self.coverage.change(conn, rolled_up(changes(known, moving, periods, self.indicators), self.tree))
             await self.facts.add(conn, facts)
             await self._replay_over_when_news_arrives(conn, events)
         await conn.execute("SELECT pg_notify($1, '')", view_channel(self.schema))
