@@ -13,6 +13,7 @@ from platform_kit.contract.registry import (
     MaritalStatusChanged,
     ResidentDeparted,
     ResidentMoved,
+    ResidentRecordCorrected,
     ResidentRegistered,
 )
 from platform_kit.contract.services_log import ServiceDelivered, TrainingHeld
@@ -72,6 +73,21 @@ class RegistryFacts:
             resident_id=resident_id, from_unit=from_unit, destination_place="370100", reason="返乡"
         )
         return self._event("ResidentDeparted", resident_id, from_unit, at, payload)
+
+    def corrected(self, corrected: Envelope, lives_in: str, at: datetime, **right: Any) -> Envelope:
+        """The registry's correction of ``corrected`` (its right version: ``right`` over what it said)."""
+        resident_id = uuid.UUID(corrected.stream_id.removeprefix("resident-"))
+        if right.get("withdrawn"):
+            fields: dict[str, Any] = {"withdrawn": True}
+        else:
+            said = {k: v for k, v in corrected.payload.items() if k in ("unit_code", "sex", "birth_date", "marital_status", "population", "from_unit", "to_unit")}
+            fields = said | {"happened_at": corrected.occurred_at} | right
+            fields["changed"] = sorted(k for k in right if k != "happened_at" or right[k] != corrected.occurred_at)
+        payload = ResidentRecordCorrected.model_validate(
+            {"resident_id": resident_id, "corrects": corrected.event_id, "corrected_type": corrected.event_type,
+             "reason": "录入错误，已核实更正", **fields}
+        )
+        return self._event("ResidentRecordCorrected", resident_id, lives_in, at, payload)
 
     def marital_status_changed(self, resident_id: uuid.UUID, unit_code: str, at: datetime, *, to: str) -> Envelope:
         payload = MaritalStatusChanged(resident_id=resident_id, previous="unmarried", marital_status=to)

@@ -44,7 +44,10 @@ CREATE INDEX IF NOT EXISTS registry_residence_changes_by_resident
 """
 
 _UNIT_OF = {"ResidentRegistered": "unit_code", "ResidentMoved": "to_unit", "ResidentDeparted": None}
-RESIDENT_EVENTS = frozenset({*_UNIT_OF, "MaritalStatusChanged"})
+CORRECTED = "ResidentRecordCorrected"
+RESIDENT_EVENTS = frozenset({*_UNIT_OF, "MaritalStatusChanged", CORRECTED})
+# The resident's details a correction of a registration (or of a marital change) restates.
+_DETAILS = ("sex", "birth_date", "marital_status", "population")
 
 
 class RegistryView(Projection):
@@ -91,6 +94,8 @@ class RegistryView(Projection):
                 payload.resident_id,
                 payload.marital_status,
             )
+        elif event.event_type == CORRECTED:
+            await self._correct(conn, event, payload)
         if event.event_type in _UNIT_OF:
             field = _UNIT_OF[event.event_type]
             await conn.execute(
@@ -100,6 +105,31 @@ class RegistryView(Projection):
                 event.occurred_at,
                 event.stream_version,
                 getattr(payload, field) if field else None,
+            )
+
+    async def _correct(self, conn: asyncpg.Connection, event: Envelope, payload) -> None:
+        """A registration, move or marital change entered wrong, made right (the registry's
+        ResidentRecordCorrected): the residence change it made takes the right day and unit, or
+        goes if the move never happened; the details take their right values. The registry
+        corrects only what no later event rests on, so the latest details are the ones restated."""
+        s = self.schema
+        if payload.withdrawn:
+            await conn.execute(f"DELETE FROM {s}.registry_residence_changes WHERE event_id = $1", payload.corrects)
+            return
+        if payload.corrected_type in _UNIT_OF:
+            unit = payload.unit_code if payload.corrected_type == "ResidentRegistered" else payload.to_unit
+            await conn.execute(
+                f"UPDATE {s}.registry_residence_changes SET occurred_at = coalesce($2, occurred_at), "
+                "unit_code = coalesce($3, unit_code) WHERE event_id = $1",
+                payload.corrects, payload.happened_at, unit,
+            )
+        details = {name: getattr(payload, name) for name in _DETAILS if getattr(payload, name) is not None}
+        if details:
+            names = list(details)
+            await conn.execute(
+                f"UPDATE {s}.registry_residents SET {', '.join(f'{n} = ${i + 2}' for i, n in enumerate(names))} "
+                "WHERE resident_id = $1",
+                payload.resident_id, *details.values(),
             )
 
     async def reset(self, conn: asyncpg.Connection) -> None:

@@ -192,3 +192,31 @@ async def test_a_registration_arriving_while_a_service_is_recorded_still_places_
 
     assert answer.json()["residence"] == "not_yet_known"
     assert (await resolved(services_log, answer.json()["stream_id"]))["residence"] == "lives_here"
+
+
+async def test_the_registrys_corrections_place_the_resident_where_the_record_now_says(services_log):
+    """纠正错误: a registration entered in the wrong unit, a move entered on the wrong day and a
+    move that never happened, each corrected by the registry (ResidentRecordCorrected): the
+    services log places later services by the corrected record, not by what was first entered."""
+    registry = services_log.registry
+    wrong_unit, wrong_day, never_moved = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    registered_wrong = registry.registered(wrong_unit, YONGFU, at(3, 1))
+    registered_a = registry.registered(wrong_day, YONGFU, at(3, 1))
+    moved_late = registry.moved(wrong_day, YONGFU, KANGLE, at(7, 1))
+    registered_b = registry.registered(never_moved, YONGFU, at(3, 1))
+    moved_never = registry.moved(never_moved, YONGFU, KANGLE, at(4, 1))
+    await services_log.registry_publishes(
+        registered_wrong, registered_a, moved_late, registered_b, moved_never,
+        registry.corrected(registered_wrong, KANGLE, at(3, 1), unit_code=KANGLE),
+        registry.corrected(moved_late, KANGLE, at(5, 1), happened_at=at(5, 1)),
+        registry.corrected(moved_never, YONGFU, at(4, 1), withdrawn=True),
+    )
+
+    async def residence(resident: uuid.UUID, when: datetime) -> tuple[str, str | None]:
+        answer = await services_log.http.post("/api/services", json=check(resident, YONGFU, when) | {"cross_unit_reason": "务工"})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["residence"], answer.json()["resident_unit"]
+
+    assert await residence(wrong_unit, at(6, 3)) == ("lives_elsewhere", KANGLE)
+    assert await residence(wrong_day, at(6, 3)) == ("lives_elsewhere", KANGLE)  # moved on 5/1, not 7/1
+    assert await residence(never_moved, at(6, 3)) == ("lives_here", YONGFU)
