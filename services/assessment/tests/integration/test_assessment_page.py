@@ -15,7 +15,6 @@ from playwright.async_api import expect
 
 from assessment_demo import LONGSHANLU, demo_history
 from assessment_testing import History
-from platform_kit.testing import token
 from platform_kit.units import unit_tree
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -74,15 +73,13 @@ async def district(running):
     return running
 
 
-async def test_the_page_shows_the_league_follows_it_live_and_explains_it(district, browser):
-    page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
-    await page.goto(district.base_url)
+async def test_the_page_shows_the_league_follows_it_live_and_explains_it(district, pages):
+    page = await pages.open(district.base_url, role=None)
     # Signed out, the page asks for a token and shows nothing; a district token signs in.
     await expect(page.locator("#sign-in")).to_be_visible()
     await expect(page.locator("#league tbody tr[data-unit]")).to_have_count(0)
     await page.screenshot(path=str(SCREENSHOTS / "sign-in.png"))  # what a user meets first (docs/security.md)
-    await page.locator("#token").fill(token("district"))
-    await page.locator("#sign-in button").click()
+    await pages.sign_in(page)
     await expect(page.locator("#sign-in")).to_be_hidden()
     league = page.locator("#league tbody tr[data-unit]")
     await expect(league).to_have_count(11)
@@ -141,7 +138,7 @@ async def test_the_page_shows_the_league_follows_it_live_and_explains_it(distric
     not_blank(await page.screenshot(path=str(SCREENSHOTS / "towns-as-of-june.png")))
 
 
-async def test_the_equalisation_view_shows_where_migrants_are_worse_served(running, browser):
+async def test_the_equalisation_view_shows_where_migrants_are_worse_served(running, pages):
     """Example 7's unit: in 建设社区, 2013-Q2, one migrant woman unchecked, two registered women
     of whom one checked: free pregnancy checks 0% against 50%, a gap of −50 points, in red."""
     village = "370402001001"
@@ -156,12 +153,10 @@ async def test_the_equalisation_view_shows_where_migrants_are_worse_served(runni
     await running.publish(h.events)
     await running.settled()
 
-    page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
-    await page.goto(running.base_url)
+    page = await pages.open(running.base_url, role=None)
     # Signed out, the equalisation view has nothing to show: it reads with the page's token.
     await expect(page.locator("#eq-unit option")).to_have_count(0)
-    await page.locator("#token").fill(token("district"))
-    await page.locator("#sign-in button").click()
+    await pages.sign_in(page)
     await expect(page.locator("#eq-unit option")).not_to_have_count(0)
     await page.locator("#year").select_option("2013")
     await page.locator("#part").select_option("Q2")
@@ -188,7 +183,7 @@ async def test_the_equalisation_view_shows_where_migrants_are_worse_served(runni
     not_blank(await page.screenshot(path=str(SCREENSHOTS / "equalisation-en.png")))
 
 
-async def test_a_figure_as_known_on_a_date_lists_its_events_and_a_correction_beside_what_it_corrects(running, browser):
+async def test_a_figure_as_known_on_a_date_lists_its_events_and_a_correction_beside_what_it_corrects(running, pages):
     """A service withdrawn in February 2014: as known now, her cell lists the service struck
     through and its correction with the reason; as known on 31 January, the service alone,
     counted. Each event shows when it occurred and when it was recorded; the explain API is linked."""
@@ -213,10 +208,7 @@ async def test_a_figure_as_known_on_a_date_lists_its_events_and_a_correction_bes
     await running.publish([*h.events, withdrawn])
     await running.settled()
 
-    page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
-    await page.goto(running.base_url)
-    await page.locator("#token").fill(token("district"))
-    await page.locator("#sign-in button").click()
+    page = await pages.open(running.base_url)
     await page.locator("#year").select_option("2013")
     await page.locator(f"a[data-town='{town}']").click()
     await page.locator(f"td.indicator[data-unit='{village}'][data-indicator='free_contraceptives']").click()

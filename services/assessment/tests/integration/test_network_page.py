@@ -81,12 +81,9 @@ async def test_without_the_services_log_configured_the_network_is_unavailable_na
     assert (answer.status_code, answer.json()["errors"][0]["field"]) == (503, "services_log_url")
 
 
-async def test_the_page_shows_a_towns_network_and_the_district_beside_the_document(network, browser):
+async def test_the_page_shows_a_towns_network_and_the_district_beside_the_document(network, pages):
     assessment, _log = network
-    page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
-    await page.goto(assessment.base_url)
-    await page.locator("#token").fill(token("district"))
-    await page.locator("#sign-in button").click()
+    page = await pages.open(assessment.base_url)
     await expect(page.locator("#nw-unit option")).not_to_have_count(0)
     await page.locator("#year").select_option("2013")
     await page.locator("#nw-unit").select_option(LONGSHAN)

@@ -8,12 +8,11 @@ import pytest
 from playwright.async_api import expect
 
 from assessment_examples import JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
-from platform_kit.testing import token
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
-async def test_a_villages_year_at_a_glance_and_every_open_order(running, browser):
+async def test_a_villages_year_at_a_glance_and_every_open_order(running, pages):
     await running.publish(worked_examples().events)
     await running.settled()
     ranking = await running.http.post("/api/rankings", json={"period": "2013-Q2", "level": "village", "parent": ZHONGXINJIE})
@@ -24,10 +23,7 @@ async def test_a_villages_year_at_a_glance_and_every_open_order(running, browser
               "signed_by": "中心街街道办事处"}
     assert (await running.http.post("/api/letters", json=letter)).status_code == 201
 
-    page = await browser.new_page(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
-    await page.goto(running.base_url)
-    await page.locator("#token").fill(token("district"))
-    await page.locator("#sign-in button").click()
+    page = await pages.open(running.base_url)
     await expect(page.locator("#rc-unit option")).not_to_have_count(0)
     await page.locator("#year").select_option("2013")
     await page.locator("#rc-unit").select_option(JIANSHE)
