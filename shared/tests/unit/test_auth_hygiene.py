@@ -108,6 +108,17 @@ class TestPersonalDataReads:
         with pytest.raises(ValidationError):
             record_personal_read(self.town, "resident.contact", subject, "follow-up visit")
 
+    @pytest.mark.parametrize("resident", ["5a8409c5-6a5c-4fe2-964b-91819212435e", "00000000-0000-4000-8000-123456789012"])
+    def test_a_resident_id_whose_last_group_is_all_digits_is_still_a_stream_id(self, resident: str) -> None:
+        # About one resident id in 600 ends in 11 or 12 decimal digits; her data must stay readable.
+        payload = record_personal_read(self.town, "resident.contact", f"resident-{resident}", f"visit for {resident}")
+        assert payload["subject"] == f"resident-{resident}"
+
+    @pytest.mark.parametrize("subject", ["resident-5a8409c5-6a5c-4fe2-964b-91819212435e-13800138000", "resident-x-370402199001011234"])
+    def test_a_phone_or_id_number_beside_a_uuid_is_still_refused(self, subject: str) -> None:
+        with pytest.raises(ValidationError):
+            record_personal_read(self.town, "resident.contact", subject, "follow-up visit")
+
     def test_a_reason_is_required(self) -> None:
         with pytest.raises(ValidationError):
             record_personal_read(self.town, "resident.contact", "resident-1", "")
