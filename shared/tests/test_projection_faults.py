@@ -246,7 +246,13 @@ class TestDeadLetterTopicsAndReplay:
         consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap_servers)
         await consumer.start()
         try:
-            await consumer._client.force_metadata_update()
+            # A broker that has just made the topic may not list it in its metadata yet: ask again
+            # until it does (a topic never made is still a failure, after the wait).
+            async def listed() -> bool:
+                await consumer._client.force_metadata_update()
+                return consumer.partitions_for_topic(runner.dead_letter_topic) is not None
+
+            await wait_until(listed, timeout=30, interval=0.5, what="the dead-letter topic in the metadata")
             assert consumer.partitions_for_topic(runner.dead_letter_topic) == {0, 1, 2}
         finally:
             await consumer.stop()
