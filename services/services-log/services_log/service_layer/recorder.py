@@ -156,19 +156,26 @@ class Recorder:
             key_id, key = await roster.key_for(conn, self.schema, command.staff_ref)
             sealed = seal(key, key_id, command.staff_ref, {"name": command.name})
             new = decide_assignment(command, current, sealed, today=local_date(self.clock()))
-            if new is None:
-                assert current is not None
-                stored = await records.event_at(conn, self.schema, staff_stream(command.staff_ref), current.version)
-                assert stored is not None
-                return Outcome(stored, "replayed")
-            event = _envelope(new, Origin(), self.clock())
-            await self.store.append([event], conn=conn)
-            await roster.save(
-                conn, self.schema,
-                OnRoster(command.staff_ref, command.unit_code, command.role, command.assigned_on, new.stream_version),
-            )
+            outcome = await self._staff_change(conn, command.staff_ref, current, new, lambda version: OnRoster(
+                command.staff_ref, command.unit_code, command.role, command.assigned_on, version))
+            if outcome.status == "replayed":
+                return outcome
+            event = outcome.event
         # Never the name: the ref, the unit and the role say all an operator needs.
         log.info("staff.assigned", staff_ref=command.staff_ref, unit_code=command.unit_code, role=command.role)
+        return Outcome(event, "recorded")
+
+    async def _staff_change(self, conn, staff_ref: str, current, new, on_roster: Callable[[int], OnRoster]) -> Outcome:
+        """Append a roster decision and keep the roster row in step, or, when the decision is
+        that nothing changes (the same command again), answer with the event already stored."""
+        if new is None:
+            assert current is not None
+            stored = await records.event_at(conn, self.schema, staff_stream(staff_ref), current.version)
+            assert stored is not None
+            return Outcome(stored, "replayed")
+        event = _envelope(new, Origin(), self.clock())
+        await self.store.append([event], conn=conn)
+        await roster.save(conn, self.schema, on_roster(new.stream_version))
         return Outcome(event, "recorded")
 
     async def remove_staff(self, command: RemoveStaff, may_change: Callable[[str], None] = lambda _unit: None) -> Outcome:
@@ -183,17 +190,12 @@ class Recorder:
                 may_change(current.unit_code)
             new = decide_removal(command, current, today=local_date(self.clock()))
             assert current is not None
-            if new is None:
-                stored = await records.event_at(conn, self.schema, staff_stream(command.staff_ref), current.version)
-                assert stored is not None
-                return Outcome(stored, "replayed")
-            event = _envelope(new, Origin(), self.clock())
-            await self.store.append([event], conn=conn)
-            await roster.save(
-                conn, self.schema,
-                OnRoster(current.staff_ref, current.unit_code, current.role, current.assigned_on, new.stream_version,
-                         removed_on=command.removed_on),
-            )
+            outcome = await self._staff_change(conn, command.staff_ref, current, new, lambda version: OnRoster(
+                current.staff_ref, current.unit_code, current.role, current.assigned_on, version,
+                removed_on=command.removed_on))
+            if outcome.status == "replayed":
+                return outcome
+            event = outcome.event
         log.info("staff.removed", staff_ref=command.staff_ref, unit_code=current.unit_code, role=current.role)
         return Outcome(event, "recorded")
     async def correct(self, service_id: uuid.UUID, command: CorrectService) -> Envelope:
