@@ -28,6 +28,15 @@ def _id_number(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(clean_text)]
+def filled(least: int = 1) -> str:
+    """The pattern of free text that says something: ``least`` characters at least from its first
+    character that is not white space to its last. A command model that strips white space before
+    it counts characters states this in its document, so that what the document calls valid
+    ("\\u000b" is one character long) is never refused as too short once stripped."""
+    return r"\S" if least <= 1 else rf"\S[\s\S]{{{least - 2},}}\S"
+
+
+FILLED = filled(1)
 ContractDate = Annotated[date, AfterValidator(within_date_bounds)]
 UnitCode = Annotated[
     str,

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from platform_kit.contract.common import PlaceCode, UnitCode
+from platform_kit.contract.common import FILLED, PlaceCode, UnitCode, filled
 from platform_kit.contract.registry import BirthReporter, MaritalStatus, Population, Sex, VerificationKind
 
 
@@ -22,6 +22,14 @@ def _folded(value: object) -> object:
     from registry.domain.identity import normalise_id_number
 
     return normalise_id_number(value) if isinstance(value, str) else value
+
+
+# Typed as people type it (full-width digits, a lower-case x, blanks around it) and folded before
+# its shape is checked; the pattern is the document's promise: 18 blanks passed the lengths
+# there and were refused here once they were stripped.
+IdNumberTyped = Annotated[
+    str, Field(min_length=18, max_length=18, pattern=r"^[0-9]{17}[0-9Xx]$"), BeforeValidator(_folded)
+]
 
 
 class Command(BaseModel):
@@ -42,9 +50,9 @@ class ResidentCommand(Command):
 class RegisterResident(Command):
     """属地化管理: register a person in the village or community where they now live."""
 
-    name: str = Field(min_length=1, max_length=40)
-    id_number: str | None = Field(
-        None, min_length=18, max_length=18,
+    name: str = Field(min_length=1, max_length=40, pattern=FILLED)
+    id_number: IdNumberTyped | None = Field(
+        None,
         description="18-digit citizen ID number; its birth date, sex and check digit must agree; required from age 16",
     )
     phone: str | None = Field(None, max_length=20, description="mainland mobile or landline")
@@ -68,7 +76,7 @@ class MoveResident(ResidentCommand):
 class DepartResident(ResidentCommand):
     from_unit: UnitCode | None = Field(None, description="if given, must be where the registry has the resident")
     destination_place: PlaceCode | None = Field(None, description="where the person goes, outside 市中区")
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200, pattern=FILLED)
     currently_pregnant: bool = Field(False, description="makes the departure's verification request urgent (15 days)")
 
 
@@ -85,7 +93,7 @@ class CorrectRecord(ResidentCommand):
     the event it corrects, why, and only what was wrong; the rest is restated from the record."""
 
     corrects: uuid.UUID = Field(description="the event_id of the registration, move or marital change to correct")
-    reason: str = Field(min_length=3, max_length=500, description="why, in your own words (no personal data)")
+    reason: str = Field(min_length=3, max_length=500, pattern=filled(3), description="why, in your own words (no personal data)")
     withdrawn: bool = Field(False, description="the move did not happen at all (moves only)")
     occurred_at: AwareDatetime | None = Field(
         None, description="the right business time of the corrected event, if that is what was wrong"
@@ -116,7 +124,7 @@ class ReportBirth(ResidentCommand):
     birth_date: date
     sex: Sex
     reported_by: BirthReporter
-    report_ref: str = Field(min_length=1, max_length=100)
+    report_ref: str = Field(min_length=1, max_length=100, pattern=FILLED)
     child_name: str | None = Field(None, max_length=40)
     child_resident_id: uuid.UUID | None = Field(
         None, description="the child, when already registered (e.g. found by a sweep): the report is linked to them"
@@ -124,13 +132,13 @@ class ReportBirth(ResidentCommand):
 
 
 class EnrolChild(ResidentCommand):
-    school_name: str = Field(min_length=1, max_length=100)
+    school_name: str = Field(min_length=1, max_length=100, pattern=FILLED)
     school_year: int = Field(ge=2000, le=2100)
     grade: int = Field(ge=1, le=9)
 
 
 class ErasePersonalData(ResidentCommand):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200, pattern=FILLED)
 
 
 class RequestVerification(ResidentCommand):
@@ -139,7 +147,7 @@ class RequestVerification(ResidentCommand):
     direction: Literal["outgoing", "incoming"] = "outgoing"
     kind: VerificationKind
     counterpart_place: PlaceCode
-    subject: str = Field(min_length=1, max_length=200)
+    subject: str = Field(min_length=1, max_length=200, pattern=FILLED)
     requested_on: date | None = Field(None, description="default: today")
 
 
@@ -159,6 +167,4 @@ class RunSweep(Command):
 
 
 class LookUpByIdNumber(Command):
-    # The pattern is the document's promise: 18 characters with a blank in them passed the
-    # lengths there and were refused here once the blank was stripped.
-    id_number: Annotated[str, BeforeValidator(_folded)] = Field(min_length=18, max_length=18, pattern=r"^[0-9]{17}[0-9Xx]$")
+    id_number: IdNumberTyped

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from platform_kit.contract.common import ContractDate, UnitCode
+from platform_kit.contract.common import FILLED, ContractDate, UnitCode
 from platform_kit.contract.services_log import (
     Audience,
     CertificateMode,
@@ -45,7 +45,7 @@ def _printable(value: str) -> str:
 
 
 Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=FILLED), AfterValidator(_printable)
 ]
 OccurredAt = Annotated[
     AwareDatetime, Field(description="when it happened (business time), ISO 8601 with offset; not in the future")
@@ -129,7 +129,7 @@ def _person_name(value: str) -> str:
     return value
 
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), AfterValidator(_person_name)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=FILLED), AfterValidator(_person_name)]
 
 
 class AssignStaff(Command):
