@@ -63,10 +63,10 @@ tools:  ## Debian's Chromium, promtool and docker-compose, for the tests (only w
 test-unit: install  ## The unit tests alone: nothing to start, a few seconds
 	MSP_UNIT_ONLY=1 .venv/bin/python -m pytest -m unit $(PYTEST_ARGS)
 
-# One test at a time by default. PYTEST_WORKERS=2 runs two pytest workers, a test file each
-# (13-14 minutes instead of about 21 on two cores), but a few tests still look at the whole
-# broker (topic deletion, one trace's webhook) and meet the other worker's topics.
-PYTEST_WORKERS ?= 0
+# Two pytest workers, a test file each: 13-14 minutes instead of about 21 one at a time on two
+# cores (most of a test's time is waiting for Kafka and the services). PYTEST_WORKERS=0 runs
+# one test at a time.
+PYTEST_WORKERS ?= 2
 test: up tools  ## Install, start what the tests need, run every test against the real broker and database
 	@$(STACK_ENV); .venv/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 

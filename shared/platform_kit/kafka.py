@@ -18,7 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from platform_kit.logs import get_logger
 from platform_kit.topics import DOMAIN_TOPICS
@@ -184,10 +184,22 @@ async def ensure_topics(
                 )
             except TopicAlreadyExistsError:
                 pass  # another process made it first: that is what we wanted
+            await _listed(admin, missing)
         if keep_forever and (present := [t for t in wanted if t in existing]):
             await _keep_forever(admin, present)
     finally:
         await admin.close()
+
+
+async def _listed(admin: AIOKafkaAdminClient, topics: list[str], timeout: float = 30.0) -> None:
+    """Return once the broker's metadata lists the new topics. The controller answers the
+    creation before every broker's metadata has it; on a busy machine a consumer, a producer or
+    a listing right after could still find no such topic (a test on two workers met it)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while missing := set(topics) - set(await admin.list_topics()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise KafkaError(f"created, yet not listed by the broker after {timeout:.0f} s: {', '.join(sorted(missing))}")
+        await asyncio.sleep(0.1)
 
 
 async def _keep_forever(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
