@@ -13,53 +13,50 @@ around them. See docs/security.md.
 - :mod:`.dev_key`    the local development key that ``msp token`` signs with
 """
 
-from platform_kit.auth.dev_key import DevKey
-from platform_kit.auth.headers import install_security_headers
-from platform_kit.auth.hygiene import (
-    allowed_webhook,
-    normalise_digits,
-    normalise_id_number,
-    normalise_unit_code,
-    webhook_refusal,
-)
-from platform_kit.auth.http import (
-    ensure_unit_scope,
-    install_auth,
-    require_district_action,
-    require_principal,
-    require_role,
-    require_unit_scope,
-)
-from platform_kit.auth.keys import KeyConfigurationError
-from platform_kit.auth.principal import DISTRICT_ACTIONS, ROLES, Principal
-from platform_kit.auth.rate_limit import RateLimit
-from platform_kit.auth.records import PersonalDataRead, record_personal_read
-from platform_kit.auth.settings import AuthSettings
-from platform_kit.auth.tokens import InvalidToken, TokenVerifier, build_verifier
+from __future__ import annotations
 
-__all__ = [
-    "DISTRICT_ACTIONS",
-    "ROLES",
-    "AuthSettings",
-    "DevKey",
-    "InvalidToken",
-    "KeyConfigurationError",
-    "PersonalDataRead",
-    "Principal",
-    "RateLimit",
-    "TokenVerifier",
-    "allowed_webhook",
-    "build_verifier",
-    "ensure_unit_scope",
-    "install_auth",
-    "install_security_headers",
-    "normalise_digits",
-    "normalise_id_number",
-    "normalise_unit_code",
-    "record_personal_read",
-    "require_district_action",
-    "require_principal",
-    "require_role",
-    "require_unit_scope",
-    "webhook_refusal",
-]
+import importlib
+from typing import Any
+
+# Each name is imported from its module when first asked for: ``msp token`` and the audit tools
+# need the key and the principal, not FastAPI (which the HTTP guards import), and a command
+# line tool that takes seconds to show its --help is one nobody reaches for.
+_HOME = {
+    "AuthSettings": "platform_kit.auth.settings",
+    "DISTRICT_ACTIONS": "platform_kit.auth.principal",
+    "DevKey": "platform_kit.auth.dev_key",
+    "InvalidToken": "platform_kit.auth.tokens",
+    "KeyConfigurationError": "platform_kit.auth.keys",
+    "PersonalDataRead": "platform_kit.auth.records",
+    "Principal": "platform_kit.auth.principal",
+    "ROLES": "platform_kit.auth.principal",
+    "RateLimit": "platform_kit.auth.rate_limit",
+    "TokenVerifier": "platform_kit.auth.tokens",
+    "allowed_webhook": "platform_kit.auth.hygiene",
+    "build_verifier": "platform_kit.auth.tokens",
+    "ensure_unit_scope": "platform_kit.auth.http",
+    "install_auth": "platform_kit.auth.http",
+    "install_security_headers": "platform_kit.auth.headers",
+    "normalise_digits": "platform_kit.auth.hygiene",
+    "normalise_id_number": "platform_kit.auth.hygiene",
+    "normalise_unit_code": "platform_kit.auth.hygiene",
+    "record_personal_read": "platform_kit.auth.records",
+    "require_district_action": "platform_kit.auth.http",
+    "require_principal": "platform_kit.auth.http",
+    "require_role": "platform_kit.auth.http",
+    "require_unit_scope": "platform_kit.auth.http",
+    "webhook_refusal": "platform_kit.auth.hygiene",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))
