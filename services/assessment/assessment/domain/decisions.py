@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from assessment.domain.periods import Period
 from assessment.domain.scoring import Ranked
-from platform_kit.calendar import local_date
+from platform_kit.calendar import local_date, start_of
 from platform_kit.envelope import Envelope
 from platform_kit.problems import Conflict, NotFound, Refusal
 
@@ -391,11 +391,16 @@ def decide_letter(
         raise Conflict("unit_code", f"{unit_code} has signed its letter for {year} already")
     if not (date(year - 1, 1, 1) <= signed_on < date(year, 4, 1)):
         raise Refusal("signed_on", f"a letter for {year} is signed at the start of the year: by {year}-03-31")
+    if signed_on > local_date(now):
+        raise Refusal("signed_on", f"{signed_on.isoformat()} is in the future: record a letter once it is signed")
     _check_targets(targets, indicators)
     stream = f"letter-{unit_code}-{year}"
+    # The letter binds from the day it was signed, not from the day someone typed it in: a
+    # letter signed on 5 January and recorded in March was in force in February (as_of), though
+    # not known then (known_at).
     return Envelope.new(
         event_type="ResponsibilityLetterSigned", stream_id=stream, stream_version=_next(decisions, stream),
-        unit_code=unit_code, source=SOURCE, occurred_at=now, recorded_at=now,
+        unit_code=unit_code, source=SOURCE, occurred_at=start_of(signed_on), recorded_at=now,
         payload={"unit_code": unit_code, "year": year, "targets": dict(targets), "signed_on": signed_on.isoformat(),
                  "signed_by": signed_by},
     )
@@ -425,7 +430,7 @@ def decide_amendment(
     if occurred > now:
         raise Refusal("occurred_at", "is in the future: record an amendment once it is decided")
     if occurred < letter["occurred_at"]:
-        raise Refusal("occurred_at", f"is before the letter was recorded ({letter['occurred_at'].isoformat()})")
+        raise Refusal("occurred_at", f"is before the letter was signed ({letter['occurred_at'].isoformat()})")
     stream = f"letter-{unit_code}-{year}"
     return Envelope.new(
         event_type="ResponsibilityLetterAmended", stream_id=stream, stream_version=_next(decisions, stream),

@@ -4,6 +4,8 @@ the top unit rewarded beside the penalties (docs/rectification.md)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from assessment_examples import CHANGAN, JIANSHE, XINHUA, ZHONGXINJIE, worked_examples
@@ -48,6 +50,28 @@ async def test_a_unit_is_compared_with_its_own_letter(examples):
                                                              figure["free_pregnancy_checks"]["denominator"])
     assert checks["target"] == 0.95 and checks["met"] == (checks["rate"] >= 0.95)
     assert (await examples.http.get(f"/api/units/{CHANGAN}/letter", params={"year": 2014})).status_code == 404
+
+
+async def test_a_letter_binds_from_the_day_it_was_signed_not_the_day_it_was_recorded(examples):
+    letter = {"unit_code": CHANGAN, "year": 2013, "targets": {"free_pregnancy_checks": 0.95},
+              "signed_on": "2013-01-15", "signed_by": "垎塔埠街道办事处"}
+    town = {"headers": bearer("town", GETABU)}
+    signed = await examples.http.post("/api/letters", json=letter, **town)
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["occurred_at"].startswith("2013-01-15T00:00:00")  # recorded years later (the clock)
+    assert signed.json()["recorded_at"] > signed.json()["occurred_at"]
+
+    # In force in February, as the district now knows it; unknown to anyone asking in February.
+    february = await examples.get(f"/api/units/{CHANGAN}/letter", year=2013, as_of="2013-02-01T00:00:00+08:00")
+    assert february["letter"]["signed_on"] == "2013-01-15"
+    for clocks in ({"as_of": "2013-01-14T12:00:00+08:00"}, {"known_at": "2013-02-01T00:00:00+08:00"}):
+        answer = await examples.http.get(f"/api/units/{CHANGAN}/letter", params={"year": 2013, **clocks})
+        assert answer.status_code == 404, (clocks, answer.text)
+
+    tomorrow = (date.fromisoformat(signed.json()["recorded_at"][:10]) + timedelta(days=2))
+    future = await examples.http.post("/api/letters", json=letter | {
+        "year": tomorrow.year + 1, "signed_on": tomorrow.isoformat()}, **town)
+    assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "signed_on"), future.text
 
 
 async def test_a_veto_names_its_people_to_the_district_only_and_is_revoked_later(examples):
