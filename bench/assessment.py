@@ -8,8 +8,9 @@
 * how long an event takes from its publication to being visible on ``/api/scoreboard``
   (p50, p99), while a steady background load of other events flows through the service;
 * ``assessment_rebuild``: a rebuild of the assessment's real views (facts, penalties, the live
-  coverage of every unit, indicator and period) from N demo-shaped events, in events/s, with
-  the CPU the projection spent an event (on this shared machine wall time is ~3× the CPU).
+  coverage of every unit, indicator and period) from N demo-shaped events (100k quick, 1M
+  full), in events/s, with the CPU the projection spent an event (on this shared machine wall
+  time is ~3× the CPU) and its peak Python memory (``tracemalloc``, a second pass).
 
 ``await run(bootstrap_servers, database_url, quick)`` returns rows {name, value, unit,
 limit_name, limit_value, ratio}; ``python -m bench.assessment [--quick]`` prints them.
@@ -28,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -211,11 +213,40 @@ def demo_events(n: int) -> list[Envelope]:
     return sorted(events, key=lambda e: e.recorded_at)
 
 
-async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[dict]:
+async def rebuild(
+    database_url: str, n: int, batch: int | None = None, *, incremental: bool = False, peak: bool = True
+) -> list[dict]:
     """The coverage projection's ``reset`` and then every event applied, in the runner's batch
     size, each batch its own transaction, as a rebuild does after reading its topics (Kafka's
-    share is ``assessment_projection_vs_raw_consume``'s limit; this is the views' share)."""
+    share is ``assessment_projection_vs_raw_consume``'s limit; this is the views' share), ending
+    with ``replayed`` as the runner calls it on reaching the end offsets the rebuild began with.
+    ``incremental``: no reset, so every batch moves the live view as live traffic does (the
+    rebuild before the fast path). ``peak``: a second pass under ``tracemalloc`` for the peak
+    Python memory the rebuild allocates (the events themselves are made before it starts)."""
     events = demo_events(n)
+    size = batch or AssessmentSettings().projection_batch_size
+    elapsed, cpu, cells = await _rebuild_once(database_url, events, size, incremental)
+    label = " (incremental)" if incremental else ""
+    say(f"  {len(events):,} events rebuilt{label} in {elapsed:.1f}s ({cpu:.1f}s CPU here); {cells:,} cells in the live view;"
+        f" load average {os.getloadavg()[0]:.2f}")
+    name = "assessment_rebuild_incremental" if incremental else "assessment_rebuild"
+    rows = [
+        row(name, len(events) / elapsed, "events/s"),
+        row(f"{name}_cpu_per_event", 1000 * cpu / len(events), "ms CPU (this process)"),
+    ]
+    if peak:
+        tracemalloc.start()
+        try:
+            await _rebuild_once(database_url, events, size, incremental)
+            _, most = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        say(f"  peak {most / 2**20:.1f} MiB (tracemalloc)")
+        rows.append(row(f"{name}_peak_memory", most / 2**20, "MiB (tracemalloc)"))
+    return rows
+
+
+async def _rebuild_once(database_url: str, events: list[Envelope], size: int, incremental: bool) -> tuple[float, float, int]:
     schema = f"bench_{uuid.uuid4().hex[:8]}_rebuild"
     pool = await create_pool(database_url, max_size=2)
     try:
@@ -224,24 +255,30 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
             clock=IN_THE_YEAR,
         )
         await apply_ddl(pool, schema, projection.ddl)
-        size = batch or AssessmentSettings().projection_batch_size
         async with pool.acquire() as conn:
-            async with conn.transaction():
-                await projection.reset(conn)
-            cpu, started, cpu_started = 0.0, time.perf_counter(), time.process_time()
+            if not incremental:
+                async with conn.transaction():
+                    await projection.reset(conn)
+                    # The rebuild began after the last of these was recorded (some demo events are
+                    # recorded after the service's clock): they are all history.
+                    await conn.execute(
+                        f"UPDATE {schema}.view_state SET value = $1 WHERE key = 'replaying_until'",
+                        max(e.recorded_at for e in events),
+                    )
+            started, cpu_started = time.perf_counter(), time.process_time()
             for i in range(0, len(events), size):
                 async with conn.transaction():
                     await projection.apply(conn, events[i:i + size])
+            say(f"    events applied in {time.perf_counter() - started:.1f}s ({time.process_time() - cpu_started:.1f}s CPU)")
+            if not incremental:
+                async with conn.transaction():
+                    await projection.replayed(conn)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             cells = await conn.fetchval(f"SELECT count(*) FROM {schema}.coverage")
-        say(f"  {len(events):,} events rebuilt in {elapsed:.1f}s ({cpu:.1f}s CPU here); {cells:,} cells in the live view")
     finally:
         await pool.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         await pool.close()
-    return [
-        row("assessment_rebuild", len(events) / elapsed, "events/s"),
-        row("assessment_rebuild_cpu_per_event", 1000 * cpu / len(events), "ms CPU (this process)"),
-    ]
+    return elapsed, cpu, cells
 
 
 async def _alive(task: asyncio.Task, interval: float = 0.005) -> None:
@@ -374,7 +411,7 @@ async def run(bootstrap_servers: str, database_url: str, quick: bool) -> list[di
         say("assessment: publication to scoreboard latency ...")
         results += await latency(scratch, producer, quick)
         say("assessment: rebuild of its views ...")
-        results += await rebuild(database_url, 20_000 if quick else 100_000)
+        results += await rebuild(database_url, 100_000 if quick else 1_000_000)
         return results
     finally:
         await producer.stop()
@@ -386,9 +423,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rebuild-only", type=int, metavar="N", help="only the rebuild, from N events")
     parser.add_argument("--batch", type=int, help="the rebuild's batch size (default: the runner's); small ones are the live shape")
+    parser.add_argument("--incremental", action="store_true", help="the rebuild through the live path (no fast path): the before")
+    parser.add_argument("--no-peak", action="store_true", help="skip the second pass under tracemalloc")
     args = parser.parse_args(argv)
     if args.rebuild_only:
-        rows = asyncio.run(rebuild(os.environ["DATABASE_URL"], args.rebuild_only, args.batch))
+        rows = asyncio.run(rebuild(
+            os.environ["DATABASE_URL"], args.rebuild_only, args.batch, incremental=args.incremental, peak=not args.no_peak
+        ))
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     rows = asyncio.run(run(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"], args.quick))

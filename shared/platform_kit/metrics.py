@@ -267,6 +267,9 @@ class _Observed(Projection):
     async def reset(self, conn: asyncpg.Connection) -> None:
         await self._inner.reset(conn)
 
+    async def replayed(self, conn: asyncpg.Connection) -> None:
+        await self._inner.replayed(conn)
+
 
 class HttpMetrics:
     """ASGI middleware: each HTTP request counted under its matched route's template."""

@@ -33,6 +33,10 @@ applies a batch of events to them inside a transaction (``apply``). The runner d
   new one discards what it holds and seeks all its partitions back to the (now empty) stored
   positions, i.e. to the beginning. A rebuilt view equals the live one, with any number of
   replicas.
+* A rebuild records the end offset of every partition as it began (``rebuild_targets``). The
+  batch whose stored positions reach them all, on whichever replica, calls the projection's
+  ``replayed`` in its transaction: history is in, with or without new traffic after it (a
+  projection that applies history in bulk finishes its view there).
 """
 
 from __future__ import annotations
@@ -80,6 +84,13 @@ CREATE TABLE IF NOT EXISTS {schema}.parked_events (
     event_id  uuid        NOT NULL,
     parked_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, event_id)
+);
+CREATE TABLE IF NOT EXISTS {schema}.rebuild_targets (
+    consumer   text    NOT NULL,
+    topic      text    NOT NULL,
+    partition  integer NOT NULL,
+    end_offset bigint  NOT NULL,
+    PRIMARY KEY (consumer, topic, partition)
 );
 CREATE TABLE IF NOT EXISTS {schema}.projection_generations (
     consumer   text        PRIMARY KEY,
@@ -166,6 +177,11 @@ class Projection(ABC):
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         """Empty the read model before a rebuild."""
+
+    async def replayed(self, conn: asyncpg.Connection) -> None:
+        """Every event a rebuild found on its topics when it began is applied (called once per
+        rebuild, in the transaction of the batch that applied the last of them, or of the reset
+        when there was nothing to read)."""
 
 
 @dataclass
@@ -389,6 +405,7 @@ class ProjectionRunner:
     async def reset(self) -> None:
         """Empty the read model and forget every replica's position: the group starts again
         from the beginning. Bumps the generation, which every running replica obeys."""
+        targets = await self._end_offsets()  # before the reset: what is there is history
         async with self.pool.acquire() as conn, conn.transaction():
             # The row lock waits for batches in flight (they hold it FOR SHARE) and makes
             # batches that start later see the new generation and throw themselves away.
@@ -399,9 +416,60 @@ class ProjectionRunner:
                 self.name,
             )
             await self.projection.reset(conn)
-            for table in ("consumer_positions", "applied_stream_versions", "parked_events"):
+            for table in ("consumer_positions", "applied_stream_versions", "parked_events", "rebuild_targets"):
                 await conn.execute(f"DELETE FROM {self.schema}.{table} WHERE consumer = $1", self.name)
-        log.info("projection.reset", projection=self.name, generation=generation)
+            if targets:
+                await conn.executemany(
+                    f"INSERT INTO {self.schema}.rebuild_targets (consumer, topic, partition, end_offset) "
+                    "VALUES ($1, $2, $3, $4)",
+                    [(self.name, tp.topic, tp.partition, end) for tp, end in targets.items()],
+                )
+            else:
+                await self.projection.replayed(conn)  # nothing to read: the rebuild is over now
+
+    async def _end_offsets(self) -> dict[TopicPartition, int]:
+        """Each partition of the topics that has records, and its end offset now."""
+        own = self.consumer is None  # a reset called while not running asks with a consumer of its own
+        consumer = self.consumer or group_consumer(
+            self.bootstrap_servers, group_id=f"{self.group_id}.ends", auto_offset_reset="none"
+        )
+        if own:
+            await consumer.start()
+        try:
+            await consumer.topics()  # fresh metadata: every partition of every topic
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in self.projection.topics
+                for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            if not partitions:
+                return {}
+            ends = await consumer.end_offsets(partitions)
+            beginnings = await consumer.beginning_offsets(partitions)
+            return {tp: ends[tp] for tp in partitions if ends[tp] > beginnings[tp]}
+        finally:
+            if own:
+                await stop_consumer(consumer)
+
+    async def _replayed_when_at_targets(self, conn: asyncpg.Connection) -> None:
+        """While a rebuild replays: once the stored positions reach the end offsets it began
+        with, the projection hears it (once, on whichever replica gets there)."""
+        table = f"{self.schema}.rebuild_targets"
+        if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE consumer = $1)", self.name):
+            return
+        # Replicas check in turn, each after taking the lock, so the last to store its
+        # positions sees everyone's (a check made beside another's uncommitted batch would not).
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{self.group_id}.rebuild_targets")
+        done = await conn.fetch(
+            f"DELETE FROM {table} AS t WHERE t.consumer = $1 AND NOT EXISTS ("
+            f"  SELECT 1 FROM {table} AS b LEFT JOIN {self.schema}.consumer_positions AS p "
+            "   ON (p.consumer, p.topic, p.partition) = (b.consumer, b.topic, b.partition) "
+            "   WHERE b.consumer = $1 AND coalesce(p.next_offset, 0) < b.end_offset) RETURNING 1",
+            self.name,
+        )
+        if done:
+            log.info("projection.replayed", projection=self.name)
+            await self.projection.replayed(conn)
 
     async def _rebuild_now(self) -> None:
         assert self.consumer is not None
@@ -549,6 +617,7 @@ class ProjectionRunner:
                         raise _Refused(refused)  # roll back: nothing is held while they are sent
                     await self._park(conn, unreadable + list(poison.values()))
                     await self._store_positions(conn, records)
+                    await self._replayed_when_at_targets(conn)
                 break
             except _Refused as found:
                 for letter in found.letters:

@@ -199,3 +199,26 @@ class TestRebuild:
             )
             await caught_up(runner, stack, topic)
         assert await runner.projection.snapshot(pool) == live
+
+    async def test_a_rebuild_tells_the_projection_once_when_what_it_began_with_is_applied(
+        self, stack, pool, schema, topic, producer, make_runner
+    ):
+        """Without any news after it: the batch reaching the end offsets the rebuild began
+        with calls ``replayed`` in its transaction (what it sees is every replayed event)."""
+        events = history(streams=30, versions=4)
+        runner = await make_runner(schema, topic)
+        seen: list[int] = []
+
+        async def replayed(conn) -> None:
+            seen.append(await conn.fetchval(f"SELECT coalesce(sum(delivered), 0) FROM {schema}.services_per_unit"))
+
+        runner.projection.replayed = replayed
+        async with running(runner):
+            await runner.reset()  # nothing on the topic yet: over at once
+            assert seen == [0]
+            await publish(producer, topic, events)
+            await caught_up(runner, stack, topic)
+            assert seen == [0]  # news after a finished rebuild is no replay
+            runner.request_rebuild()
+            await wait_until(lambda: asyncio.sleep(0, len(seen) == 2), what="the replay over")
+        assert seen == [0, len(events)]

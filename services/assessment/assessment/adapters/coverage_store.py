@@ -63,6 +63,16 @@ class CoverageStore:
             found[wanted[r["period"]]][(r["unit_code"], r["indicator"])] = (r["numerator"], r["denominator"])
         return found
 
+    async def of_periods_when_whole(
+        self, pool: asyncpg.Pool, periods: Iterable[Period], units: Iterable[str] | None = None
+    ) -> dict[Period, dict[tuple[str, str], Figure]] | None:
+        """``of_periods``, or None while a rebuild replays (the view is not whole until its
+        replay ends); both read in one snapshot, so never a view a rebuild has just emptied."""
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            if await conn.fetchval(f"SELECT 1 FROM {self.schema}.view_state WHERE key = 'replaying_until'"):
+                return None
+            return await self.of_periods(conn, periods, units)
+
     async def snapshot(self, conn: Conn) -> list[tuple[str, str, str, int, int]]:
         rows = await conn.fetch(f"SELECT unit_code, indicator, period, numerator, denominator FROM {self.schema}.coverage")
         return sorted(tuple(r) for r in rows)

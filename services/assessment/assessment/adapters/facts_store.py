@@ -52,11 +52,20 @@ class FactStore:
                      for f in unique.values()],
         )
 
-    async def add_penalties(self, conn: asyncpg.Connection, penalties: Sequence[PenaltyFact]) -> None:
+    async def add_penalties(self, conn: asyncpg.Connection, penalties: Sequence[PenaltyFact], *, bulk: bool = False) -> None:
+        """``bulk``: into a table a rebuild emptied, where no event can be there already."""
+        rows = [(p.event_id, p.rule, p.unit_code, p.occurred_at, p.recorded_at, p.points) for p in penalties]
+        if bulk:
+            unique = {r[0]: r for r in rows}
+            await conn.copy_records_to_table(
+                "penalty_facts", schema_name=self.schema,
+                columns=("event_id", "rule", "unit_code", "occurred_at", "recorded_at", "points"), records=list(unique.values()),
+            )
+            return
         await conn.executemany(
             f"INSERT INTO {self.schema}.penalty_facts (event_id, rule, unit_code, occurred_at, recorded_at, points) "
             "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
-            [(p.event_id, p.rule, p.unit_code, p.occurred_at, p.recorded_at, p.points) for p in penalties],
+            rows,
         )
 
     async def visible(self, conn: Conn, clocks: Clocks, before: datetime | None) -> dict[uuid.UUID, list[Fact]]:

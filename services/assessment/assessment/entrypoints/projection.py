@@ -52,8 +52,27 @@ class CoverageProjection(Projection):
         # replicas applying facts about the same person at once would each compute from the
         # same "before" and add up wrongly; replicas therefore take turns.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection_lock(self.schema))
-        years = await self.live.hold(conn)  # a new year joins the view before the batch moves it
-        periods = self._periods.get(years) or self._periods.setdefault(years, periods_of_years(years))
+        replaying_until = await conn.fetchval(
+            f"SELECT value FROM {self.schema}.view_state WHERE key = 'replaying_until'"
+        )
+        if replaying_until is not None:
+            # A rebuild replays history: the facts go in, the live view is computed once at
+            # the end (reads meanwhile are computed on request, see queries.Reads.figures).
+            await self._record(conn, events, bulk=True)
+            if max(e.recorded_at for e in events) > replaying_until:
+                await self.replayed(conn)  # news: history is over (as far as this partition goes)
+        else:
+            years = await self.live.hold(conn)  # a new year joins the view before the batch moves it
+            periods = self._periods.get(years) or self._periods.setdefault(years, periods_of_years(years))
+            await self._record(conn, events, bulk=False, live_periods=periods)
+        # Readers' cached scoreboards are stale either way (during a replay they are computed from the facts).
+        await conn.execute("SELECT pg_notify($1, '')", view_channel(self.schema))
+
+    async def _record(
+        self, conn: asyncpg.Connection, events: Sequence[Envelope], *, bulk: bool, live_periods: list | None = None,
+    ) -> None:
+        """Store the batch's facts, penalties and stream marks; with ``live_periods``, move the
+        live view by the facts first (the change is computed from the facts stored before them). ``bulk``: the tables were emptied by a rebuild, so rows are copied, not upserted."""
         facts, penalties, marked = [], [], []
         marks = await self._stream_marks(conn, events)
         for event in events:
@@ -67,22 +86,37 @@ class CoverageProjection(Projection):
                 marks.setdefault(event.stream_id, []).append((event.event_type, event.payload))
                 marked.append((event.stream_id, event.event_id, event.event_type, event.payload))
         if marked:  # one statement for the batch, not one round trip per event
-            await conn.executemany(
-                f"INSERT INTO {self.schema}.stream_marks (stream_id, event_id, event_type, payload) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                marked,
-            )
+            if bulk:
+                await conn.copy_records_to_table(
+                    "stream_marks", schema_name=self.schema, columns=("stream_id", "event_id", "event_type", "payload"),
+                    records=list({(m[0], m[1]): m for m in marked}.values()),
+                )
+            else:
+                await conn.executemany(
+                    f"INSERT INTO {self.schema}.stream_marks (stream_id, event_id, event_type, payload) "
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    marked,
+                )
         if penalties:
-            await self.facts.add_penalties(conn, penalties)
-        if facts:
+            await self.facts.add_penalties(conn, penalties, bulk=bulk)
+        if facts and live_periods is not None:
             # Every fact is history (the as-of views read it); only those some indicator
             # reads are worth loading people and computing their figures for.
             moving = that_can_move(facts, self.indicators)
             if moving:
                 known = await self.facts.neighbourhood(conn, moving)
-                await self.coverage.change(conn, rolled_up(changes(known, moving, periods, self.indicators), self.tree))
+                await self.coverage.change(conn, rolled_up(changes(known, moving, live_periods, self.indicators), self.tree))
+        if facts:
             await self.facts.add(conn, facts)
-            await self._replay_over_when_news_arrives(conn, events)
+
+    async def replayed(self, conn: asyncpg.Connection) -> None:
+        """The end of a rebuild's replay (news arrived, or the runner reached the end offsets
+        the rebuild began with): the live years computed once from every stored fact, with the
+        code that adds a year to the view, and the announcer and reads let back onto it."""
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection_lock(self.schema))
+        if await conn.fetchval(f"DELETE FROM {self.schema}.view_state WHERE key = 'replaying_until' RETURNING 1") is None:
+            return  # over already (another replica, or the news before the end offsets)
+        await self.live.recompute(conn, await self.live.held(conn) | self.live.wanted())
         await conn.execute("SELECT pg_notify($1, '')", view_channel(self.schema))
 
     async def _stream_marks(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> dict[str, list]:
@@ -99,13 +133,6 @@ class CoverageProjection(Projection):
             marks.setdefault(row["stream_id"], []).append((row["event_type"], row["payload"]))
         return marks
 
-    async def _replay_over_when_news_arrives(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
-        # After a rebuild, the announcer stays quiet (replayed history was announced before)
-        # until the first event recorded after the rebuild began.
-        replaying_until = await conn.fetchval(f"SELECT value FROM {self.schema}.view_state WHERE key = 'replaying_until'")
-        if replaying_until is not None and max(e.recorded_at for e in events) > replaying_until:
-            await conn.execute(f"DELETE FROM {self.schema}.view_state WHERE key = 'replaying_until'")
-
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute(f"TRUNCATE {', '.join(f'{self.schema}.{t}' for t in tables.VIEW_TABLES)}")
         await conn.execute(
@@ -113,3 +140,4 @@ class CoverageProjection(Projection):
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             self.clock.now(),
         )
+        await conn.execute("SELECT pg_notify($1, '')", view_channel(self.schema))

@@ -51,18 +51,17 @@ class LiveYears:
     async def hold(self, conn: asyncpg.Connection) -> frozenset[int]:
         """The years the view holds, after adding the wanted ones it lacked. Call in a
         transaction holding the projection's lock."""
-        held = await self._held(conn)
-        for year in sorted(self.wanted() - held):
-            await self._add(conn, year)
-            held |= {year}
-        return held
+        held = await self.held(conn)
+        if missing := self.wanted() - held:
+            await self.recompute(conn, missing)
+        return held | missing
 
     async def setup(self, pool: asyncpg.Pool) -> None:
         await apply_ddl(pool, self.schema, tables.DDL)
 
     async def refresh(self) -> frozenset[int]:
         pool = self._pool()
-        held = await self._held(pool)
+        held = await self.held(pool)
         if not self.wanted() <= held:
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection_lock(self.schema))
@@ -76,16 +75,21 @@ class LiveYears:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
 
-    async def _held(self, conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[int]:
+    async def held(self, conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[int]:
         return frozenset(r["year"] for r in await conn.fetch(f"SELECT year FROM {self.schema}.live_years"))
 
-    async def _add(self, conn: asyncpg.Connection, year: int) -> None:
-        # Whatever cells of the year are there (a view from before the years were recorded)
-        # are replaced by the year computed from every stored fact, as a rebuild would.
-        periods = periods_of_year(year)
-        facts = await self.facts.visible(conn, Clocks(), Period(year).end)
+    async def recompute(self, conn: asyncpg.Connection, years: frozenset[int]) -> None:
+        """These years' cells of the view computed from every stored fact, replacing whatever
+        was there (cells of a view from before the years were recorded, or a rebuild's
+        unfinished view), and the years held from now on. Call holding the projection's lock."""
+        if not years:
+            return
+        periods = [p for year in sorted(years) for p in periods_of_year(year)]
+        facts = await self.facts.visible(conn, Clocks(), Period(max(years)).end)
         await conn.execute(
             f"DELETE FROM {self.schema}.coverage WHERE period = ANY($1::text[])", [str(p) for p in periods]
         )
         await self.coverage.change(conn, rolled_up(from_scratch(facts, periods, self.indicators), self.tree))
-        await conn.execute(f"INSERT INTO {self.schema}.live_years (year) VALUES ($1) ON CONFLICT DO NOTHING", year)
+        await conn.execute(
+            f"INSERT INTO {self.schema}.live_years (year) SELECT unnest($1::int[]) ON CONFLICT DO NOTHING", sorted(years)
+        )

@@ -127,7 +127,8 @@ class Reads:
         within = None if scope is None or scope == self.tree.district.code else self.subtree(scope)
         wanted = set(self.subtree(scope)) if scope is not None else set(units) if units is not None else None
         live = [p for p in periods if self.is_live(p, clocks, population)]
-        out = await self.coverage.of_periods(self.pool, live, wanted) if live else {}
+        # While a rebuild replays, the live years are computed on request like any other period.
+        out = (await self.coverage.of_periods_when_whole(self.pool, live, wanted) if live else None) or {}
         windows = {p: clocks.window(p) for p in periods if p not in out}
         ends = [w.end for w in windows.values() if w is not None]
         # District-wide figures at a past knowledge date are kept once computed (see
