@@ -11,9 +11,13 @@ does the rest the same way for all of them:
 * **Exactly one effect** across redeliveries and restarts: the ids of the events a fact
   causes are derived from the department's ``event_id`` (uuid5), a fact seen before is
   recognised by its first event id, and a race that slips past that check is refused by the
-  event store (``DuplicateEvent``). The Kafka offset is committed only after the append (or
-  the rejection) is done; a transient failure of the database or the broker leaves it
-  uncommitted, so the message is read again after a pause.
+  event store (``DuplicateEvent``). The topic is read in batches; a batch's offsets are
+  committed once, after every message of it is decided (appended, a duplicate, rejected or
+  ignored); a transient failure of the database or the broker leaves them uncommitted, so the
+  batch is read again after a pause, and what it appended comes back as duplicates.
+* **Order per person, concurrency across people**: a batch's messages with one Kafka key (or
+  one department ``event_id``) are decided one after the other; the others at the same time
+  (:mod:`platform_kit.key_order`), so that their appends meet in the store.
 * **One rejection shape** (:class:`platform_kit.contract.ingest.IngestRejection`), every
   field at fault with its reason, the original with personal data masked.
 """
