@@ -11,9 +11,13 @@ does the rest the same way for all of them:
 * **Exactly one effect** across redeliveries and restarts: the ids of the events a fact
   causes are derived from the department's ``event_id`` (uuid5), a fact seen before is
   recognised by its first event id, and a race that slips past that check is refused by the
-  event store (``DuplicateEvent``). The Kafka offset is committed only after the append (or
-  the rejection) is done; a transient failure of the database or the broker leaves it
-  uncommitted, so the message is read again after a pause.
+  event store (``DuplicateEvent``). The topic is read in batches; a batch's offsets are
+  committed once, after every message of it is decided (appended, a duplicate, rejected or
+  ignored); a transient failure of the database or the broker leaves them uncommitted, so the
+  batch is read again after a pause, and what it appended comes back as duplicates.
+* **Order per person, concurrency across people**: a batch's messages with one Kafka key (or
+  one department ``event_id``) are decided one after the other; the others at the same time
+  (:mod:`platform_kit.key_order`), so that their appends meet in the store.
 * **One rejection shape** (:class:`platform_kit.contract.ingest.IngestRejection`), every
   field at fault with its reason, the original with personal data masked.
 """
@@ -21,22 +25,27 @@ does the rest the same way for all of them:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Union
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError, WithJsonSchema, create_model
 
+from platform_kit import tracing
 from platform_kit.catalogue import EventCatalogue, UnknownEventType, UnsupportedSchemaVersion
 from platform_kit.contract.ingest import FieldProblem, IngestRejection
 from platform_kit.envelope import Envelope, utc_now
 from platform_kit.event_store import ConcurrencyConflict, DuplicateEvent, EventStore
+from platform_kit.key_order import chains, run_chains
 from platform_kit.logs import PERSONAL_FIELDS, get_logger, mask_personal_text
 from platform_kit.problems import Refusal, field_problems
 from platform_kit.projection import INFRASTRUCTURE_ERRORS
@@ -123,7 +132,49 @@ class DepartmentGate:
 
     async def handle(self, department: str, body: bytes, *, topic: str, partition: int, offset: int) -> Verdict:
         """What becomes of one message; raises only for failures that are not the message's fault."""
-        envelope: Envelope | None = None
+        triaged = self._triage(department, body, topic, partition, offset)
+        if isinstance(triaged, Verdict):
+            return triaged
+        return await self._deciding(department, triaged, body, topic, partition, offset, known=None)
+
+    async def handle_batch(self, department: str, records: Sequence[Any], *, concurrency: int = 16,
+                           decided: Callable[[Any, Verdict], Awaitable[None]] | None = None) -> list[Verdict]:
+        """What becomes of each of a batch of Kafka records, :meth:`handle`'s verdicts.
+
+        Records that share a key (one person's stream) or a department ``event_id`` (a resend)
+        are decided one after the other in their order; the others at the same time, so that
+        their appends meet in the store's group commit. Which were recorded before is asked
+        once for the batch. ``decided`` is awaited with each record's verdict (a rejection is
+        published) before the next record of its chain. Raises the first failure that is not a
+        message's fault, once nothing of the batch is still running: then the batch must be
+        read again, and what it accepted meanwhile comes back as duplicates."""
+        triaged = [self._triage(department, r.value or b"", r.topic, r.partition, r.offset) for r in records]
+        routed = [t for t in triaged if isinstance(t, Envelope)]
+        store = self._store()
+        known: set[uuid.UUID] = set()
+        if store is not None and routed:
+            known = await _stored_of(store, [fact_event_id(department, e.event_id, 0) for e in routed])
+        verdicts: list[Verdict | None] = [t if isinstance(t, Verdict) else None for t in triaged]
+
+        async def step(i: int) -> None:
+            record, triage = records[i], triaged[i]
+            with _continued(record):
+                if isinstance(triage, Envelope):
+                    verdicts[i] = await self._deciding(
+                        department, triage, record.value or b"", record.topic, record.partition, record.offset, known=known
+                    )
+                if decided is not None:
+                    await decided(record, verdicts[i])
+
+        links = [
+            [("key", r.partition, r.key)] + ([("event", t.event_id)] if isinstance(t, Envelope) else [])
+            for r, t in zip(records, triaged, strict=True)
+        ]
+        await run_chains(chains(links), step, limit=concurrency)
+        return verdicts  # type: ignore[return-value]  # run_chains raised unless every step set one
+
+    def _triage(self, department: str, body: bytes, topic: str, partition: int, offset: int) -> Verdict | Envelope:
+        """The message's verdict, when it needs no decision of this service; else its envelope."""
         identity = _identity(body)
         try:
             try:
@@ -142,20 +193,36 @@ class DepartmentGate:
                 return self._refuse_envelope(department, [FieldProblem(field="event_type", reason=reason)], body, identity, topic, partition, offset)
             if owner != self.service:
                 return Verdict("ignored")
-            return await self._accept(department, envelope, body, topic, partition, offset)
+            return envelope
+        except Exception as error:
+            return self._parked(error, body, identity, topic, partition, offset)
+
+    async def _deciding(self, department: str, envelope: Envelope, body: bytes, topic: str, partition: int, offset: int,
+                        *, known: set[uuid.UUID] | None) -> Verdict:
+        try:
+            return await self._accept(department, envelope, body, topic, partition, offset, known=known)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as error:
-            # A message this code cannot handle must not block its partition for ever: it is
-            # parked on ingest.rejected, whole, and can be sent again once the code is fixed.
-            log.error("ingest.unhandled", topic=topic, offset=offset, error=type(error).__name__)
-            reason = f"the {self.service} failed on it ({type(error).__name__}); nothing was recorded, send it again later"
-            return self._reject([FieldProblem(field="message", reason=reason)], body, identity, topic, partition, offset)
+            return self._parked(error, body, {"event_id": envelope.event_id, "event_type": envelope.event_type}, topic, partition, offset)
 
-    async def _accept(self, department: str, envelope: Envelope, body: bytes, topic: str, partition: int, offset: int) -> Verdict:
+    def _parked(self, error: Exception, body: bytes, identity: dict, topic: str, partition: int, offset: int) -> Verdict:
+        # A message this code cannot handle must not block its partition for ever: it is
+        # parked on ingest.rejected, whole, and can be sent again once the code is fixed.
+        log.error("ingest.unhandled", topic=topic, offset=offset, error=type(error).__name__)
+        reason = f"the {self.service} failed on it ({type(error).__name__}); nothing was recorded, send it again later"
+        return self._reject([FieldProblem(field="message", reason=reason)], body, identity, topic, partition, offset)
+
+    async def _accept(self, department: str, envelope: Envelope, body: bytes, topic: str, partition: int, offset: int,
+                      *, known: set[uuid.UUID] | None = None) -> Verdict:
+        """``known``: the first event ids of the batch's facts recorded before it, kept up to date
+        as the batch is decided (None: ask the store)."""
         identity = {"event_id": envelope.event_id, "event_type": envelope.event_type}
-        store = self._store()
-        if store is not None and await _stored(store, fact_event_id(department, envelope.event_id, 0)):
+        first = fact_event_id(department, envelope.event_id, 0)
+        if known is not None:
+            if first in known:
+                return Verdict("duplicate")
+        elif (store := self._store()) is not None and await _stored(store, first):
             return Verdict("duplicate")
         try:
             payload = self.catalogue.load(envelope)
@@ -170,6 +237,7 @@ class DepartmentGate:
             try:
                 await self.accept(DepartmentFact(department, envelope, payload))
             except DuplicateEvent:
+                _remember(known, first)
                 return Verdict("duplicate")
             except ConcurrencyConflict:
                 if attempt == self.conflict_retries:
@@ -181,6 +249,7 @@ class DepartmentGate:
                 problems = [FieldProblem(field=f"payload.{p.field}", reason=p.reason) for p in field_problems(list(error.errors()), drop_prefix=())]
                 return self._reject(problems, body, identity, topic, partition, offset)
             log.info("ingest.accepted", department=department, event_type=envelope.event_type, dept_event_id=str(envelope.event_id))
+            _remember(known, first)  # a resend later in the batch is a duplicate
             return Verdict("accepted")
         raise AssertionError("unreachable")
 
@@ -208,19 +277,28 @@ class DepartmentGate:
         instance_id: str | None = None,
         session_timeout_ms: int = 10_000,
         retry_seconds: float = 1.0,
+        max_records: int = 500,
+        batch_timeout_ms: int = 100,
+        concurrency: int = 16,
     ) -> None:
         """One subscriber per department this service reads, and the ``ingest.rejected``
-        publisher (on a broker that is never started: the declarations for the AsyncAPI document)."""
+        publisher (on a broker that is never started: the declarations for the AsyncAPI document).
+
+        Each subscriber reads batches of up to ``max_records`` (waiting at most
+        ``batch_timeout_ms`` when nothing is there) and decides up to ``concurrency`` of a
+        batch's records at a time (:meth:`handle_batch`)."""
         rejected = broker.publisher(
             self.topics.ingest_rejected, title=f"{self.topics.ingest_rejected}:{self.service}", schema=IngestRejection,
             description=f"Department messages the {self.service} could not accept, each with every field at fault "
             "and why. Key: the original message's key.",
         )
         for department in self.departments():
-            self._subscribe(broker, rejected, department, instance_id, session_timeout_ms, retry_seconds)
+            self._subscribe(broker, rejected, department, instance_id, session_timeout_ms, retry_seconds,
+                            max_records, batch_timeout_ms, concurrency)
 
     def _subscribe(self, broker: KafkaBroker, rejected: Any, department: str, instance_id: str | None,
-                   session_timeout_ms: int, retry_seconds: float) -> None:
+                   session_timeout_ms: int, retry_seconds: float, max_records: int, batch_timeout_ms: int,
+                   concurrency: int) -> None:
         topic = self.topics.ingest(department)
         accepted = self.accepted(department)
         fact = envelope_of(
@@ -232,24 +310,31 @@ class DepartmentGate:
         what = ", ".join(accepted) if accepted else "none of its types"
         rest = "it rejects any other type (it is the gatekeeper)." if self.is_gatekeeper(department) else "it ignores the others."
 
-        async def handle(body: bytes, message: KafkaMessage) -> None:
-            record = message.raw_message
+        async def publish_rejection(record: Any, verdict: Verdict) -> None:
+            if verdict.rejection is not None:
+                headers = {"field": verdict.rejection.field, "rejected_by": gate.service}
+                await rejected.publish(verdict.rejection, key=record.key, headers=headers)
+
+        async def handle(body: list[bytes], message: KafkaMessage) -> None:
+            records = message.raw_message
             try:
-                verdict = await gate.handle(department, body, topic=record.topic, partition=record.partition, offset=record.offset)
-                if verdict.rejection is not None:
-                    headers = {"field": verdict.rejection.field, "rejected_by": gate.service}
-                    await rejected.publish(verdict.rejection, key=record.key, headers=headers)
+                await gate.handle_batch(department, records, concurrency=concurrency, decided=publish_rejection)
             except Exception as error:
-                # The database or the broker failed: not the message's fault. Do not spin; the
-                # offset stays uncommitted and the message comes again.
-                log.warning("ingest.retry", topic=record.topic, offset=record.offset, error=f"{type(error).__name__}: {error}"[:300])
+                # The database or the broker failed: not the messages' fault. Do not spin; no
+                # offset of the batch is committed, FastStream seeks back to its first records
+                # and the batch comes again (what it accepted meanwhile, as duplicates).
+                first, last = records[0], records[-1]
+                log.warning("ingest.retry", topic=first.topic, offsets=f"{first.offset}..{last.offset}", records=len(records),
+                            error=f"{type(error).__name__}: {error}"[:300])
                 await asyncio.sleep(retry_seconds)
                 raise
 
         # Set here, not written in the signature: postponed annotations (this module's
-        # ``from __future__ import annotations``) cannot name the local ``fact``.
+        # ``from __future__ import annotations``) cannot name the local ``fact``. Each record
+        # of the batch is one such fact: the schema is the message's, as a one-by-one
+        # subscriber would document it.
         handle.__annotations__ = {
-            "body": Annotated[bytes, WithJsonSchema(_inline(fact.model_json_schema()))],
+            "body": Annotated[list[bytes], WithJsonSchema(_inline(fact.model_json_schema()))],
             "message": KafkaMessage, "return": None,
         }
         subscriber = broker.subscriber(
@@ -260,7 +345,12 @@ class DepartmentGate:
             isolation_level="read_committed",
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(session_timeout_ms // 5, 1000),
-            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after the append; on failure, read it again
+            # One offset commit per batch, after every record of it is decided; on a failure
+            # FastStream seeks back to the batch's first records, so it is read again.
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=batch_timeout_ms,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw,
             title=f"{topic}:{self.service}",
             description=f"Facts from {department} (envelopes, source dept:{department}). The {self.service} accepts {what}; {rest}",
@@ -270,6 +360,31 @@ class DepartmentGate:
 
 async def _stored(store: EventStore, event_id: uuid.UUID) -> bool:
     return bool(await store.pool.fetchval(f"SELECT 1 FROM {store.table} WHERE event_id = $1", event_id))
+
+
+async def _stored_of(store: EventStore, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``event_ids`` the store holds: one query for a batch."""
+    rows = await store.pool.fetch(f"SELECT event_id FROM {store.table} WHERE event_id = ANY($1::uuid[])", event_ids)
+    return {row["event_id"] for row in rows}
+
+
+def _remember(known: set[uuid.UUID] | None, event_id: uuid.UUID) -> None:
+    if known is not None:
+        known.add(event_id)
+
+
+@contextlib.contextmanager
+def _continued(record: Any) -> Iterator[None]:
+    """A record handled inside a batch continues its own department's trace, not the batch's
+    (FastStream's telemetry gives a batch one span, linked to its messages)."""
+    parent = tracing.header_of(record.headers)
+    if parent is None:
+        yield
+        return
+    span = tracing.start_span(f"{record.topic} process", parent, SpanKind.CONSUMER,
+                              {"messaging.kafka.offset": record.offset, "messaging.kafka.partition": record.partition})
+    with trace.use_span(span, end_on_exit=True):
+        yield
 
 
 def _identity(body: bytes) -> dict[str, Any]:

@@ -170,6 +170,7 @@ class ServiceRuntime:
             self.gate.subscribe(
                 self.broker, instance_id=settings.ingest_instance_id,
                 session_timeout_ms=settings.ingest_session_timeout_ms, retry_seconds=settings.ingest_retry_seconds,
+                max_records=settings.ingest_batch_max_records, concurrency=settings.ingest_concurrency,
             )
         self.started = False
         self._set_up = False

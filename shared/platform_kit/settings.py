@@ -94,3 +94,8 @@ class KitSettings(BaseSettings):
     ingest_retry_seconds: float = Field(1.0, gt=0)
     # A fact whose stream changed meanwhile is decided again this many times.
     ingest_conflict_retries: int = Field(5, ge=1)
+    # The gate reads up to this many department messages at once (one offset commit for them)...
+    ingest_batch_max_records: int = Field(500, ge=1)
+    # ...and decides up to this many of them at the same time (other people's only: one person's
+    # messages stay in their order).
+    ingest_concurrency: int = Field(16, ge=1)
