@@ -7,6 +7,8 @@ stream's version; a refusal is a problem: 422 the request is wrong, 404 an unkno
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
 from typing import Annotated, Literal
 
@@ -14,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from platform_kit import problems
 from platform_kit.auth import Principal, RateLimit, require_district_action, require_principal, require_role
+from platform_kit.event_store import ConcurrencyConflict
 from platform_kit.problems import NotFound
 
 from registry.domain.commands import (
@@ -170,9 +173,25 @@ async def register(registry: Reg, command: RegisterResident, caller: Caller) -> 
     return recorded(await registry.register(command))
 
 
+# A command that states no expected_version asks for the change on the stream as it is: a
+# concurrent change (a hospital's report of the same birth, taken in by the gate in the same
+# moment) is no reason to refuse it, so it is decided again on the new history, as the gate
+# does for a department's message. With expected_version, the conflict is the answer (409).
+# Of n requests racing on one person, the last to win loses n - 1 times: the attempts allow
+# many, and a short random pause lets the losers spread out rather than race again at once.
+DECIDE_AGAIN = 20
+
+
 async def _on(registry: Registry, resident_id: uuid.UUID, command: ResidentCommand, caller: Principal) -> Recorded:
     await resident_in_scope(registry, caller, resident_id, write=True)
-    return recorded(await registry.decide(resident_id, command))
+    for attempt in range(1, DECIDE_AGAIN + 1):
+        try:
+            return recorded(await registry.decide(resident_id, command))
+        except ConcurrencyConflict:
+            if command.expected_version is not None or attempt == DECIDE_AGAIN:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.005 * attempt))
+    raise AssertionError("unreachable")
 
 
 @router.post(ONE + "/moves", responses=COMMAND, summary="Move to another village or community of the district")

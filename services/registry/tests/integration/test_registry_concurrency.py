@@ -83,3 +83,22 @@ async def test_a_marriage_names_the_spouse_on_the_event(api, registry_service):
     unknown = await api.post(f"/api/residents/{groom['resident_id']}/marital-status",
                              json={"marital_status": "married", "spouse_resident_id": "00000000-0000-4000-8000-000000000000"})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "spouse_resident_id"
+
+
+async def test_commands_that_state_no_version_are_decided_again_on_a_concurrent_change(api, registry_service):
+    """Staff who state no expected_version ask for the change on the stream as it is: one that
+    loses the race to another change of the same person is decided again, not refused (a
+    family's report of a birth while the hospital's is taken in by the gate was a 409)."""
+    resident = (await api.post("/api/residents", json=registration())).json()
+    path = f"/api/residents/{resident['resident_id']}"
+    permits = [{"permit_ref": f"RP-2013-{i:04d}", "issued_on": "2013-03-01", "valid_until": "2014-02-28"} for i in range(6)]
+    answers = await asyncio.gather(
+        api.post(f"{path}/moves", json={"to_unit": LONGSHAN_2}),
+        api.post(f"{path}/marital-status", json={"marital_status": "divorced"}),
+        *(api.post(f"{path}/residence-permits", json=permit) for permit in permits),
+    )
+    assert [a.status_code for a in answers] == [200, 200] + [201] * len(permits), [a.text for a in answers if a.status_code >= 300]
+    versions = sorted(a.json()["stream_version"] for a in answers)
+    assert versions == list(range(versions[0], versions[0] + len(answers)))  # each its own version, none lost
+    stored = [e for e in await stored_events(registry_service) if e.stream_id == f"resident-{resident['resident_id']}"]
+    assert len(stored) == resident["stream_version"] + len(answers)
