@@ -132,15 +132,15 @@ class Reads:
         windows = {p: clocks.window(p) for p in periods if p not in out}
         ends = [w.end for w in windows.values() if w is not None]
         # District-wide figures at a past knowledge date are kept once computed (see
-        # adapters/snapshots); counted before the facts are read, so a fact arriving meanwhile
+        # adapters/snapshots); marked before the facts are read, so a fact arriving meanwhile
         # makes the snapshot stale, never wrongly current. The facts read stop at the latest
         # end asked for, which is part of the key, as it is of what is computed.
         kept = windows and clocks.known_at is not None and within is None
         if kept:
             bounded = f"{self.configuration}|{max(ends, default=None)}"
-            seen = await self.snapshots.seen(self.pool, clocks.known_at)
+            mark = await self.snapshots.mark(self.pool)
             for period in list(windows):
-                found = await self.snapshots.get(self.pool, key(period, population, clocks, bounded), seen)
+                found = await self.snapshots.get(self.pool, key(period, population, clocks, bounded), clocks.known_at)
                 if found is not None:
                     out[period] = {c: f for c, f in found.items() if wanted is None or c[0] in wanted}
                     del windows[period]
@@ -156,7 +156,7 @@ class Reads:
             rolled = rolled_up(window_figures(facts, window, period, self.by_population[population]), self.tree)
             every = {(u, i): f for (u, i, _), f in rolled.items()}
             if kept:
-                await self.snapshots.put(self.pool, key(period, population, clocks, bounded), seen, every)
+                await self.snapshots.put(self.pool, key(period, population, clocks, bounded), mark, every)
             out[period] = {c: f for c, f in every.items() if wanted is None or c[0] in wanted}
         return out
 
