@@ -743,6 +743,12 @@ cmd_up() {
   require_python
   mkdir -p "$LOG_DIR" "$RUN_DIR" "$KAFKA_DIR"
   local t0=$SECONDS
+  # Every port is checked before anything starts: a PostgreSQL port found taken only after
+  # Kafka had started left that Kafka running, with nobody to stop it.
+  if ! { [[ -n "${DATABASE_URL:-}" ]] && ! is_own_url "$DATABASE_URL"; } \
+    && [[ ! -f "$PG_DATA/postmaster.pid" ]] && port_open "$PG_PORT"; then
+    die "port 127.0.0.1:$PG_PORT is taken by another process (not this stack's PostgreSQL); set PG_PORT"
+  fi
   # Kafka boots in the background while PostgreSQL starts.
   start_kafka
   start_postgres

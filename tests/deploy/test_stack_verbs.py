@@ -142,3 +142,25 @@ def test_down_purge_removes_the_private_stack(private: Private) -> None:
     for gone in ("kafka/data", "postgres", "logs", "run"):
         assert not (private.stack_dir / gone).exists(), gone
     assert private.run("status", check=False).returncode == 3
+
+
+def test_up_checks_every_port_before_it_starts_anything() -> None:
+    """A PostgreSQL port taken by another process was found only after Kafka had started, and
+    that Kafka was left running with nobody to stop it (a second suite started too soon after
+    the first met it)."""
+    import socket
+
+    stack_dir = tempfile.mkdtemp(prefix="stack-taken-", dir="/tmp")
+    stack = Private(stack_dir)
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", stack.pg_port))
+    squatter.listen()
+    try:
+        up = stack.run("up", check=False)
+        assert up.returncode != 0 and f"port 127.0.0.1:{stack.pg_port} is taken" in up.stderr, up.stderr[-2000:]
+        assert not port_open(stack.kafka_port), "Kafka was started and left behind"
+        assert not (stack.stack_dir / "run/kafka.pid").exists()
+    finally:
+        squatter.close()
+        stack.run("down", "--purge", check=False)
+        shutil.rmtree(stack_dir, ignore_errors=True)
