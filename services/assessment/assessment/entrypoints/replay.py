@@ -24,5 +24,10 @@ def plan(registry_schema: str = "registry", services_schema: str = "services_log
     return ReplayPlan(
         sources=(registry_schema, services_schema), projection=projection,
         compared=("coverage", "facts", "penalty_facts", "stream_marks"),
-        views={"coverage": f"SELECT * FROM {{schema}}.coverage WHERE left(period, 4)::int IN ({audited})"},
+        views={
+            "coverage": f"SELECT * FROM {{schema}}.coverage WHERE left(period, 4)::int IN ({audited})",
+            # ``stored`` numbers the facts in the order this view stored them: bookkeeping of the
+            # view (adapters/snapshots), not history, so a rebuild numbers them anew.
+            "facts": "SELECT subject, event_id, kind, occurred_at, recorded_at, units, data FROM {schema}.facts",
+        },
     )
