@@ -138,13 +138,14 @@ class Reads:
         kept = windows and clocks.known_at is not None and within is None
         if kept:
             bounded = f"{self.configuration}|{max(ends, default=None)}"
-            mark = await self.snapshots.mark(self.pool)
             for period in list(windows):
                 found = await self.snapshots.get(self.pool, key(period, population, clocks, bounded), clocks.known_at)
                 if found is not None:
                     out[period] = {c: f for c, f in found.items() if wanted is None or c[0] in wanted}
                     del windows[period]
         if any(windows.values()):
+            # Only when something is computed: a read the snapshots answer needs no mark.
+            mark = await self.snapshots.mark(self.pool) if kept else 0
             if within is None:
                 facts = await self.facts.visible(self.pool, clocks, max(ends))
             else:
