@@ -161,22 +161,23 @@ async def lock_residents(conn: asyncpg.Connection, schema: str, resident_ids: It
 async def resident_facts(
     conn: asyncpg.Connection | asyncpg.Pool, schema: str, resident_id: uuid.UUID
 ) -> ResidentFacts | None:
-    """What the registry has told us of a resident, or None if it has not placed them anywhere yet."""
+    """What the registry has told us of a resident, or None if it has not placed them anywhere yet.
+
+    One statement: its residence changes and its details are read in one snapshot (read without
+    a transaction, two queries could see a batch of the view half applied) and one round trip."""
     changes = await conn.fetch(
-        f"SELECT occurred_at, unit_code FROM {schema}.registry_residence_changes WHERE resident_id = $1 "
-        "ORDER BY occurred_at, stream_version",
+        f"SELECT c.occurred_at, c.unit_code, r.sex, r.birth_date FROM {schema}.registry_residence_changes c "
+        f"LEFT JOIN {schema}.registry_residents r ON r.resident_id = c.resident_id WHERE c.resident_id = $1 "
+        "ORDER BY c.occurred_at, c.stream_version",
         resident_id,
     )
     if not changes:
         return None
-    row = await conn.fetchrow(
-        f"SELECT sex, birth_date FROM {schema}.registry_residents WHERE resident_id = $1", resident_id
-    )
     return ResidentFacts(
         resident_id=resident_id,
         changes=tuple(ResidenceChange(c["occurred_at"], c["unit_code"]) for c in changes),
-        sex=row["sex"] if row else None,
-        birth_date=row["birth_date"] if row else None,
+        sex=changes[0]["sex"],
+        birth_date=changes[0]["birth_date"],
     )
 
 

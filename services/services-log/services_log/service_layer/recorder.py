@@ -1,6 +1,6 @@
 """One unit of work per command: learn what the registry told us of the resident, decide, append
-the event (with its outbox row) — all in one transaction. The same path serves staff (HTTP) and
-departments (ingest); only the origin differs."""
+the event (with its outbox row, and its waiting row when the resident is not known yet). The
+same path serves staff (HTTP) and departments (ingest); only the origin differs."""
 
 from __future__ import annotations
 
@@ -111,28 +111,45 @@ class Recorder:
 
     async def record(self, command: Command, origin: Origin = Origin()) -> Outcome:
         """Record the command's event, or raise Refusal. A retry of a recorded command (same
-        id, same content) or a department's repeated message records nothing new."""
+        id, same content) or a department's repeated message records nothing new.
+
+        A record whose resident the registry has told us of (or that names none) is decided on
+        what is committed now and appended alone, so that concurrent records meet in the event
+        store's group commit (one transaction, one WAL flush for all of them); held in a
+        transaction of its own, each append kept the store's lock to its own commit and they
+        went one by one. It writes nothing but the event, so there is nothing to keep in step
+        with it. Only a record that must wait for its resident is decided again under the
+        resident's lock, with its waiting row in the event's transaction (:meth:`_record_awaiting`)."""
+        new = await self._decide(self.pool, command)  # its own refusals (a phone as staff_ref) first
+        if new.awaits_resident is not None:
+            return await self._record_awaiting(command, origin)
+        await self._staff_on_roster(self.pool, command, origin)
+        event = _envelope(new, origin, self.clock())
+        try:
+            await self.store.append([event])
+        except (ConcurrencyConflict, DuplicateEvent) as clash:
+            async with self.pool.acquire() as conn:
+                return await self._recorded_before(conn, new, event, clash)
+        return _appended(event)
+
+    async def _record_awaiting(self, command: Command, origin: Origin) -> Outcome:
+        """A record not placed yet: the resident's lock is held from the reading of the view to
+        the commit, and the waiting row is written with the event, so the registry view (which
+        takes the same lock) either sees the row or is seen by this decision -- and a process
+        dying in between leaves both or neither."""
         async with self.pool.acquire() as conn, conn.transaction():
-            new = await self._decide(conn, command)  # its own refusals (a phone as staff_ref) first
+            new = await self._decide(conn, command, locked=True)
             await self._staff_on_roster(conn, command, origin)
             event = _envelope(new, origin, self.clock())
             try:
                 await self.store.append([event], conn=conn)
             except (ConcurrencyConflict, DuplicateEvent) as clash:
                 return await self._recorded_before(conn, new, event, clash)
-            if new.awaits_resident is not None:
+            if new.awaits_resident is not None:  # else the registry told us of them meanwhile
                 await records.add_awaiting(conn, self.schema, _awaiting(new, event))
-        log.info(
-            "record.appended",
-            event_type=event.event_type,
-            stream_id=event.stream_id,
-            unit_code=event.unit_code,
-            source=event.source,
-            residence=event.payload.get("residence"),
-        )
-        return Outcome(event, "recorded")
+        return _appended(event)
 
-    async def _staff_on_roster(self, conn: asyncpg.Connection, command: Command, origin: Origin) -> None:
+    async def _staff_on_roster(self, conn: asyncpg.Connection | asyncpg.Pool, command: Command, origin: Origin) -> None:
         # The district's own staff are on its roster; a department's (a hospital's doctor) are
         # the department's to know, so only what staff record here is checked.
         staff_ref = getattr(command, "staff_ref", None)
@@ -210,7 +227,7 @@ class Recorder:
         log.info("record.corrected", stream_id=event.stream_id, corrects=str(event.payload["corrects"]), unit_code=event.unit_code)
         return event
 
-    async def _decide(self, conn: asyncpg.Connection, command: Command) -> NewEvent:
+    async def _decide(self, conn: asyncpg.Connection | asyncpg.Pool, command: Command, *, locked: bool = False) -> NewEvent:
         now = self.clock()
         if isinstance(command, RecordTraining):
             return decide_training(command, training_id=command.training_id or uuid.uuid4(), now=now)
@@ -218,7 +235,8 @@ class Recorder:
             return decide_association_activity(command, activity_id=command.activity_id or uuid.uuid4(), now=now)
         resident = None
         if command.resident_id is not None:
-            await lock_residents(conn, self.schema, [command.resident_id])
+            if locked:
+                await lock_residents(conn, self.schema, [command.resident_id])
             resident = await resident_facts(conn, self.schema, command.resident_id)
         if isinstance(command, RecordService):
             return decide_service(command, resident, service_id=command.service_id or uuid.uuid4(), now=now)
@@ -261,6 +279,18 @@ class Recorder:
             await self.store.append(resolved, conn=conn)
             await records.remove_awaiting(conn, self.schema, [event.stream_id for event in resolved])
             log.info("records.resolved", count=len(resolved))
+
+
+def _appended(event: Envelope) -> Outcome:
+    log.info(
+        "record.appended",
+        event_type=event.event_type,
+        stream_id=event.stream_id,
+        unit_code=event.unit_code,
+        source=event.source,
+        residence=event.payload.get("residence"),
+    )
+    return Outcome(event, "recorded")
 
 
 def _envelope(new: NewEvent, origin: Origin, now: datetime) -> Envelope:

@@ -115,3 +115,31 @@ async def test_each_class_of_bad_department_message_is_rejected_with_its_reason_
     phone = next(r for r in rejections if r["field"] == "payload.trainer_phone")
     assert "13812345678" not in phone["original"] and phone["event_id"] == str(training.event_id)
     assert phone["topic"] == services_log.topics.ingest("hr")
+
+
+async def test_a_batch_of_checks_for_known_residents_is_appended_together_each_once(services_log, monkeypatch):
+    """Checks for residents the registry told us of are appended in the store's group commit
+    (several in one call, one transaction), not one transaction each; a refused message among
+    them and a resend change nothing of the others: each is recorded once."""
+    residents = [uuid.uuid4() for _ in range(40)]
+    await services_log.registry_publishes(
+        *(services_log.registry.registered(r, YONGFU, datetime(2013, 3, 1, tzinfo=CST)) for r in residents)
+    )
+    store = services_log.service.runtime.store
+    appended_together, append_group = [], store._append_group
+
+    async def counted(conn, group):
+        appended_together.append(len(group))
+        return await append_group(conn, group)
+
+    monkeypatch.setattr(store, "_append_group", counted)
+    checks = [hospital_check(r, YONGFU, JUNE) for r in residents]
+    refused = altered(checks[0], event_id=str(uuid.uuid4()), unit_code=LONGSHAN)
+
+    await services_log.department_sends("health", *checks[:20], refused, checks[3], *checks[20:])
+
+    stored = await services_log.stored_events("ServiceDelivered")
+    assert sorted(e.payload["service_id"] for e in stored) == sorted(str(c.payload["service_id"]) for c in checks)
+    assert {e.event_id for e in stored} == {fact_event_id("health", c.event_id, 0) for c in checks}
+    assert [r["field"] for r in await services_log.rejections()] == ["unit_code"]
+    assert max(appended_together) > 1, appended_together

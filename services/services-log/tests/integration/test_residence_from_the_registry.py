@@ -167,31 +167,61 @@ async def test_the_registry_view_rebuilt_from_the_beginning_equals_the_live_one(
     assert len(await services_log.stored_events("ResidenceResolved")) == 1  # a rebuild resolves nothing twice
 
 
-async def test_a_registration_arriving_while_a_service_is_recorded_still_places_it(services_log, monkeypatch):
-    newcomer = uuid.uuid4()
-    registration = services_log.registry.registered(newcomer, YONGFU, at(6, 1))
+def registration_arriving_on(services_log, registration, *, locked: bool):
+    """``resident_facts`` that, on its read with (``locked``) or without the resident's lock, lets
+    the registration arrive and gives the view up to 2 s to apply it before answering."""
     read_the_view = recorder.resident_facts
     pool, schema = services_log.service.runtime.pool, services_log.schema
+    arrived = []
 
     async def read_then_let_the_registration_arrive(conn, schema_, resident_id):
         facts = await read_the_view(conn, schema_, resident_id)  # "not yet known"
+        # Only the record that waits for its resident reads in a transaction, under its lock.
+        in_transaction = getattr(conn, "is_in_transaction", lambda: False)()
+        if arrived or in_transaction != locked:
+            return facts
+        arrived.append(True)
         await services_log.publish(services_log.topics.registry_events, [registration])
 
         async def view_knows_them() -> bool:
             query = f"SELECT count(*) FROM {schema}.registry_residence_changes WHERE resident_id = $1"
             return await pool.fetchval(query, resident_id) > 0
 
-        # The view must not get to apply it before this service commits (it would find nothing waiting).
         with contextlib.suppress(TimeoutError):
             await wait_until(view_knows_them, timeout=2, what="the view applying the registration")
         return facts
 
-    monkeypatch.setattr(recorder, "resident_facts", read_then_let_the_registration_arrive)
+    return read_then_let_the_registration_arrive
+
+
+async def test_a_registration_arriving_while_a_service_is_recorded_still_places_it(services_log, monkeypatch):
+    newcomer = uuid.uuid4()
+    registration = services_log.registry.registered(newcomer, YONGFU, at(6, 1))
+    # Under the resident's lock the view must not get to apply it before this service commits
+    # (it would find nothing waiting).
+    monkeypatch.setattr(recorder, "resident_facts", registration_arriving_on(services_log, registration, locked=True))
     answer = await services_log.http.post("/api/services", json=check(newcomer, YONGFU, at(6, 3)))
     monkeypatch.undo()
 
     assert answer.json()["residence"] == "not_yet_known"
     assert (await resolved(services_log, answer.json()["stream_id"]))["residence"] == "lives_here"
+
+
+async def test_a_registration_arriving_after_the_first_unlocked_read_places_the_service_at_once(services_log, monkeypatch):
+    """The first read takes no lock (a known resident's record joins the store's group commit);
+    "not yet known" there is only a hint: decided again under the lock, the service is placed
+    by the registration that arrived meanwhile, and nothing is left waiting."""
+    newcomer = uuid.uuid4()
+    registration = services_log.registry.registered(newcomer, YONGFU, at(6, 1))
+    monkeypatch.setattr(recorder, "resident_facts", registration_arriving_on(services_log, registration, locked=False))
+    answer = await services_log.http.post("/api/services", json=check(newcomer, YONGFU, at(6, 3)))
+    monkeypatch.undo()
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["residence"] == "lives_here"
+    waiting = f"SELECT count(*) FROM {services_log.schema}.awaiting_resident"
+    assert await services_log.service.runtime.pool.fetchval(waiting) == 0
+    assert await services_log.stored_events("ResidenceResolved") == []
 
 
 async def test_the_registrys_corrections_place_the_resident_where_the_record_now_says(services_log):
