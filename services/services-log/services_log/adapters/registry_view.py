@@ -161,24 +161,36 @@ async def lock_residents(conn: asyncpg.Connection, schema: str, resident_ids: It
 async def resident_facts(
     conn: asyncpg.Connection | asyncpg.Pool, schema: str, resident_id: uuid.UUID
 ) -> ResidentFacts | None:
-    """What the registry has told us of a resident, or None if it has not placed them anywhere yet.
+    """What the registry has told us of a resident, or None if it has not placed them anywhere yet."""
+    return (await residents_facts(conn, schema, [resident_id])).get(resident_id)
 
-    One statement: its residence changes and its details are read in one snapshot (read without
+
+async def residents_facts(
+    conn: asyncpg.Connection | asyncpg.Pool, schema: str, resident_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ResidentFacts]:
+    """What the registry has told us of each of these residents it has placed somewhere.
+
+    One statement: the residence changes and the details are read in one snapshot (read without
     a transaction, two queries could see a batch of the view half applied) and one round trip."""
-    changes = await conn.fetch(
-        f"SELECT c.occurred_at, c.unit_code, r.sex, r.birth_date FROM {schema}.registry_residence_changes c "
-        f"LEFT JOIN {schema}.registry_residents r ON r.resident_id = c.resident_id WHERE c.resident_id = $1 "
-        "ORDER BY c.occurred_at, c.stream_version",
-        resident_id,
+    rows = await conn.fetch(
+        f"SELECT c.resident_id, c.occurred_at, c.unit_code, r.sex, r.birth_date "
+        f"FROM {schema}.registry_residence_changes c "
+        f"LEFT JOIN {schema}.registry_residents r ON r.resident_id = c.resident_id "
+        "WHERE c.resident_id = ANY($1::uuid[]) ORDER BY c.resident_id, c.occurred_at, c.stream_version",
+        list(resident_ids),
     )
-    if not changes:
-        return None
-    return ResidentFacts(
-        resident_id=resident_id,
-        changes=tuple(ResidenceChange(c["occurred_at"], c["unit_code"]) for c in changes),
-        sex=changes[0]["sex"],
-        birth_date=changes[0]["birth_date"],
-    )
+    by_resident: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for row in rows:
+        by_resident.setdefault(row["resident_id"], []).append(row)
+    return {
+        resident_id: ResidentFacts(
+            resident_id=resident_id,
+            changes=tuple(ResidenceChange(c["occurred_at"], c["unit_code"]) for c in changes),
+            sex=changes[0]["sex"],
+            birth_date=changes[0]["birth_date"],
+        )
+        for resident_id, changes in by_resident.items()
+    }
 
 
 async def resident_now(pool: asyncpg.Pool, schema: str, resident_id: uuid.UUID, now: datetime) -> dict:

@@ -23,7 +23,8 @@ from platform_kit.problems import Conflict
 from platform_kit.runtime import ServiceRuntime
 from platform_kit.sealing import seal
 from services_log.adapters import records, roster
-from services_log.adapters.registry_view import lock_residents, resident_facts
+from services_log.adapters.facts_reader import FactsReader
+from services_log.adapters.registry_view import lock_residents, resident_facts, residents_facts
 from services_log.domain.decisions import (
     decide_association_activity,
     decide_correction,
@@ -92,6 +93,8 @@ class Recorder:
         self.schema = schema
         self.clock = clock
         self.runtime: ServiceRuntime | None = None
+        # Looked up when called (not bound here): tests put a slower view in its place.
+        self.facts = FactsReader(lambda resident_ids: residents_facts(self.pool, self.schema, resident_ids))
 
     async def attach(self, runtime: ServiceRuntime) -> None:
         """The ``setup`` hook: the records' own table, before anything records or resolves."""
@@ -120,7 +123,7 @@ class Recorder:
         went one by one. It writes nothing but the event, so there is nothing to keep in step
         with it. Only a record that must wait for its resident is decided again under the
         resident's lock, with its waiting row in the event's transaction (:meth:`_record_awaiting`)."""
-        new = await self._decide(self.pool, command)  # its own refusals (a phone as staff_ref) first
+        new = await self._decide(command)  # its own refusals (a phone as staff_ref) first
         if new.awaits_resident is not None:
             return await self._record_awaiting(command, origin)
         await self._staff_on_roster(self.pool, command, origin)
@@ -138,7 +141,7 @@ class Recorder:
         takes the same lock) either sees the row or is seen by this decision -- and a process
         dying in between leaves both or neither."""
         async with self.pool.acquire() as conn, conn.transaction():
-            new = await self._decide(conn, command, locked=True)
+            new = await self._decide(command, locked=conn)
             await self._staff_on_roster(conn, command, origin)
             event = _envelope(new, origin, self.clock())
             try:
@@ -227,7 +230,9 @@ class Recorder:
         log.info("record.corrected", stream_id=event.stream_id, corrects=str(event.payload["corrects"]), unit_code=event.unit_code)
         return event
 
-    async def _decide(self, conn: asyncpg.Connection | asyncpg.Pool, command: Command, *, locked: bool = False) -> NewEvent:
+    async def _decide(self, command: Command, *, locked: asyncpg.Connection | None = None) -> NewEvent:
+        """``locked``: a connection in a transaction, to read the resident's facts under their lock
+        (held to its end); else they are read with other records' (:class:`FactsReader`)."""
         now = self.clock()
         if isinstance(command, RecordTraining):
             return decide_training(command, training_id=command.training_id or uuid.uuid4(), now=now)
@@ -235,9 +240,11 @@ class Recorder:
             return decide_association_activity(command, activity_id=command.activity_id or uuid.uuid4(), now=now)
         resident = None
         if command.resident_id is not None:
-            if locked:
-                await lock_residents(conn, self.schema, [command.resident_id])
-            resident = await resident_facts(conn, self.schema, command.resident_id)
+            if locked is not None:
+                await lock_residents(locked, self.schema, [command.resident_id])
+                resident = await resident_facts(locked, self.schema, command.resident_id)
+            else:
+                resident = await self.facts.of(command.resident_id)
         if isinstance(command, RecordService):
             return decide_service(command, resident, service_id=command.service_id or uuid.uuid4(), now=now)
         if isinstance(command, RecordSurvey):

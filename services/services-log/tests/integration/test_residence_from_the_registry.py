@@ -168,24 +168,23 @@ async def test_the_registry_view_rebuilt_from_the_beginning_equals_the_live_one(
 
 
 def registration_arriving_on(services_log, registration, *, locked: bool):
-    """``resident_facts`` that, on its read with (``locked``) or without the resident's lock, lets
-    the registration arrive and gives the view up to 2 s to apply it before answering."""
-    read_the_view = recorder.resident_facts
+    """``resident_facts`` (``locked``: the read under the resident's lock) or ``residents_facts``
+    (the first read, without it) that lets the registration arrive and gives the view up to 2 s
+    to apply it before answering."""
+    read_the_view = recorder.resident_facts if locked else recorder.residents_facts
     pool, schema = services_log.service.runtime.pool, services_log.schema
     arrived = []
 
-    async def read_then_let_the_registration_arrive(conn, schema_, resident_id):
-        facts = await read_the_view(conn, schema_, resident_id)  # "not yet known"
-        # Only the record that waits for its resident reads in a transaction, under its lock.
-        in_transaction = getattr(conn, "is_in_transaction", lambda: False)()
-        if arrived or in_transaction != locked:
+    async def read_then_let_the_registration_arrive(conn, schema_, resident_ids):
+        facts = await read_the_view(conn, schema_, resident_ids)  # "not yet known"
+        if arrived:
             return facts
         arrived.append(True)
         await services_log.publish(services_log.topics.registry_events, [registration])
 
         async def view_knows_them() -> bool:
             query = f"SELECT count(*) FROM {schema}.registry_residence_changes WHERE resident_id = $1"
-            return await pool.fetchval(query, resident_id) > 0
+            return await pool.fetchval(query, uuid.UUID(str(registration.payload["resident_id"]))) > 0
 
         with contextlib.suppress(TimeoutError):
             await wait_until(view_knows_them, timeout=2, what="the view applying the registration")
@@ -213,7 +212,7 @@ async def test_a_registration_arriving_after_the_first_unlocked_read_places_the_
     by the registration that arrived meanwhile, and nothing is left waiting."""
     newcomer = uuid.uuid4()
     registration = services_log.registry.registered(newcomer, YONGFU, at(6, 1))
-    monkeypatch.setattr(recorder, "resident_facts", registration_arriving_on(services_log, registration, locked=False))
+    monkeypatch.setattr(recorder, "residents_facts", registration_arriving_on(services_log, registration, locked=False))
     answer = await services_log.http.post("/api/services", json=check(newcomer, YONGFU, at(6, 3)))
     monkeypatch.undo()
 
