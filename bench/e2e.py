@@ -3,7 +3,9 @@ changed figure on the scoreboard, with the registry, the services log and the as
 running as processes (tests/service_processes.py, as the e2e tests start them).
 
 The offered load is health's ServiceDelivered messages on ``ingest.health`` for women
-registered in 长安社区, at a steady rate per step (100, 250, 500, 1000, 2000 a second; two steps
+registered in the villages of 垎塔埠街道 (500 women with ``--quick``, 2,000 otherwise: a district's
+services are spread over its ~10,000 migrants, a few a year each, not piled on a handful of
+people), at a steady rate per step (100, 250, 500, 1000, 2000 a second; two steps
 with ``--quick``). While a step runs, probes do the same for fresh women of another town's
 village, one at a time: the clock runs from the send to the first ``GET /api/scoreboard`` that
 shows her pregnancy check counted. Throughput is the services the assessment took into its
@@ -25,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -38,10 +40,10 @@ from platform_kit.testing import bearer, use_test_key
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS / "e2e"))
-from district_api import department_message, married_migrant_woman  # noqa: E402
+from district_api import department_message, id_number, married_migrant_woman  # noqa: E402
 
 REPLAY_START = "2013-06-10T10:00:00+08:00"  # the services' "now", as in the e2e tests
-LOADED = "370402002001"  # 长安社区: the background load's women
+LOADED_TOWN = "370402002000"  # 垎塔埠街道: the background load's women live in its villages
 PROBE_TOWN = "370402104000"  # 西王庄乡: the probes' women live in its first village
 INDICATOR = "free_pregnancy_checks"
 POLL_SECONDS = 0.02
@@ -51,6 +53,24 @@ DRAIN_TIMEOUT = 120.0
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (/proc/<pid>/stat: utime, stime)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (/proc/stat), every core summed."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / TICKS, sum(values) / TICKS
 
 
 def _harness():
@@ -85,6 +105,25 @@ class Pipeline:
             ids.append(response.json()["resident_id"])
         return ids
 
+    async def register_many(self, units: list[str], n: int, at_once: int = 8) -> list[tuple[str, str]]:
+        """``n`` women spread over ``units`` (born on different days from the probes' women, so
+        their ID numbers differ), registered ``at_once`` at a time: (resident id, unit)."""
+        url = self.district.url("registry") + "/api/residents"
+        gate = asyncio.Semaphore(at_once)
+
+        async def one(i: int) -> tuple[str, str]:
+            born = date(1980, 1, 1) + timedelta(days=i // 400)
+            unit = units[i % len(units)]
+            body = married_migrant_woman(
+                unit, 0, birth_date=born.isoformat(), id_number=id_number(born, "female", i % 400),
+            )
+            async with gate:
+                response = await self.http.post(url, json=body)
+            assert response.status_code == 201, response.text
+            return response.json()["resident_id"], unit
+
+        return list(await asyncio.gather(*(one(i) for i in range(n))))
+
     async def checked(self, village: str) -> tuple[int, int]:
         """The village's pregnancy checks on the scoreboard: (numerator, denominator)."""
         response = await self.http.get(
@@ -93,6 +132,10 @@ class Pipeline:
         response.raise_for_status()
         cell = next(r for r in response.json()["rows"] if r["unit_code"] == village)["indicators"][INDICATOR]
         return cell["numerator"], cell["denominator"]
+
+    def cpu(self) -> dict[str, float]:
+        """Each service process's CPU seconds so far."""
+        return {name: cpu_seconds(p.popen.pid) for name, p in self.district.processes.items() if p.popen is not None}
 
     async def services_taken(self, conn: asyncpg.Pool) -> int:
         return await conn.fetchval(f"SELECT count(*) FROM {self.facts} WHERE kind = 'ServiceDelivered'")
@@ -116,9 +159,10 @@ async def offer(producer, topic: str, messages, per_second: float, seconds: floa
 
 
 async def step(pipe: Pipeline, producer, pool, rate: int, seconds: float, probes: list[str], village: str,
-               background: list[str]) -> dict:
-    messages = (service(background[i % len(background)], LOADED, "health_check_up") for i in range(10**9))
+               background: list[tuple[str, str]]) -> dict:
+    messages = (service(*background[i % len(background)], "health_check_up") for i in range(10**9))
     before, appended = await pipe.services_taken(pool), await pipe.services_appended(pool)
+    cpu_before, machine_before = pipe.cpu(), machine_busy()
     load = asyncio.create_task(offer(producer, pipe.topic, messages, rate, seconds))
 
     async def when_offered() -> tuple[int, int, int, float]:
@@ -143,16 +187,24 @@ async def step(pipe: Pipeline, producer, pool, rate: int, seconds: float, probes
     while await pipe.services_taken(pool) - before < sent + used and time.perf_counter() < deadline:
         await asyncio.sleep(0.5)
     drained = await pipe.services_taken(pool) - before >= sent + used
+    # Where the CPU went, from the start of the step to the queue drained: each service's
+    # milliseconds per message it carried, and how busy the whole machine was (every core).
+    carried = max(await pipe.services_taken(pool) - before, 1)
+    cpu_after, machine_after = pipe.cpu(), machine_busy()
+    cpu_ms = {name: (cpu_after[name] - cpu_before[name]) * 1000 / carried for name in cpu_after}
+    busy = (machine_after[0] - machine_before[0]) / max(machine_after[1] - machine_before[1], 1e-9)
     half = len(seen) // 2
     result = {
         "offered": rate, "achieved": achieved, "through_gate": through_gate / (ended - started), "probes": len(seen),
-        "drained": drained,
+        "drained": drained, "cpu_ms": cpu_ms, "busy": busy,
         "held": drained and held(rate, achieved, seen[:half], seen[half:]),
         **({f"p{p}": v * 1000 for p, v in percentiles(seen, (50, 99)).items()} if seen else {"p50": None, "p99": None}),
     }
     say(f"  {rate}/s offered: {sent + used:,} sent, {through_gate:,} through the gate and {took:,} taken in by the "
         f"assessment during the step: {achieved:,.0f}/s; {len(seen)} probes, p50 {result['p50']:.0f} ms, "
         f"p99 {result['p99']:.0f} ms, {'held' if result['held'] else 'NOT held'}")
+    say("    CPU per message carried: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in cpu_ms.items())
+        + f"; the machine {busy:.0%} busy (every core)")
     return result
 
 
@@ -162,6 +214,8 @@ def rows(steps: list[dict]) -> list[dict]:
         name = f"e2e_load_{s['offered']}"
         out.append({"name": f"{name} throughput", "value": s["achieved"], "unit": "events/s", "limit_name": "offered", "limit_value": s["offered"]})
         out.append({"name": f"{name} through the gate", "value": s["through_gate"], "unit": "events/s", "limit_name": "offered", "limit_value": s["offered"]})
+        for service, ms in s["cpu_ms"].items():
+            out.append({"name": f"{name} CPU per message, {service}", "value": ms, "unit": "ms", "limit_name": None, "limit_value": None})
         for p in ("p50", "p99"):
             if s[p] is not None:
                 out.append({"name": f"{name} latency {p} ({s['probes']} probes)", "value": s[p], "unit": "ms", "limit_name": None, "limit_value": None})
@@ -179,6 +233,7 @@ async def run(bootstrap_servers: str, database_url: str, quick: bool) -> list[di
     if "AUTH_PUBLIC_KEY_FILE" not in os.environ:
         use_test_key(os.environ.get("MSP_KEY_DIR") or tempfile.mkdtemp(prefix="msp-bench-keys-"))
     rates, seconds, per_step = ((25, 100, 1000), 10.0, 10) if quick else ((25, 50, 100, 250, 500, 1000, 2000), 30.0, 30)
+    women = 500 if quick else 2000
     harness = _harness()
     district = harness.district(
         bootstrap_servers, database_url, Path(tempfile.mkdtemp(prefix="bench-e2e-")),
@@ -196,7 +251,7 @@ async def run(bootstrap_servers: str, database_url: str, quick: bool) -> list[di
             from platform_kit.units import unit_tree
 
             village = unit_tree().children(PROBE_TOWN)[0].code
-            background = await pipe.register(LOADED, 1, 20)
+            background = await pipe.register_many([u.code for u in unit_tree().children(LOADED_TOWN)], women)
             probes = await pipe.register(village, 100, per_step * len(rates))
             while (await pipe.checked(village))[1] < len(probes):
                 await asyncio.sleep(0.25)

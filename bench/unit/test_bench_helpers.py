@@ -34,3 +34,18 @@ def test_the_plot_reads_one_point_per_offered_load_in_order():
         {"name": "e2e_highest_steady_rate", "value": 100},
     ]
     assert load_curve(rows) == [Point(100, 100.0, 120.0, 200.0), Point(1000, 640.0, 900.0, None)]
+
+
+def test_the_cpu_of_a_process_is_read_from_proc_and_grows_with_its_work():
+    import os
+    import time
+
+    from bench.e2e import cpu_seconds, machine_busy
+
+    before, machine = cpu_seconds(os.getpid()), machine_busy()
+    spun = time.process_time() + 0.05
+    while time.process_time() < spun:
+        pass
+    assert cpu_seconds(os.getpid()) - before >= 0.03  # /proc counts in ticks (10 ms)
+    busy, total = machine_busy()
+    assert 0 < busy <= total and busy - machine[0] >= 0.03
