@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from assessment.domain.facts import (
     BIRTH, CORRECTED, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SPOUSE, SURVEY, Fact,
@@ -78,8 +79,21 @@ def serves_where_they_live(home: str | None, by: str) -> bool:
         return False
     if by == home:
         return True
+    return by in _served_from(home)
+
+
+@lru_cache(maxsize=4096)
+def _served_from(home: str) -> frozenset[str]:
+    # The unit tree is read once per process: its ancestors walk was asked once per service.
     tree = unit_tree()
-    return home in tree and any(unit.code == by for unit in tree.ancestors(home))
+    return frozenset(unit.code for unit in tree.ancestors(home)) if home in tree else frozenset()
+
+
+@lru_cache(maxsize=4096)
+def day_before(reference: datetime) -> date:
+    """The district's date of the last instant before ``reference`` (the day a state is read
+    on). References are mostly the periods' ends, a few dozen instants: converted once each."""
+    return local_date(reference - TICK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +336,10 @@ def standing(line: Timeline, window: Window) -> Standing | None:
     # some time in the window (a couple whose baby came in December still planned in that year).
     plan = next((p for p in line.plans if p.start < window.end and (p.end is None or p.end > window.start)), None)
     profile = _latest(line.profiles, reference)
-    age = None if profile is None else age_on(profile.birth_date, local_date(reference - TICK))
-    basis = tuple(dict.fromkeys(((profile.event_id,) if profile else ()) + last.event_ids))
+    age = None if profile is None else age_on(profile.birth_date, day_before(reference))
+    ids = last.event_ids
+    if len(ids) == 1:  # most stays: the basis without building a dict (the same ids, the same order)
+        basis = ids if profile is None or profile.event_id == ids[0] else (profile.event_id, ids[0])
+    else:
+        basis = tuple(dict.fromkeys(((profile.event_id,) if profile else ()) + ids))
     return Standing(last, reference, profile, _latest(line.statuses, reference), plan, age, basis)

@@ -17,9 +17,9 @@ from functools import lru_cache, partial
 from typing import get_args
 
 from assessment.domain.facts import REGISTERED, RETURNED, SERVICE, SURVEY, Fact
-from assessment.domain.people import Received, Standing, Timeline, standing
-from assessment.domain.periods import TICK, Period, Window
-from platform_kit.calendar import age_on, local_date
+from assessment.domain.people import Received, Standing, Timeline, day_before, standing
+from assessment.domain.periods import Period, Window
+from platform_kit.calendar import age_on
 from platform_kit.contract.services_log import ServiceKind, SurveyRecorded
 
 Outcome = tuple[bool, tuple[uuid.UUID, ...]]  # counted?, and the events that say so
@@ -142,7 +142,7 @@ def school_entry_age(birth_date: date, on: date, cutoff: str = SCHOOL_ENTRY_CUTO
 def _children_of_compulsory_school_age(cutoff: str, line: Timeline, st: Standing, w: Window) -> Outcome:
     if st.profile is None:
         return NO
-    age = school_entry_age(st.profile.birth_date, local_date(st.reference - TICK), cutoff or SCHOOL_ENTRY_CUTOFF)
+    age = school_entry_age(st.profile.birth_date, day_before(st.reference), cutoff or SCHOOL_ENTRY_CUTOFF)
     return (True, st.basis) if age in COMPULSORY_SCHOOL_AGE else NO
 
 
