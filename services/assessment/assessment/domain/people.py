@@ -120,8 +120,10 @@ class Timeline:
 
     def spouse_before(self, instant: datetime) -> tuple[uuid.UUID, uuid.UUID] | None:
         """The spouse last named before ``instant`` (and the event naming them)."""
-        named = [(spouse, event_id) for at, spouse, event_id in self.spouses if at < instant]
-        return named[-1] if named else None
+        for at, spouse, event_id in reversed(self.spouses):  # in the order named: the last before it is the one
+            if at < instant:
+                return (spouse, event_id)
+        return None
 
     def unit_at(self, instant: datetime) -> str | None:
         for stay in self.stays:
@@ -322,19 +324,36 @@ def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
     return line
 
 
-def standing(line: Timeline, window: Window) -> Standing | None:
-    """None when the person did not live in the district at any time in the window."""
+def standing(line: Timeline, window: Window, memo: dict | None = None) -> Standing | None:
+    """None when the person did not live in the district at any time in the window. ``memo``
+    (one dict per timeline) keeps the standings made: windows ending together (a year, its
+    last quarter and December) mostly share one, made once."""
     last = None
+    start, end = window.start, window.end
     for stay in line.stays:
-        if stay.start < window.end and (stay.end is None or stay.end > window.start):
+        if stay.start < end and (stay.end is None or stay.end > start):
             if last is None or stay.start >= last.start:
                 last = stay
     if last is None:
         return None
-    reference = window.end if last.end is None else min(last.end, window.end)
+    reference = end if last.end is None else min(last.end, end)
     # A plan is a stretch of time, not a state at one moment: it counts if it was in force at
     # some time in the window (a couple whose baby came in December still planned in that year).
-    plan = next((p for p in line.plans if p.start < window.end and (p.end is None or p.end > window.start)), None)
+    plan = None
+    for p in line.plans:
+        if p.start < end and (p.end is None or p.end > start):
+            plan = p
+            break
+    if memo is None:
+        return _standing(line, last, reference, plan)
+    key = (id(last), reference, id(plan))  # the memo lives no longer than the line's stays and plans
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _standing(line, last, reference, plan)
+    return found
+
+
+def _standing(line: Timeline, last: Stay, reference: datetime, plan: Plan | None) -> Standing:
     profile = _latest(line.profiles, reference)
     age = None if profile is None else age_on(profile.birth_date, day_before(reference))
     ids = last.event_ids
