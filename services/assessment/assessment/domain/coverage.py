@@ -12,14 +12,14 @@ checks it on random histories).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from assessment.domain.facts import CORRECTED, SERVICE, SURVEY, Fact, by_subject, links_of
 from assessment.domain.people import Facts, Timeline, standing, timeline
 from assessment.domain.periods import Clocks, Period, Window
-from assessment.domain.rules import Rule, compiled, kinds_read, reached
+from assessment.domain.rules import Rule, Span, compiled, kinds_read, possible, reached
 
 Cell = tuple[str, str, Period]  # unit code, indicator id, period
 Figure = tuple[int, int]  # numerator, denominator
@@ -37,6 +37,7 @@ class UnitTreeLike(Protocol):
     def ancestors(self, code: str) -> list: ...
 
 
+Possible = Callable[[Timeline, Span], bool]
 POPULATIONS = ("migrant", "registered")  # 流动人口, 户籍人口: the registry's `population`
 
 
@@ -48,6 +49,10 @@ class Compiled:
     population: str = "migrant"  # whom the indicator counts: the same rules serve both populations
     services: frozenset[str] = frozenset()  # the service kinds its rules read
     surveys: frozenset[str] = frozenset()  # the survey kinds its rules read
+    # A test of a whole timeline and span: False when the rule says no in every window of the
+    # span (``rules.POSSIBLE``); None: ask the rule.
+    can_count: Possible | None = None
+    can_serve: Possible | None = None
 
 
 def compile_indicators(indicators: Iterable[IndicatorLike], population: str = "migrant") -> tuple[Compiled, ...]:
@@ -59,7 +64,7 @@ def compile_indicators(indicators: Iterable[IndicatorLike], population: str = "m
         (s1, q1), (s2, q2) = kinds_read(i.denominator), kinds_read(i.numerator)
         out.append(Compiled(
             i.id, compiled("denominator", i.denominator), compiled("numerator", i.numerator), population,
-            s1 | s2, q1 | q2,
+            s1 | s2, q1 | q2, possible("denominator", i.denominator), possible("numerator", i.numerator),
         ))
     return tuple(out)
 
@@ -112,23 +117,73 @@ def counted_in(line: Timeline, window: Window, indicators: Sequence[Compiled]) -
 def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
     """What one person adds to the view: 1 to the denominator (and maybe the numerator) of
     each cell they count in."""
-    line = timeline(person, facts)
-    if not line.stays:
-        return {}
+    into: Tally = {}
+    _count(timeline(person, facts), _windows(periods), _rules(indicators), into)
+    return _figures(into)
+
+
+Windows = tuple[list[tuple[Period, Window]], Span | None]  # and the span they cover (None: no window)
+Rules = list[tuple[str, str, Rule, Rule, Possible | None, Possible | None]]
+# Figures as they are summed: period -> (unit, indicator) -> [numerator, denominator]. A
+# ``Period`` hashes in Python (a call per lookup): keyed by it once per person and period,
+# not once per cell, a third of the counting's time went.
+Tally = dict[Period, dict[tuple[str, str], list[int]]]
+
+
+def _windows(periods: Sequence[Period]) -> Windows:
+    windows = [(period, Window(period.start, period.end)) for period in periods]
+    return windows, (min(p.start for p in periods), max(p.end for p in periods)) if periods else None
+
+
+def _rules(indicators: Sequence[Compiled]) -> Rules:
+    return [(i.id, i.population, i.denominator, i.numerator, i.can_count, i.can_serve) for i in indicators]
+
+
+def _count(line: Timeline, windows: Windows, rules: Rules, into: Tally, sign: int = 1) -> None:
+    """Add ``sign`` times what the person of ``line`` adds to the view to ``into``:
+    ``person_figures`` with the windows and rules made once by the caller."""
+    windows, span = windows
+    if not line.stays or span is None:
+        return
+    # The span of every stay: a period outside it has no standing, and needs none asked (a
+    # person who came this year is not looked for in last year's seventeen periods).
+    first = min(stay.start for stay in line.stays)
+    last = None if any(stay.end is None for stay in line.stays) else max(stay.end for stay in line.stays)
+    # The indicators whose denominator can count this person in the span, asked once, in order,
+    # and their numerator, or None where it can say yes in no window.
+    rules = [
+        (id_, counts, d, n if can_serve is None or can_serve(line, span) else None)
+        for id_, counts, d, n, can_count, can_serve in rules if can_count is None or can_count(line, span)
+    ]
     # ``counted_in`` without its ``Counted`` records: this is the projection's inner loop, and
     # only the figures are kept (the same rules, asked in the same order).
-    figures: Figures = {}
-    rules = [(i.id, i.population, i.denominator, i.numerator) for i in indicators]
-    for period in periods:
-        window = Window(period.start, period.end)
-        st = standing(line, window)
+    memo: dict = {}
+    for period, window in windows:
+        if window.end <= first or (last is not None and last <= window.start):
+            continue
+        st = standing(line, window, memo)
         if st is None or st.profile is None:
             continue
         population, unit = st.profile.population, st.unit
+        cells = None
         for id_, counts, denominator, numerator in rules:
             if population == counts and denominator(line, st, window)[0]:
-                figures[(unit, id_, period)] = (1 if numerator(line, st, window)[0] else 0, 1)
-    return figures
+                if cells is None:
+                    cells = into.get(period)
+                    if cells is None:
+                        cells = into[period] = {}
+                n = sign if numerator is not None and numerator(line, st, window)[0] else 0
+                total = cells.get((unit, id_))
+                if total is None:
+                    cells[(unit, id_)] = [n, sign]
+                else:
+                    total[0] += n
+                    total[1] += sign
+
+
+def _figures(tally: Tally) -> Figures:
+    """The tally as figures, without its empty cells (a person counted before and not after)."""
+    return {(unit, id_, period): (n, d) for period, cells in tally.items() for (unit, id_), (n, d) in cells.items() if n or d}
 
 
 def add(into: Figures, figures: Mapping[Cell, Figure], sign: int = 1) -> Figures:
@@ -144,10 +199,10 @@ def add(into: Figures, figures: Mapping[Cell, Figure], sign: int = 1) -> Figures
 
 def from_scratch(facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
     """Every person's contribution, added up: the view a full rebuild gives (unit level)."""
-    figures: Figures = {}
+    windows, rules, into = _windows(periods), _rules(indicators), {}
     for person in facts:
-        add(figures, person_figures(person, facts, periods, indicators))
-    return figures
+        _count(timeline(person, facts), windows, rules, into)
+    return _figures(into)
 
 
 def merged(known: Facts, new: Iterable[Fact]) -> dict[uuid.UUID, list[Fact]]:
@@ -187,15 +242,16 @@ def changes(known: Facts, new: Sequence[Fact], periods: Sequence[Period], indica
     fact can reach are recomputed, for only the people it can affect."""
     after = merged(known, new)
     arriving = by_subject(new)
-    delta: Figures = {}
+    rules, delta = _rules(indicators), {}
     for person in affected_by(new, after):
         own = after.get(person, ())
         sources = [f for s in ({person} | links_of(own) if own else (person,)) for f in arriving.get(s, ())]
         touched = reached(sources, periods)
         if touched:
-            add(delta, person_figures(person, known, touched, indicators), -1)
-            add(delta, person_figures(person, after, touched, indicators))
-    return delta
+            windows = _windows(touched)
+            _count(timeline(person, known), windows, rules, delta, -1)
+            _count(timeline(person, after), windows, rules, delta)
+    return _figures(delta)
 
 
 def visible(facts: Iterable[Fact], clocks: Clocks) -> dict[uuid.UUID, list[Fact]]:
@@ -204,12 +260,18 @@ def visible(facts: Iterable[Fact], clocks: Clocks) -> dict[uuid.UUID, list[Fact]
 
 def window_figures(facts: Facts, window: Window, period: Period, indicators: Sequence[Compiled]) -> Figures:
     """Unit-level figures for one window (a period cut at ``as_of``)."""
-    figures: Figures = {}
+    cells: dict[tuple[str, str], list[int]] = {}
     for person in facts:
         line = timeline(person, facts)
         if line.stays:
-            add(figures, {(c.unit, c.indicator, period): (int(c.served), 1) for c in counted_in(line, window, indicators)})
-    return figures
+            for c in counted_in(line, window, indicators):
+                total = cells.get((c.unit, c.indicator))
+                if total is None:
+                    cells[(c.unit, c.indicator)] = [int(c.served), 1]
+                else:
+                    total[0] += c.served
+                    total[1] += 1
+    return _figures({period: cells})
 
 
 def rolled_up(figures: Mapping[Cell, Figure], tree: UnitTreeLike) -> Figures:

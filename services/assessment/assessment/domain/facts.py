@@ -143,6 +143,11 @@ def corrected(facts: Iterable[Fact]) -> list[Fact]:
     gone when withdrawn; the latest-recorded correction of an event wins. Asked as known before
     a correction was recorded, the original stands (the correction is not among the facts)."""
     facts = list(facts)
+    for f in facts:
+        if f.kind == RECORD_CORRECTED:
+            break
+    else:  # most people: nothing corrected
+        return facts
     latest: dict[str, Fact] = {}
     for f in sorted((f for f in facts if f.kind == RECORD_CORRECTED), key=lambda f: (f.recorded_at, f.event_id)):
         latest[f.data["corrects"]] = f

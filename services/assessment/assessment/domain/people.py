@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
+from operator import attrgetter
 
 from assessment.domain.facts import (
     BIRTH, CORRECTED, DEPARTED, ENROLLED, MARITAL, MOVED, PLANNED, REGISTERED, RETURNED, SERVICE, SPOUSE, SURVEY, Fact,
@@ -78,8 +80,21 @@ def serves_where_they_live(home: str | None, by: str) -> bool:
         return False
     if by == home:
         return True
+    return by in _served_from(home)
+
+
+@lru_cache(maxsize=4096)
+def _served_from(home: str) -> frozenset[str]:
+    # The unit tree is read once per process: its ancestors walk was asked once per service.
     tree = unit_tree()
-    return home in tree and any(unit.code == by for unit in tree.ancestors(home))
+    return frozenset(unit.code for unit in tree.ancestors(home)) if home in tree else frozenset()
+
+
+@lru_cache(maxsize=4096)
+def day_before(reference: datetime) -> date:
+    """The district's date of the last instant before ``reference`` (the day a state is read
+    on). References are mostly the periods' ends, a few dozen instants: converted once each."""
+    return local_date(reference - TICK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +121,10 @@ class Timeline:
 
     def spouse_before(self, instant: datetime) -> tuple[uuid.UUID, uuid.UUID] | None:
         """The spouse last named before ``instant`` (and the event naming them)."""
-        named = [(spouse, event_id) for at, spouse, event_id in self.spouses if at < instant]
-        return named[-1] if named else None
+        for at, spouse, event_id in reversed(self.spouses):  # in the order named: the last before it is the one
+            if at < instant:
+                return (spouse, event_id)
+        return None
 
     def unit_at(self, instant: datetime) -> str | None:
         for stay in self.stays:
@@ -143,7 +160,10 @@ class Standing:
 
 def _sorted(facts: Sequence[Fact]) -> list[Fact]:
     """In business order, as corrected (a registry correction replaces what it corrects)."""
-    return sorted(corrected(facts), key=lambda f: f.order)
+    return sorted(corrected(facts), key=_ORDER)
+
+
+_ORDER = attrgetter("occurred_at", "recorded_at", "event_id")  # ``Fact.order``, without a Python call per fact
 
 
 def own_stays(facts: Sequence[Fact]) -> list[Stay]:
@@ -220,7 +240,10 @@ def _received(facts: Sequence[Fact], stays: Sequence[Stay]) -> list[Received]:
     facts given are the visible ones): a withdrawn service is gone, a corrected kind replaces
     the recorded one; the latest-recorded correction of a service wins."""
     def home(at: datetime) -> str | None:
-        return next((stay.unit for stay in stays if stay.holds(at)), None)
+        for stay in stays:
+            if stay.start <= at and (stay.end is None or at < stay.end):  # ``Stay.holds``
+                return stay.unit
+        return None
 
     corrections = {
         f.data["corrects"]: f.data for f in sorted((f for f in facts if f.kind == CORRECTED), key=lambda f: f.recorded_at)
@@ -308,20 +331,41 @@ def timeline(person: uuid.UUID, facts: Facts) -> Timeline:
     return line
 
 
-def standing(line: Timeline, window: Window) -> Standing | None:
-    """None when the person did not live in the district at any time in the window."""
+def standing(line: Timeline, window: Window, memo: dict | None = None) -> Standing | None:
+    """None when the person did not live in the district at any time in the window. ``memo``
+    (one dict per timeline) keeps the standings made: windows ending together (a year, its
+    last quarter and December) mostly share one, made once."""
     last = None
+    start, end = window.start, window.end
     for stay in line.stays:
-        if stay.start < window.end and (stay.end is None or stay.end > window.start):
+        if stay.start < end and (stay.end is None or stay.end > start):
             if last is None or stay.start >= last.start:
                 last = stay
     if last is None:
         return None
-    reference = window.end if last.end is None else min(last.end, window.end)
+    reference = end if last.end is None else min(last.end, end)
     # A plan is a stretch of time, not a state at one moment: it counts if it was in force at
     # some time in the window (a couple whose baby came in December still planned in that year).
-    plan = next((p for p in line.plans if p.start < window.end and (p.end is None or p.end > window.start)), None)
+    plan = None
+    for p in line.plans:
+        if p.start < end and (p.end is None or p.end > start):
+            plan = p
+            break
+    if memo is None:
+        return _standing(line, last, reference, plan)
+    key = (id(last), reference, id(plan))  # the memo lives no longer than the line's stays and plans
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _standing(line, last, reference, plan)
+    return found
+
+
+def _standing(line: Timeline, last: Stay, reference: datetime, plan: Plan | None) -> Standing:
     profile = _latest(line.profiles, reference)
-    age = None if profile is None else age_on(profile.birth_date, local_date(reference - TICK))
-    basis = tuple(dict.fromkeys(((profile.event_id,) if profile else ()) + last.event_ids))
+    age = None if profile is None else age_on(profile.birth_date, day_before(reference))
+    ids = last.event_ids
+    if len(ids) == 1:  # most stays: the basis without building a dict (the same ids, the same order)
+        basis = ids if profile is None or profile.event_id == ids[0] else (profile.event_id, ids[0])
+    else:
+        basis = tuple(dict.fromkeys(((profile.event_id,) if profile else ()) + ids))
     return Standing(last, reference, profile, _latest(line.statuses, reference), plan, age, basis)

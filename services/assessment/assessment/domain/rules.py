@@ -12,14 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from bisect import bisect_left
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache, partial
 from typing import get_args
 
 from assessment.domain.facts import REGISTERED, RETURNED, SERVICE, SURVEY, Fact
-from assessment.domain.people import Received, Standing, Timeline, standing
+from assessment.domain.people import Answer, Received, Standing, Timeline, day_before, standing
 from assessment.domain.periods import TICK, Period, Window
-from platform_kit.calendar import age_on, local_date
+from platform_kit.calendar import age_on
 from platform_kit.contract.services_log import ServiceKind, SurveyRecorded
 
 Outcome = tuple[bool, tuple[uuid.UUID, ...]]  # counted?, and the events that say so
@@ -142,17 +142,30 @@ def school_entry_age(birth_date: date, on: date, cutoff: str = SCHOOL_ENTRY_CUTO
 def _children_of_compulsory_school_age(cutoff: str, line: Timeline, st: Standing, w: Window) -> Outcome:
     if st.profile is None:
         return NO
-    age = school_entry_age(st.profile.birth_date, local_date(st.reference - TICK), cutoff or SCHOOL_ENTRY_CUTOFF)
+    age = school_entry_age(st.profile.birth_date, day_before(st.reference), cutoff or SCHOOL_ENTRY_CUTOFF)
     return (True, st.basis) if age in COMPULSORY_SCHOOL_AGE else NO
 
 
+def _last_answer(line: Timeline, w: Window, kind: str) -> Answer | None:
+    """The last answer of ``kind`` given in the window (read from the end: it is the one that counts)."""
+    start, end = w.start, w.end
+    for a in reversed(line.answers):
+        if a.kind == kind and start <= a.at < end:
+            return a
+    return None
+
+
 def _surveyed(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    answers = [a for a in line.answers if a.kind == kind and a.at in w]
-    return (True, st.basis + (answers[-1].event_id,)) if answers else NO
+    answer = _last_answer(line, w, kind)
+    return (True, st.basis + (answer.event_id,)) if answer is not None else NO
 
 
 def _in_window(services: list[Received], w: Window, kind: str | None = None) -> tuple[uuid.UUID, ...]:
-    return tuple(s.event_id for s in services if (kind is None or s.kind == kind) and s.at in w)
+    # Asked for every person, indicator and period: no generator, the window's bounds read once.
+    if not services:
+        return ()
+    start, end = w.start, w.end
+    return tuple([s.event_id for s in services if (kind is None or s.kind == kind) and start <= s.at < end])
 
 
 def _received(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
@@ -164,14 +177,16 @@ def _received_where_they_live(kind: str, line: Timeline, st: Standing, w: Window
     """Without an argument: any free *technical* service (a leaflet is not one); with one, that
     service. Either way from the unit they lived in then, or its town's or the district's station."""
     wanted = {kind} if kind else TECHNICAL_SERVICES
-    found = tuple(s.event_id for s in line.services if s.kind in wanted and s.where_they_live and s.at in w)
+    start, end = w.start, w.end
+    found = tuple([s.event_id for s in line.services if s.kind in wanted and s.where_they_live and start <= s.at < end])
     return (bool(found), found)
 
 
 def _couple_received_where_they_live(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
     partner = st.plan.partner if st.plan else None
     services = [*line.services, *line.partner_services.get(partner, [])]
-    found = tuple(s.event_id for s in services if s.kind == kind and s.where_they_live and s.at in w)
+    start, end = w.start, w.end
+    found = tuple([s.event_id for s in services if s.kind == kind and s.where_they_live and start <= s.at < end])
     return (bool(found), found)
 
 
@@ -190,8 +205,8 @@ def _couple_received(kind: str, line: Timeline, st: Standing, w: Window) -> Outc
 
 
 def _aware(kind: str, line: Timeline, st: Standing, w: Window) -> Outcome:
-    answers = [a for a in line.answers if a.kind == kind and a.at in w]
-    return (True, (answers[-1].event_id,)) if answers and answers[-1].aware else NO
+    answer = _last_answer(line, w, kind)
+    return (True, (answer.event_id,)) if answer is not None and answer.aware else NO
 
 
 def _enrolled(_: str, line: Timeline, st: Standing, w: Window) -> Outcome:
@@ -220,6 +235,101 @@ NUMERATORS: dict[str, tuple[Callable[..., Outcome], frozenset[str] | None]] = {
     "enrolled": (_enrolled, None),
 }
 _TABLES = {"denominator": DENOMINATORS, "numerator": NUMERATORS}
+
+
+Span = tuple[datetime, datetime]  # the earliest start and the latest end of the windows asked about
+
+
+def _ages(line: Timeline, span: Span, age: Callable[[date, date], int] = age_on) -> list[tuple[int, int]]:
+    """For each profile the person may have in a window of ``span``, the least and the most
+    ``age`` it gives at a reference moment in it (an age only grows with the date)."""
+    first, last = day_before(span[0] + TICK), day_before(span[1])
+    return [(age(p.birth_date, first), age(p.birth_date, last)) for p in line.profiles]
+
+
+def _may_be(ages: list[tuple[int, int]], wanted: range) -> bool:
+    return any(low < wanted.stop and high >= wanted.start for low, high in ages)
+
+
+def _answered(kind: str, line: Timeline, span: Span) -> bool:
+    return any(a.kind == kind for a in line.answers)
+
+
+def _ever_married(line: Timeline) -> bool:
+    return any(s.marital_status == "married" for s in line.statuses)
+
+
+def _may_be_married_of_childbearing_age(_: str, line: Timeline, span: Span) -> bool:
+    return _ever_married(line) and _may_be(_ages(line, span), CHILDBEARING_AGE)
+
+
+def _may_be_a_married_woman(_: str, line: Timeline, span: Span) -> bool:
+    return any(p.sex == "female" for p in line.profiles) and _may_be_married_of_childbearing_age(_, line, span)
+
+
+def _ever_planned_married(_: str, line: Timeline, span: Span) -> bool:
+    return bool(line.plans) and _ever_married(line)
+
+
+def _may_be_of_school_age(cutoff: str, line: Timeline, span: Span) -> bool:
+    return _may_be(_ages(line, span, partial(school_entry_age, cutoff=cutoff or SCHOOL_ENTRY_CUTOFF)), COMPULSORY_SCHOOL_AGE)
+
+
+def _any_service(wanted: frozenset[str], services: list[Received], where: bool = False) -> bool:
+    return any(s.kind in wanted and (s.where_they_live or not where) for s in services)
+
+
+def _may_have_received(kind: str, line: Timeline, span: Span) -> bool:
+    return _any_service(frozenset({kind}), line.services)
+
+
+def _may_have_received_where_they_live(kind: str, line: Timeline, span: Span) -> bool:
+    return _any_service(frozenset({kind}) if kind else TECHNICAL_SERVICES, line.services, True)
+
+
+def _couple_may_have_received(kind: str, line: Timeline, span: Span, where: bool = False) -> bool:
+    wanted = frozenset({kind})
+    return _any_service(wanted, line.services, where) or any(_any_service(wanted, s, where) for s in line.partner_services.values())
+
+
+def _spouses_may_have_received(kind: str, line: Timeline, span: Span) -> bool:
+    wanted = frozenset({kind})
+    return _any_service(wanted, line.services) or any(_any_service(wanted, s.services) for s in line.spouse_lines.values())
+
+
+def _ever_aware(kind: str, line: Timeline, span: Span) -> bool:
+    return any(a.kind == kind and a.aware for a in line.answers)
+
+
+def _ever_enrolled(_: str, line: Timeline, span: Span) -> bool:
+    return bool(line.enrolments)
+
+
+# Rule -> a test of the whole timeline that is False only when the rule says no for the person
+# in every window within ``span`` (what the rule requires of the standing or the window, the
+# timeline never has): asked once a person, it spares the rule's call in each of their periods.
+# A rule without one is asked every time. Held to its rule by test_rules_a_timeline_cannot_meet.
+POSSIBLE: dict[str, Callable[[str, Timeline, Span], bool]] = {
+    "surveyed": _answered,  # an answer of that kind in the window
+    "married_of_childbearing_age": _may_be_married_of_childbearing_age,  # married, 15-49 at the reference
+    "couples_of_childbearing_age": _may_be_married_of_childbearing_age,
+    "married_women_of_childbearing_age": _may_be_a_married_woman,
+    "couples_planning_pregnancy": _ever_planned_married,  # married, and a plan in force in the window
+    "children_of_compulsory_school_age": _may_be_of_school_age,
+    "received": _may_have_received,  # a service of that kind in the window
+    "received_where_they_live": _may_have_received_where_they_live,
+    "couple_received": _couple_may_have_received,
+    "couple_received_where_they_live": partial(_couple_may_have_received, where=True),
+    "spouses_received": _spouses_may_have_received,
+    "aware": _ever_aware,  # the last answer of that kind in the window says aware
+    "enrolled": _ever_enrolled,
+}
+
+
+def possible(kind: str, rule: str) -> Callable[[Timeline, Span], bool] | None:
+    """The test of a whole timeline of ``kind``'s ``rule`` (see ``POSSIBLE``); None: always possible."""
+    name, _, arg = check_rule(kind, rule).partition(":")
+    return partial(POSSIBLE[name], arg) if name in POSSIBLE else None
 
 
 def joins_identities(fact: Fact) -> bool:
