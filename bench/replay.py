@@ -24,6 +24,7 @@ child process and returns them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -122,7 +123,7 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
                     f"UPDATE {schema}.view_state SET value = $1 WHERE key = 'replaying_until'",
                     max(e.recorded_at for e in first),
                 )
-            for part in (first, *stream):
+            for part in itertools.chain([first], stream):  # one clone at a time, never all
                 started, cpu_started = time.perf_counter(), time.process_time()
                 for i in range(0, len(part), size):
                     async with conn.transaction():
@@ -132,6 +133,7 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
                 applied += len(part)
                 if applied % 200_000 < len(part):
                     say(f"    {applied:,} events applied in {wall:.0f}s ({cpu:.0f}s CPU)")
+            rss_replayed = rss_mib()
             started, cpu_started = time.perf_counter(), time.process_time()
             async with conn.transaction():
                 await projection.replayed(conn)
@@ -146,7 +148,8 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
     # An upper bound: the main process's peak and each worker at the largest one's peak.
     peak = rss_mib() + settings.count_workers * children.ru_maxrss / 1024
     say(f"  replay_{label(n)}: {applied:,} events in {wall:.1f}s ({cpu:.1f}s CPU; the final count {count_wall:.1f}s,"
-        f" {count_cpu:.1f}s CPU); {cells:,} cells; peak RSS {peak:.0f} MiB ({rss_before:.0f} before);"
+        f" {count_cpu:.1f}s CPU); {cells:,} cells; peak RSS {peak:.0f} MiB ({rss_before:.0f} before,"
+        f" {rss_replayed:.0f} before the final count);"
         f" load average {os.getloadavg()[0]:.2f}")
     name = f"replay_{label(n)}"
     return [
