@@ -52,10 +52,11 @@ class FactStore:
         return known
 
     async def add(self, conn: asyncpg.Connection, facts: Sequence[Fact]) -> None:
+        # ``data`` goes as it is: the jsonb codec only reads it (a copy per fact was a tenth of a replay's encoding).
         unique = {(f.subject, f.event_id): f for f in facts}
         await conn.copy_records_to_table(
             "facts", schema_name=self.schema, columns=FACT_COLUMNS,
-            records=[(f.subject, f.event_id, f.kind, f.occurred_at, f.recorded_at, list(f.units), dict(f.data))
+            records=[(f.subject, f.event_id, f.kind, f.occurred_at, f.recorded_at, list(f.units), f.data)
                      for f in unique.values()],
         )
 
