@@ -8,9 +8,7 @@ runner's batches with ``replaying_until`` set, then ``replayed`` (the final coun
 * ms CPU an event, of this process (PostgreSQL's share is in the wall time only);
 * peak memory: the peak RSS of the process that rebuilt (``resource.getrusage``: ru_maxrss),
   each N in a fresh process so that nothing else the bench held counts; the RSS before the
-  rebuild started (imports, the base year) is said beside it. The final count runs on the
-  service's ``count_workers`` processes (spawned): their CPU is added in, and their memory as
-  ``count_workers`` times the largest one's peak RSS (RUSAGE_CHILDREN).
+  rebuild started (imports, the base year) is said beside it.
 
 The events: the demo's made-up year (one seed, ~8,600 events), cloned with fresh ids (every
 UUID of an envelope and of its payload's top level XORed with the clone's mask: the same year
@@ -37,7 +35,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from assessment.entrypoints.projection import CoverageProjection
-from assessment.service_layer.live_years import LiveYears
 from assessment.settings import DEFAULT_RULES, AssessmentSettings, load_rules
 from platform_kit.contract import catalogue
 from platform_kit.database import apply_ddl, create_pool
@@ -108,11 +105,9 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
     wall = cpu = count_wall = count_cpu = 0.0
     applied = 0
     try:
-        rules = load_rules(DEFAULT_RULES)
-        # As the service makes it (bootstrap.build): its final count on ``count_workers`` processes.
         projection = CoverageProjection(
-            schema=schema, topics=[], rules=rules, tree=unit_tree(), catalogue=catalogue, clock=IN_THE_YEAR,
-            live=LiveYears(schema, rules, unit_tree(), IN_THE_YEAR, count_workers=settings.count_workers),
+            schema=schema, topics=[], rules=load_rules(DEFAULT_RULES), tree=unit_tree(), catalogue=catalogue,
+            clock=IN_THE_YEAR,
         )
         await apply_ddl(pool, schema, projection.ddl)
         async with pool.acquire() as conn:
@@ -142,11 +137,8 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
     finally:
         await pool.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         await pool.close()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    count_cpu += children.ru_utime + children.ru_stime  # the count's worker processes (ended by now)
     wall, cpu = wall + count_wall, cpu + count_cpu
-    # An upper bound: the main process's peak and each worker at the largest one's peak.
-    peak = rss_mib() + settings.count_workers * children.ru_maxrss / 1024
+    peak = rss_mib()
     say(f"  replay_{label(n)}: {applied:,} events in {wall:.1f}s ({cpu:.1f}s CPU; the final count {count_wall:.1f}s,"
         f" {count_cpu:.1f}s CPU); {cells:,} cells; peak RSS {peak:.0f} MiB ({rss_before:.0f} before,"
         f" {rss_replayed:.0f} before the final count);"
@@ -157,7 +149,7 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
         {"name": f"{name}_cpu_per_event", "value": 1000 * cpu / applied, "unit": "ms CPU (rebuilding process)"},
         {"name": f"{name}_final_count", "value": count_wall, "unit": "s (of the rebuild's wall time)"},
         {"name": f"{name}_peak_memory", "value": peak,
-         "unit": f"MiB peak RSS (ru_maxrss, + count_workers x the largest worker's; {rss_before:.0f} before the rebuild)"},
+         "unit": f"MiB peak RSS (ru_maxrss; {rss_before:.0f} before the rebuild)"},
     ]
 
 

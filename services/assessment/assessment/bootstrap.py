@@ -12,7 +12,6 @@ from fastapi import FastAPI
 import platform_kit.contract
 from assessment.entrypoints import decisions, export, network, page, reads, stream
 from assessment.entrypoints.projection import CoverageProjection
-from assessment.service_layer.live_years import LiveYears
 from assessment.service_layer.services import Services
 from assessment.settings import AssessmentSettings, load_rules
 from platform_kit.runtime import ServiceDeclaration, ServiceRuntime
@@ -43,7 +42,6 @@ def build(settings: AssessmentSettings | None = None) -> Assessment:
     projection = CoverageProjection(
         schema=settings.database_schema, topics=[topics.registry_events, topics.services_events], rules=rules,
         tree=tree, catalogue=platform_kit.contract.catalogue, clock=clock,
-        live=LiveYears(settings.database_schema, rules, tree, clock, count_workers=settings.count_workers),
     )
     declaration = ServiceDeclaration(
         name="assessment", title="Assessment (考核)", description=DESCRIPTION, package="assessment",

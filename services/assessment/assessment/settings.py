@@ -23,10 +23,6 @@ class AssessmentSettings(KitSettings):
     announce_interval_seconds: float = Field(1.0, gt=0, description="how often CoverageChanged are published")
     ranking_schedule: bool = Field(True, description="publish the rankings [ranking_schedule] says are due (定期通报)")
     ranking_schedule_seconds: float = Field(60.0, gt=0, description="how often the schedule is looked at")
-    count_workers: int = Field(
-        1, ge=1, le=64,
-        description="processes a rebuild's final count runs on (1: the service's own; more are spawned, ~2 s of CPU each to start)",
-    )
     services_log_url: AnyHttpUrl | None = Field(
         None, description="the services log's base URL, for the page's network section (GET /api/network passes through)"
     )

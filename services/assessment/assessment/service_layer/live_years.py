@@ -20,8 +20,7 @@ import asyncpg
 from assessment.adapters import tables
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
-from assessment.service_layer.chunk_count import counted
-from assessment.domain.coverage import Figures, compile_indicators, rolled_up
+from assessment.domain.coverage import Figures, add, compile_indicators, person_figures, rolled_up
 from assessment.domain.periods import Period, live_years, periods_of_year
 from assessment.domain.policy import Rules
 from platform_kit.calendar import local_date
@@ -39,12 +38,10 @@ class LiveYears:
     def __init__(
         self, schema: str, rules: Rules, tree: UnitTree, clock: Clock,
         pool: Callable[[], asyncpg.Pool] | None = None, interval_seconds: float = 5.0, chunk_people: int = 5000,
-        count_workers: int = 1,
     ) -> None:
         self.schema, self.rules, self.tree, self.clock = schema, rules, tree, clock
         self._pool, self.interval_seconds = pool, interval_seconds
         self.chunk_people = chunk_people  # people counted at a time: bounds the memory of a recompute
-        self.count_workers = count_workers  # processes a recompute counts on (1: this one)
         self.facts, self.coverage = FactStore(schema), CoverageStore(schema)
         self.indicators = compile_indicators(rules.indicators)
         self.years: frozenset[int] = frozenset()  # held and committed: what queries may read live
@@ -86,9 +83,12 @@ class LiveYears:
     async def count(self, conn: asyncpg.Connection, periods: list[Period], before: datetime) -> Figures:
         """``from_scratch`` over every fact that occurred before ``before``, a chunk of people
         at a time (each with the facts of the people they link to): the same figures, from a
-        few chunks' memory instead of every fact's, on ``count_workers`` processes."""
-        chunks = self.facts.in_chunks(conn, before, self.chunk_people)
-        return await counted(chunks, periods, self.indicators, list(self.rules.indicators), self.count_workers)
+        chunk's memory instead of every fact's."""
+        figures: Figures = {}
+        async for people, facts in self.facts.in_chunks(conn, before, self.chunk_people):
+            for person in people:
+                add(figures, person_figures(person, facts, periods, self.indicators))
+        return figures
 
     async def recompute(self, conn: asyncpg.Connection, years: frozenset[int]) -> None:
         """These years' cells of the view computed from every stored fact, replacing whatever
