@@ -30,8 +30,8 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1, help="measure each stage R times, keep the best (default 1)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"the JSON results (default {RESULTS})")
     parser.add_argument("--single-events", type=int, default=10_000, help="events of the one-event append stages")
-    parser.add_argument("--read-events", type=int, nargs="+", default=[1_000_000], help="events in the store read and replayed")
-    parser.add_argument("--full", action="store_true", help="also read and replay 5M events (replay_5m: growth from 1M)")
+    parser.add_argument("--read-events", type=int, nargs="+", default=[1_000_000], help="events in the store read (the first N) and in the assessment's rebuilds")
+    parser.add_argument("--full", action="store_true", help="also rebuild the assessment from 5M events (replay_5m: growth from 1M)")
     parser.add_argument("--writers", type=int, nargs="+", default=[1, 16], help="concurrent writers of single appends")
     parser.add_argument("--kit-only", action="store_true", help="skip the assessment's and the notifier's stages")
     args = parser.parse_args(argv)
@@ -62,14 +62,21 @@ async def run(args: argparse.Namespace, bootstrap_servers: str, database_url: st
         singles = events[: args.single_events]
         for writers in args.writers:
             results += await peers.append_single(ctx, singles, writers, args.rounds)
-        for i, n in enumerate(args.read_events):
-            rows = await peers.read_and_replay(ctx, n, args.rounds)
-            results += rows if i == 0 else [r for r in rows if r.name != "read_all_vs_eventsourcing"]
+        results += await peers.read_all(ctx, args.read_events[0], args.rounds)
     finally:
         await producer.stop()
         await ctx.close()
     del events
     gc.unfreeze()
+    # Issue 14: the assessment's rebuild of its views from N events, each N in a process of its
+    # own (its peak RSS is the rebuild's), and how it grows from the smallest N to the largest.
+    from bench import replay
+
+    say("replay (the assessment's rebuild) ...")
+    rebuilds = [await asyncio.to_thread(replay.rows, database_url, n) for n in args.read_events]
+    results += [Result.from_row(row) for rows in rebuilds for row in rows]
+    if len(rebuilds) > 1:
+        results += [Result.from_row(row) for row in replay.growth(rebuilds[0], rebuilds[-1])]
     if not args.kit_only:
         # The services' own figures (issues 4 and 5): their projections against a plain consume,
         # and the delay from an event to what a person sees.

@@ -8,18 +8,14 @@
 * ``read_all_vs_eventsourcing``: the whole store read in order, 10,000 rows per query
   (``EventStore.read_all_raw`` beside ``select_notifications``), both tables holding the same
   N events (made by PostgreSQL itself, so that a million fit the benchmark's memory).
-* ``replay_1m``: a rebuild from the store: every row read in order (``EventStore.replay_raw``)
-  and folded into services delivered per unit and service kind (the payload parsed); its peak
-  Python memory in a second pass under ``tracemalloc``.
+
+(``replay_1m``/``replay_5m``, the assessment's rebuild of its views, are in bench/replay.py.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import tracemalloc
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
@@ -232,19 +228,8 @@ def _peer_read_all(database_url: str, schema: str, n: int) -> float:
     return rate(n, elapsed)
 
 
-async def _replay(store: EventStore) -> tuple[int, Counter]:
-    delivered: Counter = Counter()
-    count = 0
-    async for rows in store.replay_raw(page=PAGE):
-        count += len(rows)
-        for row in rows:
-            delivered[row["unit_code"], json.loads(row["payload"])["service_kind"]] += 1
-    return count, delivered
-
-
-async def read_and_replay(ctx: Context, n: int, rounds: int) -> list[Result]:
-    label = f"{n // 1_000_000}m" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
-    say(f"read all / replay: filling two stores with {n:,} events ...")
+async def read_all(ctx: Context, n: int, rounds: int) -> list[Result]:
+    say(f"read all: filling two stores with {n:,} events ...")
     started = time.perf_counter()
     store, peer = await _filled(ctx, n)
     say(f"  filled in {time.perf_counter() - started:.0f}s")
@@ -262,24 +247,7 @@ async def read_and_replay(ctx: Context, n: int, rounds: int) -> list[Result]:
             f"{PEER}.select_notifications, {n:,} events, {PAGE:,} per query", max(peers),
         )
         say(f"  read all: {read.value:,.0f} / {read.limit_value:,.0f} events/s = {read.ratio:.2f}")
-        replays = []
-        for _ in range(rounds):
-            started = time.perf_counter()
-            count, delivered = await _replay(store)
-            replays.append(rate(count, time.perf_counter() - started))
-            assert count == n and sum(delivered.values()) == n
-        tracemalloc.start()
-        try:
-            await _replay(store)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        say(f"  replay: {max(replays):,.0f} events/s, peak {peak / 2**20:.1f} MiB")
-        return [
-            read,
-            Result(f"replay_{label}", max(replays), "events/s", None, None),
-            Result(f"replay_{label}_peak_memory", peak / 2**20, "MiB (tracemalloc)", None, None),
-        ]
+        return [read]
     finally:
         await ctx.drop_schema(store.schema)
         await ctx.drop_schema(peer)

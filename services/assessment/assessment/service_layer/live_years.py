@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from datetime import datetime
 
 import asyncpg
 
 from assessment.adapters import tables
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
-from assessment.domain.coverage import compile_indicators, from_scratch, rolled_up
-from assessment.domain.periods import Clocks, Period, live_years, periods_of_year
+from assessment.domain.coverage import Figures, add, compile_indicators, person_figures, rolled_up
+from assessment.domain.periods import Period, live_years, periods_of_year
 from assessment.domain.policy import Rules
 from platform_kit.calendar import local_date
 from platform_kit.clock import Clock
@@ -36,10 +37,11 @@ def projection_lock(schema: str) -> str:
 class LiveYears:
     def __init__(
         self, schema: str, rules: Rules, tree: UnitTree, clock: Clock,
-        pool: Callable[[], asyncpg.Pool] | None = None, interval_seconds: float = 5.0,
+        pool: Callable[[], asyncpg.Pool] | None = None, interval_seconds: float = 5.0, chunk_people: int = 5000,
     ) -> None:
         self.schema, self.rules, self.tree, self.clock = schema, rules, tree, clock
         self._pool, self.interval_seconds = pool, interval_seconds
+        self.chunk_people = chunk_people  # people counted at a time: bounds the memory of a recompute
         self.facts, self.coverage = FactStore(schema), CoverageStore(schema)
         self.indicators = compile_indicators(rules.indicators)
         self.years: frozenset[int] = frozenset()  # held and committed: what queries may read live
@@ -78,6 +80,16 @@ class LiveYears:
     async def held(self, conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[int]:
         return frozenset(r["year"] for r in await conn.fetch(f"SELECT year FROM {self.schema}.live_years"))
 
+    async def count(self, conn: asyncpg.Connection, periods: list[Period], before: datetime) -> Figures:
+        """``from_scratch`` over every fact that occurred before ``before``, a chunk of people
+        at a time (each with the facts of the people they link to): the same figures, from a
+        chunk's memory instead of every fact's."""
+        figures: Figures = {}
+        async for people, facts in self.facts.in_chunks(conn, before, self.chunk_people):
+            for person in people:
+                add(figures, person_figures(person, facts, periods, self.indicators))
+        return figures
+
     async def recompute(self, conn: asyncpg.Connection, years: frozenset[int]) -> None:
         """These years' cells of the view computed from every stored fact, replacing whatever
         was there (cells of a view from before the years were recorded, or a rebuild's
@@ -85,11 +97,11 @@ class LiveYears:
         if not years:
             return
         periods = [p for year in sorted(years) for p in periods_of_year(year)]
-        facts = await self.facts.visible(conn, Clocks(), Period(max(years)).end)
+        figures = await self.count(conn, periods, Period(max(years)).end)
         await conn.execute(
             f"DELETE FROM {self.schema}.coverage WHERE period = ANY($1::text[])", [str(p) for p in periods]
         )
-        await self.coverage.change(conn, rolled_up(from_scratch(facts, periods, self.indicators), self.tree))
+        await self.coverage.change(conn, rolled_up(figures, self.tree))
         await conn.execute(
             f"INSERT INTO {self.schema}.live_years (year) SELECT unnest($1::int[]) ON CONFLICT DO NOTHING", sorted(years)
         )
