@@ -246,25 +246,29 @@ async def rebuild(
     return rows
 
 
+async def rebuilding(pool, schema: str, history_ends: datetime | None) -> CoverageProjection:
+    """The assessment's projection in a fresh ``schema``, reset for a rebuild whose history
+    ends at ``history_ends`` (the demo's events are recorded after the service's clock, so the
+    rebuild is said to have begun after the last of them); None: not reset (the incremental
+    path, as live traffic applies it)."""
+    projection = CoverageProjection(
+        schema=schema, topics=[], rules=load_rules(DEFAULT_RULES), tree=unit_tree(), catalogue=catalogue,
+        clock=IN_THE_YEAR,
+    )
+    await apply_ddl(pool, schema, projection.ddl)
+    if history_ends is not None:
+        async with pool.acquire() as conn, conn.transaction():
+            await projection.reset(conn)
+            await conn.execute(f"UPDATE {schema}.view_state SET value = $1 WHERE key = 'replaying_until'", history_ends)
+    return projection
+
+
 async def _rebuild_once(database_url: str, events: list[Envelope], size: int, incremental: bool) -> tuple[float, float, int]:
     schema = f"bench_{uuid.uuid4().hex[:8]}_rebuild"
     pool = await create_pool(database_url, max_size=2)
     try:
-        projection = CoverageProjection(
-            schema=schema, topics=[], rules=load_rules(DEFAULT_RULES), tree=unit_tree(), catalogue=catalogue,
-            clock=IN_THE_YEAR,
-        )
-        await apply_ddl(pool, schema, projection.ddl)
+        projection = await rebuilding(pool, schema, None if incremental else max(e.recorded_at for e in events))
         async with pool.acquire() as conn:
-            if not incremental:
-                async with conn.transaction():
-                    await projection.reset(conn)
-                    # The rebuild began after the last of these was recorded (some demo events are
-                    # recorded after the service's clock): they are all history.
-                    await conn.execute(
-                        f"UPDATE {schema}.view_state SET value = $1 WHERE key = 'replaying_until'",
-                        max(e.recorded_at for e in events),
-                    )
             started, cpu_started = time.perf_counter(), time.process_time()
             for i in range(0, len(events), size):
                 async with conn.transaction():

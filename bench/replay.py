@@ -34,17 +34,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from assessment.entrypoints.projection import CoverageProjection
-from assessment.settings import DEFAULT_RULES, AssessmentSettings, load_rules
-from platform_kit.contract import catalogue
-from platform_kit.database import apply_ddl, create_pool
+from assessment.settings import AssessmentSettings
+from platform_kit.database import create_pool
 from platform_kit.envelope import Envelope
-from platform_kit.units import unit_tree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "assessment" / "tests"))
 from assessment_demo import demo_history  # noqa: E402
 
-from bench.assessment import IN_THE_YEAR  # noqa: E402
+from bench.assessment import rebuilding  # noqa: E402
 
 
 def say(message: str) -> None:
@@ -105,19 +102,9 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
     wall = cpu = count_wall = count_cpu = 0.0
     applied = 0
     try:
-        projection = CoverageProjection(
-            schema=schema, topics=[], rules=load_rules(DEFAULT_RULES), tree=unit_tree(), catalogue=catalogue,
-            clock=IN_THE_YEAR,
-        )
-        await apply_ddl(pool, schema, projection.ddl)
+        # Every clone is the same year: history ends where the base year's ends.
+        projection = await rebuilding(pool, schema, max(e.recorded_at for e in first))
         async with pool.acquire() as conn:
-            async with conn.transaction():
-                await projection.reset(conn)
-                # Every clone is the same year: history ends where the base year's ends.
-                await conn.execute(
-                    f"UPDATE {schema}.view_state SET value = $1 WHERE key = 'replaying_until'",
-                    max(e.recorded_at for e in first),
-                )
             for part in itertools.chain([first], stream):  # one clone at a time, never all
                 started, cpu_started = time.perf_counter(), time.process_time()
                 for i in range(0, len(part), size):
