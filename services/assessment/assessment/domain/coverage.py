@@ -197,10 +197,14 @@ def add(into: Figures, figures: Mapping[Cell, Figure], sign: int = 1) -> Figures
     return into
 
 
-def from_scratch(facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
-    """Every person's contribution, added up: the view a full rebuild gives (unit level)."""
+def from_scratch(
+    facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled], people: Iterable[uuid.UUID] | None = None,
+) -> Figures:
+    """Every person's contribution, added up: the view a full rebuild gives (unit level).
+    ``people``: only theirs (the others in ``facts`` are there for what links them: a chunk of
+    a rebuild's final count)."""
     windows, rules, into = _windows(periods), _rules(indicators), {}
-    for person in facts:
+    for person in facts if people is None else people:
         _count(timeline(person, facts), windows, rules, into)
     return _figures(into)
 

@@ -20,7 +20,7 @@ import asyncpg
 from assessment.adapters import tables
 from assessment.adapters.coverage_store import CoverageStore
 from assessment.adapters.facts_store import FactStore
-from assessment.domain.coverage import Figures, add, compile_indicators, person_figures, rolled_up
+from assessment.domain.coverage import Figures, add, compile_indicators, from_scratch, rolled_up
 from assessment.domain.periods import Period, live_years, periods_of_year
 from assessment.domain.policy import Rules
 from platform_kit.calendar import local_date
@@ -86,8 +86,7 @@ class LiveYears:
         chunk's memory instead of every fact's."""
         figures: Figures = {}
         async for people, facts in self.facts.in_chunks(conn, before, self.chunk_people):
-            for person in people:
-                add(figures, person_figures(person, facts, periods, self.indicators))
+            add(figures, from_scratch(facts, periods, self.indicators, people))
         return figures
 
     async def recompute(self, conn: asyncpg.Connection, years: frozenset[int]) -> None:
