@@ -240,6 +240,10 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
         # partitions it could not position with its reset policy. Ours is "none", so nothing
         # is fetched from them; the runner notices the failure and seeks them again.
         self.runner.stats.assigned |= set(assigned)
+        # The runner's loop may fetch while this seek is on its way (the partitions are assigned
+        # before this is called): it waits for the seek rather than positioning them itself,
+        # which this seek, acting on the positions it read before, would rewind.
+        self.runner._positioned.clear()
         try:
             await self.runner._seek_to_stored(assigned)
         except Exception as error:
@@ -248,6 +252,8 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
                 "projection.assignment_failed", projection=self.runner.name, error=f"{type(error).__name__}: {error}"
             )
             return
+        finally:
+            self.runner._positioned.set()
         log.info("projection.assigned", projection=self.runner.name, partitions=len(assigned))
 
 
@@ -291,6 +297,8 @@ class ProjectionRunner:
         self.last_error: str | None = None
         self._rebuild_requested = False
         self._needs_resync = False
+        self._positioned = asyncio.Event()  # clear while an assignment's seek is on its way
+        self._positioned.set()
         self._generation: int | None = None
         self._generation_checked = 0.0
         self._failures = 0
@@ -344,6 +352,9 @@ class ProjectionRunner:
                     try:
                         batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
                     except (NoOffsetForPartitionError, IllegalStateError) as error:
+                        if not self._positioned.is_set():  # the assignment's seek is on its way
+                            await self._positioned.wait()
+                            continue
                         # A partition nobody positioned (its seek failed): position it now.
                         log.warning("projection.unpositioned", projection=self.name, error=str(error))
                         self._needs_resync = True

@@ -319,3 +319,31 @@ class TestNoLockAcrossNetworkWaits:
             await caught_up(runner, stack, topic)
         assert runner.stats.dead_lettered == 1 and probe.lock_free and all(probe.lock_free)
         assert await runner.projection.snapshot(pool) == expected_view(events)
+
+
+class TestSlowAssignment:
+    async def test_a_slow_seek_on_assignment_is_waited_for_not_raced(
+        self, stack, pool, schema, topic, producer, runner_for, monkeypatch
+    ):
+        """The assignment's seek reads the stored positions, then seeks. While it is on its way
+        the fetch finds partitions with no position yet: the runner must wait for that seek,
+        not position them itself and apply events the late seek would then rewind over (a busy
+        machine did that: every event read twice, the poison dead-lettered twice)."""
+        events = history(streams=10, versions=3)
+        await publish(producer, topic, events)
+        runner = await runner_for(schema, topic)
+        read_positions, calls = runner.stored_positions, []
+
+        async def slow_the_first(*args, **kwargs):
+            found = await read_positions(*args, **kwargs)
+            calls.append(found)
+            if len(calls) == 1:  # the assignment's read: it seeks late, after what it read
+                await asyncio.sleep(2)
+            return found
+
+        monkeypatch.setattr(runner, "stored_positions", slow_the_first)
+        async with running(runner):
+            await caught_up(runner, stack, topic)
+            await wait_until(lambda: view_is(runner, pool, expected_view(events)), timeout=DEADLINE, what="the view")
+        assert runner.stats.duplicates == 0 and runner.stats.applied == len(events)
+        assert await runner.projection.snapshot(pool) == expected_view(events)
