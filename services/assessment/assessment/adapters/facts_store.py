@@ -116,6 +116,8 @@ class FactStore:
     async def _with_links(
         self, conn: Conn, facts: dict[uuid.UUID, list[Fact]], before: datetime | None,
     ) -> dict[uuid.UUID, list[Fact]]:
+        """``facts`` and the facts (occurred before ``before``, if given) of the people they link
+        to, two steps out: everything those people's timelines read."""
         known = dict(facts)
         reached = known
         for _ in range(2):  # two steps: as far as a person's timeline reads (people.timeline)
@@ -132,11 +134,7 @@ class FactStore:
         rows = await conn.fetch(
             f"SELECT DISTINCT subject FROM {self.schema}.facts WHERE units && $1::text[]", list(units)
         )
-        people = await self.of(conn, [row["subject"] for row in rows])
-        linked = links_of(f for facts in people.values() for f in facts) - set(people)
-        people.update(await self.of(conn, linked))
-        second = links_of(f for facts in people.values() for f in facts) - set(people)
-        people.update(await self.of(conn, second))
+        people = await self._with_links(conn, await self.of(conn, [row["subject"] for row in rows]), None)
         return by_subject(
             f for facts in people.values() for f in facts if clocks.sees(f.occurred_at, f.recorded_at)
         )
