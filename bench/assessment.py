@@ -263,6 +263,13 @@ async def rebuilding(pool, schema: str, history_ends: datetime | None) -> Covera
     return projection
 
 
+async def apply_in_batches(conn, projection: CoverageProjection, events: list[Envelope], size: int) -> None:
+    """``events`` applied as the runner applies them: ``size`` at a time, each its own transaction."""
+    for i in range(0, len(events), size):
+        async with conn.transaction():
+            await projection.apply(conn, events[i:i + size])
+
+
 async def _rebuild_once(database_url: str, events: list[Envelope], size: int, incremental: bool) -> tuple[float, float, int]:
     schema = f"bench_{uuid.uuid4().hex[:8]}_rebuild"
     pool = await create_pool(database_url, max_size=2)
@@ -270,9 +277,7 @@ async def _rebuild_once(database_url: str, events: list[Envelope], size: int, in
         projection = await rebuilding(pool, schema, None if incremental else max(e.recorded_at for e in events))
         async with pool.acquire() as conn:
             started, cpu_started = time.perf_counter(), time.process_time()
-            for i in range(0, len(events), size):
-                async with conn.transaction():
-                    await projection.apply(conn, events[i:i + size])
+            await apply_in_batches(conn, projection, events, size)
             say(f"    events applied in {time.perf_counter() - started:.1f}s ({time.process_time() - cpu_started:.1f}s CPU)")
             if not incremental:
                 async with conn.transaction():

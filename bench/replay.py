@@ -41,7 +41,7 @@ from platform_kit.envelope import Envelope
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "assessment" / "tests"))
 from assessment_demo import demo_history  # noqa: E402
 
-from bench.assessment import rebuilding  # noqa: E402
+from bench.assessment import apply_in_batches, rebuilding  # noqa: E402
 
 
 def say(message: str) -> None:
@@ -107,9 +107,7 @@ async def rebuild(database_url: str, n: int, batch: int | None = None) -> list[d
         async with pool.acquire() as conn:
             for part in itertools.chain([first], stream):  # one clone at a time, never all
                 started, cpu_started = time.perf_counter(), time.process_time()
-                for i in range(0, len(part), size):
-                    async with conn.transaction():
-                        await projection.apply(conn, part[i:i + size])
+                await apply_in_batches(conn, projection, part, size)
                 wall += time.perf_counter() - started
                 cpu += time.process_time() - cpu_started
                 applied += len(part)
