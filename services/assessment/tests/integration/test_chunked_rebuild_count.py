@@ -10,13 +10,14 @@ from datetime import datetime
 
 import pytest
 from assessment_demo import demo_history
-from assessment_examples import CHANGAN, worked_examples
+from assessment_examples import CHANGAN, JIANSHE, worked_examples
 from assessment_histories import build, histories
-from assessment_testing import History
+from assessment_testing import History, person_id
 from hypothesis import HealthCheck, given, settings
 
 from assessment.domain.coverage import from_scratch, rolled_up
 from assessment.domain.facts import links_of
+from assessment.domain.people import timeline
 from assessment.domain.periods import Clocks, Period, periods_of_years
 from assessment.entrypoints.projection import CoverageProjection
 from assessment.service_layer.live_years import LiveYears
@@ -102,3 +103,30 @@ async def test_random_returners_couples_and_births_split_across_chunks_count_the
     # Each example rebuilds the same schema from scratch (reset empties the views).
     events = sorted(BASE[:300] + build(drawn, prefix="x").events, key=lambda e: e.recorded_at)
     await check(pool, await rebuilt(pool, schema, events, 2))
+
+
+def returner_weds_elsewhere() -> History:
+    """The same two steps, across towns: she lived in 长安 (CHANGAN), came back under a new id to
+    建设 (JIANSHE) in another town and married him there. A read scoped to 长安 finds only her
+    first id; her timeline reads her new id's facts (one step) and his (two)."""
+    h = History("elsewhere")
+    h.registered("zhou", unit=CHANGAN, at="2013-01-10", born="1990-02-01", marital="unmarried")
+    h.departed("zhou", at="2013-02-01")
+    h.registered("zhou~", unit=JIANSHE, at="2013-02-20", born="1990-02-01", marital="unmarried", returning="zhou")
+    h.registered("wu", unit=JIANSHE, at="2013-01-10", sex="male", born="1987-04-01", marital="unmarried")
+    h.marital("zhou~", "married", previous="unmarried", at="2013-03-01", spouse="wu")
+    h.served("wu", "free_contraceptives", by=JIANSHE, at="2013-04-15")
+    return h
+
+
+async def test_a_read_scoped_to_units_takes_the_links_two_steps_out(pool, schema):
+    """``around`` (the on-request read of one town or village) gives everything the timelines
+    of the people placed there read: the same timelines as over every fact."""
+    projection = await rebuilt(pool, schema, returner_weds_elsewhere().events, 5000)
+    every = await projection.facts.visible(pool, Clocks(), None)
+    scoped = await projection.facts.around(pool, [CHANGAN], Clocks())
+    zhou, wu = person_id("zhou"), person_id("wu")
+    # Only her first id is placed in 长安: his facts come two steps out, through her new id.
+    assert {u for f in every[wu] for u in f.units} == {JIANSHE}
+    assert timeline(zhou, every).spouse_lines[wu].services  # what the check is about: his service reaches her
+    assert timeline(zhou, scoped) == timeline(zhou, every)
