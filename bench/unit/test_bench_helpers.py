@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+import subprocess
+import sys
+
 from bench.latency import held, percentiles
 from bench.plot import Point, load_curve
 
@@ -49,3 +52,17 @@ def test_the_cpu_of_a_process_is_read_from_proc_and_grows_with_its_work():
     assert cpu_seconds(os.getpid()) - before >= 0.03  # /proc counts in ticks (10 ms)
     busy, total = machine_busy()
     assert 0 < busy <= total and busy - machine[0] >= 0.03
+
+
+def test_a_rebuild_in_a_process_of_its_own_reports_its_own_peak_memory_not_the_benchs():
+    """``make bench`` runs each replay_<n> in a child process so that the peak RSS is the
+    rebuild's. The bench holds its workload (a GiB at 1M events) when it starts the child:
+    ru_maxrss, which Linux keeps across exec, reported that as the rebuild's peak."""
+    held = b"x" * (400 * 1024 * 1024)  # written, so resident
+    child = subprocess.run(
+        [sys.executable, "-c", "from bench.replay import rss_mib; print(rss_mib())"],
+        capture_output=True, text=True, check=True,
+    )
+    peak = float(child.stdout)
+    del held
+    assert peak < 300, f"the child reported a peak of {peak:.0f} MiB, its parent's"
