@@ -120,15 +120,18 @@ class Reads:
 
     async def figures(
         self, periods: Sequence[Period], clocks: Clocks, scope: str | None = None, units: Sequence[str] | None = None,
-        population: str = "migrant",
+        population: str = "migrant", sources: dict[Period, str] | None = None,
     ) -> dict[Period, PeriodFigures]:
         """Rolled-up figures per period: for ``scope`` and the units within it, for ``units``,
-        or for every unit."""
+        or for every unit. ``sources``, if given, is told where each period's figures came
+        from: ``live`` (the kept view) or ``history`` (computed from the facts on request)."""
         within = None if scope is None or scope == self.tree.district.code else self.subtree(scope)
         wanted = set(self.subtree(scope)) if scope is not None else set(units) if units is not None else None
         live = [p for p in periods if self.is_live(p, clocks, population)]
         # While a rebuild replays, the live years are computed on request like any other period.
         out = (await self.coverage.of_periods_when_whole(self.pool, live, wanted) if live else None) or {}
+        if sources is not None:
+            sources.update({p: "live" if p in out else "history" for p in periods})
         windows = {p: clocks.window(p) for p in periods if p not in out}
         ends = [w.end for w in windows.values() if w is not None]
         # District-wide figures at a past knowledge date are kept once computed (see
@@ -161,16 +164,14 @@ class Reads:
             out[period] = {c: f for c, f in every.items() if wanted is None or c[0] in wanted}
         return out
 
-    def source(self, period: Period, clocks: Clocks, population: str = "migrant") -> str:
-        return "live" if self.is_live(period, clocks, population) else "history"
-
     async def coverage_of(self, unit_code: str, period: Period, clocks: Clocks, population: str = "migrant") -> dict:
         unit = self.unit(unit_code)
         # A year is shown beside the one before it: the document wants rates rising 逐年提高.
         yearly = not period.quarter and not period.month
         before = Period(period.year - 1) if yearly else None
         asked = [period, before] if before else [period]
-        figures = await self.figures(asked, clocks, unit_code, population=population)
+        sources: dict[Period, str] = {}
+        figures = await self.figures(asked, clocks, unit_code, population=population, sources=sources)
 
         def row(i) -> dict:
             now = indicator_figure(figures[period].get((unit_code, i.id), (0, 0)), i, self.rules).as_json()
@@ -183,7 +184,7 @@ class Reads:
 
         return {
             "unit": self.unit_json(unit), "period": str(period), **clocks.as_json(), "population": population,
-            "source": self.source(period, clocks, population),
+            "source": sources[period],
             "indicators": [row(i) for i in self.rules.indicators],
         }
 
@@ -191,7 +192,11 @@ class Reads:
         """均等化: each indicator for migrants and for the registered population, and the gap
         between them in percentage points (migrant − registered; negative: migrants lag)."""
         unit = self.unit(unit_code)
-        both = {p: (await self.figures([period], clocks, unit_code, population=p))[period] for p in POPULATIONS}
+        sources: dict[str, dict[Period, str]] = {p: {} for p in POPULATIONS}
+        both = {
+            p: (await self.figures([period], clocks, unit_code, population=p, sources=sources[p]))[period]
+            for p in POPULATIONS
+        }
         rows = []
         for i in self.rules.indicators:
             figs = {p: indicator_figure(both[p].get((unit_code, i.id), (0, 0)), i, self.rules).as_json() for p in POPULATIONS}
@@ -203,7 +208,7 @@ class Reads:
             })
         return {
             "unit": self.unit_json(unit), "period": str(period), **clocks.as_json(),
-            "source": {p: self.source(period, clocks, p) for p in POPULATIONS}, "indicators": rows,
+            "source": {p: sources[p][period] for p in POPULATIONS}, "indicators": rows,
         }
 
     async def explain(self, unit_code: str, indicator_id: str, period: Period, clocks: Clocks) -> dict:

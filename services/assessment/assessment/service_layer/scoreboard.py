@@ -31,13 +31,14 @@ class Scoreboards:
 
     async def ranking(
         self, period: Period, level: str, parent: str | None, clocks: Clocks, decisions: Decisions | None = None,
-        *, field: str = "query.parent",
+        *, field: str = "query.parent", sources: dict[Period, str] | None = None,
     ) -> list[tuple[Unit | None, list[Ranked], dict[str, int] | None]]:
-        """Per group: the ranked rows, and last period's ranks (None when it had nobody to count)."""
+        """Per group: the ranked rows, and last period's ranks (None when it had nobody to count).
+        ``sources``: as ``Reads.figures`` tells it."""
         groups = self.groups(level, parent, field=field)
         before = previous(period)
         units = [u.code for _, group in groups for u in group]
-        figures = await self.reads.figures([period, before], clocks, units=units)
+        figures = await self.reads.figures([period, before], clocks, units=units, sources=sources)
         if decisions is None:
             decisions = await decisions_store.decisions(self.reads.pool, self.reads.schema, clocks)
         books = {p: await self._penalties(p, clocks) for p in (period, before)}
@@ -67,7 +68,8 @@ class Scoreboards:
 
     async def scoreboard(self, period: Period, level: str, parent: str | None, clocks: Clocks) -> dict:
         decisions = await decisions_store.decisions(self.reads.pool, self.reads.schema, clocks)
-        groups = await self.ranking(period, level, parent, clocks, decisions)
+        sources: dict[Period, str] = {}
+        groups = await self.ranking(period, level, parent, clocks, decisions, sources=sources)
         top = self.reads.rules.reward.top_count
         rows = [
             self._row_json(row, town, earlier, period, decisions, rewarded(ranked_rows, top))
@@ -75,7 +77,7 @@ class Scoreboards:
         ]
         return {
             "period": str(period), "level": level, "parent": parent, **clocks.as_json(),
-            "source": self.reads.source(period, clocks), "indicators": self.reads.indicators_json(), "rows": rows,
+            "source": sources[period], "indicators": self.reads.indicators_json(), "rows": rows,
         }
 
     def _row_json(

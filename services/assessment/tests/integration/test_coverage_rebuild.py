@@ -116,6 +116,15 @@ async def test_while_a_rebuild_replays_reads_are_computed_from_the_facts_and_its
         coverage = await running.get(f"/api/units/{unit}/coverage", period=str(period))
         return {i["id"]: (i["numerator"], i["denominator"]) for i in coverage["indicators"]}
 
+    async def sources() -> set[str]:
+        """Where the figures shown came from, as the answers say it."""
+        coverage = await running.get(f"/api/units/{VILLAGE}/coverage", period=str(period))
+        equalisation = await running.get(f"/api/units/{VILLAGE}/equalisation", period=str(period))
+        board = await running.get("/api/scoreboard", period=str(period), level="town")
+        return {coverage["source"], equalisation["source"]["migrant"], board["source"]}
+
+    assert await sources() == {"live"}
+
     # The replay as the runner drives it (what it applies: each stream's events above its
     # mark), half of the history in, stopped there.
     history = applied_by_the_runner(HISTORY)
@@ -136,6 +145,8 @@ async def test_while_a_rebuild_replays_reads_are_computed_from_the_facts_and_its
         expected = {i.id: so_far.get((unit, i.id, period), (0, 0)) for i in rules.indicators}
         assert any(d for _, d in expected.values()), unit  # the check below could not pass by zeros
         assert await figures(unit) == expected, unit
+    # Computed from the facts on request, and said so: not the kept view, which is empty.
+    assert await sources() == {"history"}
 
     async with pool.acquire() as conn:
         for i in range(len(half), len(history), 100):
@@ -145,6 +156,7 @@ async def test_while_a_rebuild_replays_reads_are_computed_from_the_facts_and_its
         async with conn.transaction():
             await projection.replayed(conn)  # as the runner calls it at the end offsets the rebuild began with
     assert await view(running) == live
+    assert await sources() == {"live"}
     every = rolled_up(
         from_scratch(by_subject(f for e in history for f in facts_of(e, catalogue.load(e))), [period],
                      compile_indicators(rules.indicators)), projection.tree,
