@@ -33,16 +33,17 @@ pytestmark = [pytest.mark.postgres]
 CLOCK = SettableClock(datetime(2013, 12, 31, 12, tzinfo=DISTRICT_TZ))
 
 
-def returner_weds() -> History:
-    """Two steps of links: she left and came back under a new id, and the new id married him,
-    naming him; he was supplied. Her timeline (under her first id) reads his facts."""
-    h = History("returner")
-    h.registered("qian", unit=CHANGAN, at="2013-01-10", born="1989-09-01", marital="unmarried")
-    h.departed("qian", at="2013-02-01")
-    h.registered("qian~", unit=CHANGAN, at="2013-02-20", born="1989-09-01", marital="unmarried", returning="qian")
-    h.registered("sun", unit=CHANGAN, at="2013-01-10", sex="male", born="1986-04-01", marital="unmarried")
-    h.marital("qian~", "married", previous="unmarried", at="2013-03-01", spouse="sun")
-    h.served("sun", "free_contraceptives", by=CHANGAN, at="2013-04-15")
+def returner_weds(her: str = "qian", him: str = "sun", back_in: str = CHANGAN) -> History:
+    """Two steps of links: she lived in 长安 (CHANGAN), left and came back under a new id to
+    ``back_in``, and the new id married him there, naming him; he was supplied. Her timeline
+    (under her first id) reads his facts."""
+    h = History(f"returner-{her}")
+    h.registered(her, unit=CHANGAN, at="2013-01-10", born="1989-09-01", marital="unmarried")
+    h.departed(her, at="2013-02-01")
+    h.registered(f"{her}~", unit=back_in, at="2013-02-20", born="1989-09-01", marital="unmarried", returning=her)
+    h.registered(him, unit=back_in, at="2013-01-10", sex="male", born="1986-04-01", marital="unmarried")
+    h.marital(f"{her}~", "married", previous="unmarried", at="2013-03-01", spouse=him)
+    h.served(him, "free_contraceptives", by=back_in, at="2013-04-15")
     return h
 
 
@@ -105,24 +106,11 @@ async def test_random_returners_couples_and_births_split_across_chunks_count_the
     await check(pool, await rebuilt(pool, schema, events, 2))
 
 
-def returner_weds_elsewhere() -> History:
-    """The same two steps, across towns: she lived in 长安 (CHANGAN), came back under a new id to
-    建设 (JIANSHE) in another town and married him there. A read scoped to 长安 finds only her
-    first id; her timeline reads her new id's facts (one step) and his (two)."""
-    h = History("elsewhere")
-    h.registered("zhou", unit=CHANGAN, at="2013-01-10", born="1990-02-01", marital="unmarried")
-    h.departed("zhou", at="2013-02-01")
-    h.registered("zhou~", unit=JIANSHE, at="2013-02-20", born="1990-02-01", marital="unmarried", returning="zhou")
-    h.registered("wu", unit=JIANSHE, at="2013-01-10", sex="male", born="1987-04-01", marital="unmarried")
-    h.marital("zhou~", "married", previous="unmarried", at="2013-03-01", spouse="wu")
-    h.served("wu", "free_contraceptives", by=JIANSHE, at="2013-04-15")
-    return h
-
-
 async def test_a_read_scoped_to_units_takes_the_links_two_steps_out(pool, schema):
     """``around`` (the on-request read of one town or village) gives everything the timelines
-    of the people placed there read: the same timelines as over every fact."""
-    projection = await rebuilt(pool, schema, returner_weds_elsewhere().events, 5000)
+    of the people placed there read: the same timelines as over every fact. Her new id and her
+    husband live in 建设 (JIANSHE), another town: a read scoped to 长安 finds only her first id."""
+    projection = await rebuilt(pool, schema, returner_weds("zhou", "wu", back_in=JIANSHE).events, 5000)
     every = await projection.facts.visible(pool, Clocks(), None)
     scoped = await projection.facts.around(pool, [CHANGAN], Clocks())
     zhou, wu = person_id("zhou"), person_id("wu")
