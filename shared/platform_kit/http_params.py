@@ -1,4 +1,5 @@
-"""Query parameters a route does not take are refused, not ignored.
+"""Query parameters a route does not take are refused, not ignored; codes typed in full-width
+digits are read as the codes they are (``FOLDED``).
 
 Ignored, a misspelt filter (``?unit=370402001`` for ``unit_code``, ``?opened=true``) answers
 the whole list as if that were what was asked, and a district officer reads the wrong figures
@@ -9,9 +10,16 @@ runtime on every service's app (``ServiceRuntime.http_app``)."""
 from __future__ import annotations
 
 from fastapi import Request
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
+from platform_kit.envelope import nfkc
 from platform_kit.problems import Refusal
+
+# A code in a path or a query, as a village manager's keyboard may type it (３７０４０２…): folded
+# to ASCII (NFKC) before the route's pattern is checked, as the contract's bodies are
+# (contract/common.py). After the ``Path``/``Query`` in the ``Annotated``, so that the OpenAPI
+# document keeps the pattern: ``Annotated[str, Path(pattern=...), FOLDED]``.
+FOLDED = BeforeValidator(nfkc)
 
 _DECLARED = "_platform_kit_query_names"
 

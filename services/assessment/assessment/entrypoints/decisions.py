@@ -12,6 +12,7 @@ from assessment.domain.periods import PERIOD_PATTERN
 from assessment.entrypoints import schemas
 from assessment.entrypoints.params import AsOf, KnownAt, Service, UnitCode, parse_clocks, parse_period, unit_in_scope
 from platform_kit import problems
+from platform_kit.http_params import FOLDED
 from platform_kit.auth import Principal, require_district_action, require_principal
 from platform_kit.auth.http import forbidden
 from platform_kit.units import unit_tree
@@ -171,7 +172,7 @@ async def document(
 async def rectifications(
     service: Service,
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="only this period")] = None,
-    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="only this unit")] = None,
+    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="only this unit"), FOLDED] = None,
     open: Annotated[bool, Query(description="only orders not yet closed by a check")] = False,  # noqa: A002
     as_of: AsOf = None, known_at: KnownAt = None,
 ) -> list[dict]:

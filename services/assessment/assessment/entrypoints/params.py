@@ -14,6 +14,7 @@ from assessment.domain.periods import PERIOD_PATTERN, Clocks, Period, parse_inst
 from assessment.service_layer.services import Services
 from platform_kit.auth import Principal, require_principal
 from platform_kit.auth.http import forbidden
+from platform_kit.http_params import FOLDED
 from platform_kit.problems import Refusal
 from platform_kit.units import unit_tree
 from platform_kit.runtime import runtime_of
@@ -23,9 +24,10 @@ AS_OF = "Only what had occurred by then: a date (end of that day, China Standard
 KNOWN_AT = "Only what the system had recorded by then: a date or a date and time."
 PERIOD = "2013, 2013-Q2 or 2013-05 (a year from 1900 to 2999)"
 
-UnitCode = Annotated[str, Path(pattern=UNIT_CODE, description="a unit's 12-digit code", examples=["370402001001"])]
+UnitCode = Annotated[str, Path(pattern=UNIT_CODE, description="a unit's 12-digit code", examples=["370402001001"]), FOLDED]
 Parent = Annotated[
-    str | None, Query(pattern=UNIT_CODE, description="villages of this town only (village level)", examples=["370402001000"])
+    str | None, Query(pattern=UNIT_CODE, description="villages of this town only (village level)", examples=["370402001000"]),
+    FOLDED,
 ]
 Level = Literal["town", "village"]
 

@@ -27,6 +27,16 @@ class TestQuestions:
         explain = {"period": "2013", "indicator": "policy_awareness"}
         refused(await running.http.get(f"/api/units/{UNKNOWN_UNIT}/explain", params=explain), 404, "path.unit_code")
 
+    async def test_a_unit_code_typed_in_full_width_digits_is_read_as_that_code(self, running):
+        wide = str.maketrans("0123456789", "０１２３４５６７８９")
+        coverage = await running.get(f"/api/units/{JIANSHE.translate(wide)}/coverage", period="2013")
+        assert coverage == await running.get(f"/api/units/{JIANSHE}/coverage", period="2013")
+        board = await running.get("/api/scoreboard", period="2013", level="village", parent=ZHONGXINJIE.translate(wide))
+        assert board["parent"] == ZHONGXINJIE and board["rows"]
+        assert board == await running.get("/api/scoreboard", period="2013", level="village", parent=ZHONGXINJIE)
+        # Digits of another script are not digits of a code.
+        refused(await running.http.get("/api/units/٣٧٠٤٠٢٠٠١٠٠١/coverage", params={"period": "2013"}), 422, "path.unit_code")
+
     async def test_an_unknown_indicator_is_not_found(self, running):
         response = await running.http.get(f"/api/units/{JIANSHE}/explain", params={"period": "2013", "indicator": "luck"})
         refused(response, 404, "query.indicator")

@@ -13,6 +13,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
 from platform_kit import problems
+from platform_kit.http_params import FOLDED
 from platform_kit.auth import Principal, require_principal, require_role, webhook_refusal
 from platform_kit.auth.http import forbidden
 from platform_kit.auth.keys import is_loopback
@@ -42,9 +43,9 @@ SEQ_MAX = 2**63 - 1  # inbox positions are PostgreSQL bigints
 UnreadOnly = Annotated[bool, Query(description="only what has not been marked read")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Before = Annotated[int | None, Query(ge=1, le=SEQ_MAX, description="a next_before from the previous page")]
-UnitCode = Annotated[str, Path(pattern=UNIT_CODE, description="12-digit unit code")]
-PlaceCode = Annotated[str, Path(pattern=PLACE_CODE, description="6, 9 or 12-digit place code")]
-Recipient = Annotated[str, Path(pattern=RECIPIENT, description="unit:<code>, resident:<id> or place:<code>")]
+UnitCode = Annotated[str, Path(pattern=UNIT_CODE, description="12-digit unit code"), FOLDED]
+PlaceCode = Annotated[str, Path(pattern=PLACE_CODE, description="6, 9 or 12-digit place code"), FOLDED]
+Recipient = Annotated[str, Path(pattern=RECIPIENT, description="unit:<code>, resident:<id> or place:<code>"), FOLDED]
 # No control characters (a NUL byte cannot even be stored): an address is printable text.
 ADDRESS = {
     "webhook": re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$"),

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from platform_kit import problems
+from platform_kit.http_params import FOLDED
 from platform_kit.calendar import local_date
 
 from registry.domain.commands import ReplyToVerification
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api/verification-requests", tags=["cross-region exch
 async def list_verification_requests(
     registry: Reg,
     caller: Caller,
-    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
+    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$"), FOLDED] = None,
     resident_id: Annotated[uuid.UUID | None, Query()] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
     overdue: Annotated[bool, Query(description="only those past their deadline: unanswered, or answered late")] = False,

@@ -82,6 +82,8 @@ class TestResidentLife:
         await register(api, unit_code=ZHONGXIN_1)
         town = await api.get("/api/residents", params={"unit_code": "370402005000"})
         assert town.json()["total"] == 1 and town.json()["items"][0]["name"] == "王秀英"
+        typed = await api.get("/api/residents", params={"unit_code": "３７０４０２００５０００"})  # full-width digits
+        assert typed.status_code == 200 and typed.json() == town.json()
         counts = (await api.get("/api/units/370402000000/counts")).json()
         assert counts["living"] == 2 and counts["by_population"] == {"migrant": 2}
 
