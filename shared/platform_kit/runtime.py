@@ -437,4 +437,7 @@ def serve(app: FastAPI, settings: KitSettings) -> None:
     import uvicorn
 
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    uvicorn.run(
+        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+    )

@@ -83,6 +83,11 @@ class KitSettings(BaseSettings):
     clock_fast_until: AwareDatetime | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=1, le=65535)
+    # An idle keep-alive connection stays open this long: longer than clients and load balancers
+    # keep theirs (httpx 5 s, most balancers 60 s), so that they close it first. With uvicorn's
+    # 5 s a client reusing a connection at the moment the server closed it got a reset, not an
+    # answer (a command that may or may not have been taken).
+    http_keep_alive_seconds: int = Field(75, ge=1, le=3600)
     shutdown_timeout_seconds: float = Field(15.0, gt=0, description="how long a stop waits for loops to finish")
     # Department ingest (services that read ingest.<department> topics through the kit's gate).
     # A replica killed without leaving its consumer group holds its partitions this long...
