@@ -114,14 +114,6 @@ def counted_in(line: Timeline, window: Window, indicators: Sequence[Compiled]) -
     return found
 
 
-def person_figures(person: uuid.UUID, facts: Facts, periods: Sequence[Period], indicators: Sequence[Compiled]) -> Figures:
-    """What one person adds to the view: 1 to the denominator (and maybe the numerator) of
-    each cell they count in."""
-    into: Tally = {}
-    _count(timeline(person, facts), _windows(periods), _rules(indicators), into)
-    return _figures(into)
-
-
 Windows = tuple[list[tuple[Period, Window]], Span | None]  # and the span they cover (None: no window)
 Rules = list[tuple[str, str, Rule, Rule, Possible | None, Possible | None]]
 # Figures as they are summed: period -> (unit, indicator) -> [numerator, denominator]. A
@@ -140,8 +132,9 @@ def _rules(indicators: Sequence[Compiled]) -> Rules:
 
 
 def _count(line: Timeline, windows: Windows, rules: Rules, into: Tally, sign: int = 1) -> None:
-    """Add ``sign`` times what the person of ``line`` adds to the view to ``into``:
-    ``person_figures`` with the windows and rules made once by the caller."""
+    """Add ``sign`` times what the person of ``line`` adds to the view to ``into``: 1 to the
+    denominator (and maybe the numerator) of each cell they count in, with the windows and
+    rules made once by the caller."""
     windows, span = windows
     if not line.stays or span is None:
         return
