@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import sys
+
+import pytest
 
 from bench.latency import held, percentiles
 from bench.plot import Point, load_curve

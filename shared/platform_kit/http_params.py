@@ -9,10 +9,12 @@ runtime on every service's app (``ServiceRuntime.http_app``)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Query, Request
 from pydantic import BaseModel, BeforeValidator
 
-from platform_kit.envelope import nfkc
+from platform_kit.envelope import UNIT_CODE_PATTERN, nfkc
 from platform_kit.problems import Refusal
 
 # A code in a path or a query, as a village manager's keyboard may type it (３７０４０２…): folded
@@ -20,6 +22,8 @@ from platform_kit.problems import Refusal
 # (contract/common.py). After the ``Path``/``Query`` in the ``Annotated``, so that the OpenAPI
 # document keeps the pattern: ``Annotated[str, Path(pattern=...), FOLDED]``.
 FOLDED = BeforeValidator(nfkc)
+# ``?unit_code=``: only this unit's (a town's: its villages' too), full-width digits folded.
+UnitCodeFilter = Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN), FOLDED]
 
 _DECLARED = "_platform_kit_query_names"
 

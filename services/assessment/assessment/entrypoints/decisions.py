@@ -12,11 +12,11 @@ from assessment.domain.periods import PERIOD_PATTERN
 from assessment.entrypoints import schemas
 from assessment.entrypoints.params import AsOf, KnownAt, Service, UnitCode, parse_clocks, parse_period, unit_in_scope
 from platform_kit import problems
-from platform_kit.http_params import FOLDED
 from platform_kit.auth import Principal, require_district_action, require_principal
 from platform_kit.auth.http import forbidden
 from platform_kit.units import unit_tree
 from platform_kit.envelope import Envelope
+from platform_kit.http_params import FOLDED
 
 router = APIRouter(prefix="/api", tags=["decisions"])
 

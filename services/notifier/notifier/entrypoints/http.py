@@ -13,11 +13,11 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
 from platform_kit import problems
-from platform_kit.http_params import FOLDED
 from platform_kit.auth import Principal, require_principal, require_role, webhook_refusal
 from platform_kit.auth.http import forbidden
 from platform_kit.auth.keys import is_loopback
 from platform_kit.clock import Clock
+from platform_kit.http_params import FOLDED
 from platform_kit.problems import NotFound, Refusal
 from platform_kit.runtime import ServiceRuntime, runtime_of
 from platform_kit.units import unit_tree

@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends
 
 from platform_kit import problems
-from platform_kit.http_params import FOLDED
 from platform_kit.auth import require_role
+from platform_kit.http_params import UnitCodeFilter
 
 from registry.domain.commands import RunSweep
 from registry.entrypoints.access import Caller, may_write_unit, unit_scope
@@ -44,7 +44,7 @@ async def sweep(registry: Reg, command: Annotated[RunSweep, Body()], caller: Cal
 
 @router.get("/discrepancies", responses=problems.responses(503), summary="Births found unreported (BirthDiscrepancyFound)")
 async def list_discrepancies(
-    registry: Reg, caller: Caller, unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$"), FOLDED] = None
+    registry: Reg, caller: Caller, unit_code: UnitCodeFilter = None
 ) -> list[DiscrepancyView]:
     rows = await registry.read_model.discrepancies(unit_scope(registry, caller, unit_code))
     return [DiscrepancyView(**dict(r)) for r in rows]

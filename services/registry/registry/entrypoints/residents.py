@@ -15,9 +15,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from platform_kit import problems
-from platform_kit.http_params import FOLDED
 from platform_kit.auth import Principal, RateLimit, require_district_action, require_principal, require_role
 from platform_kit.event_store import ConcurrencyConflict
+from platform_kit.http_params import UnitCodeFilter
 from platform_kit.problems import NotFound
 
 from registry.domain.commands import (
@@ -109,7 +109,7 @@ async def look_up(
 async def list_residents(
     registry: Reg,
     caller: Caller,
-    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$"), FOLDED] = None,
+    unit_code: UnitCodeFilter = None,
     status: Annotated[Literal["living", "departed"] | None, Query()] = None,
     population: Annotated[Literal["migrant", "registered"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from platform_kit import problems
-from platform_kit.http_params import FOLDED
 from platform_kit.calendar import local_date
+from platform_kit.http_params import UnitCodeFilter
 
 from registry.domain.commands import ReplyToVerification
 from registry.domain.exchange import days_late
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/verification-requests", tags=["cross-region exch
 async def list_verification_requests(
     registry: Reg,
     caller: Caller,
-    unit_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$"), FOLDED] = None,
+    unit_code: UnitCodeFilter = None,
     resident_id: Annotated[uuid.UUID | None, Query()] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
     overdue: Annotated[bool, Query(description="only those past their deadline: unanswered, or answered late")] = False,
