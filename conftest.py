@@ -14,7 +14,6 @@ of its own (or uses ``MSP_KEY_DIR``'s, for tests against running services) and p
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +25,7 @@ import pytest
 from platform_kit import testing
 from platform_kit.database import create_pool
 from platform_kit.kafka import ensure_topics, idempotent_producer
+from platform_kit.testing import free_port
 
 REPO = Path(__file__).resolve().parent
 
@@ -87,12 +87,6 @@ def stack() -> Iterator[Stack]:
     yield from _containers()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _containers() -> Iterator[Stack]:
     """The official Apache Kafka and PostgreSQL images, configured as deploy/docker-compose.yml.
     Kafka must advertise the port the host sees, so that port is chosen before the start."""
@@ -100,7 +94,7 @@ def _containers() -> Iterator[Stack]:
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.waiting_utils import wait_for_logs
 
-    port = _free_port()
+    port = free_port()
     kafka = (
         DockerContainer("apache/kafka:4.4.0")
         .with_bind_ports(port, port)

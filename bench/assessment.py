@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -54,7 +53,7 @@ from platform_kit.event_store import EventStore
 from platform_kit.kafka import ensure_topics, idempotent_producer
 from platform_kit.projection import ProjectionRunner
 from platform_kit.topics import Topics
-from platform_kit.testing import bearer, use_test_key
+from platform_kit.testing import bearer, free_port, use_test_key
 from platform_kit.units import unit_tree
 
 # The made-up year and the history builder are test fixtures, kept beside the assessment's tests.
@@ -297,16 +296,10 @@ async def _alive(task: asyncio.Task, interval: float = 0.005) -> None:
     await asyncio.sleep(interval)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.asynccontextmanager
 async def serving(settings: dict[str, str]) -> AsyncIterator[str]:
     """``python -m assessment`` in its own process, as it runs in production; its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **settings, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "assessment", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from platform_kit.testing import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 # name, package, schema suffix: the order is the order of start.
 SERVICES = (
@@ -33,12 +34,6 @@ SERVICES = (
     ("assessment", "assessment", "assessment"),
     ("notifier", "notifier", "notifier"),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

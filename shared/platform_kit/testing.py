@@ -4,6 +4,7 @@ waiting for an asynchronous outcome. Used by tests against the real broker and d
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -94,6 +95,13 @@ async def read_topics_to_end(
 
 
 # ---- topics a test made ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the system's pick), for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def new_namespace() -> str:

@@ -10,7 +10,6 @@ import email
 import hashlib
 import hmac
 import json
-import socket
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -21,11 +20,7 @@ import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request, Response
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from platform_kit.testing import free_port
 
 
 def signature_is_valid(secret: str, header: str, body: bytes) -> bool:

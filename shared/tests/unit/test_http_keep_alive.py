@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+from platform_kit.testing import free_port
+
 SERVER = """
 import sys
 from fastapi import FastAPI
@@ -23,12 +25,6 @@ serve(app, KitSettings(service_name="probe", http_port=int(sys.argv[1])))
 """
 REQUEST = b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 IDLE_SECONDS = 6.5  # past uvicorn's default of 5 s, past httpx's pool expiry of 5 s
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answered(conn: socket.socket) -> bytes:
@@ -44,7 +40,7 @@ def _answered(conn: socket.socket) -> bytes:
 
 
 def test_an_idle_connection_is_still_open_after_a_clients_pool_would_have_closed_it():
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
