@@ -421,9 +421,12 @@ launch_broker() { # PIDFILE HEAP_OPTS LOG_DIR CONFIG LOGFILE: starts a Kafka JVM
   local pidfile="$1" heap="$2" logs="$3" config="$4" logfile="$5" java _
   java="$(java_cmd)"
   # setsid: own session, so a Ctrl-C in the calling terminal does not reach it. The inner
-  # shell writes its own pid, then execs the JVM (same pid). Lock descriptors stay with us.
+  # shell writes the JVM's pid, waits for it and writes how it ended to PIDFILE.exit (what
+  # kafka_failed reports: a broker killed by a signal leaves no line in its own log).
+  # Lock descriptors stay with us.
+  rm -f "$pidfile" "$pidfile.exit"
   # shellcheck disable=SC2086,SC2016
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
+  setsid bash -c '"$@" & echo $! >"$0"; wait $!; echo $? >"$0.exit"' "$pidfile" \
     "$java" $heap \
     -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
@@ -495,11 +498,26 @@ wait_for_kafka() {
   fi
 }
 
-kafka_failed() {
+kafka_failed() { # MESSAGE [PIDFILE]: the log's last lines, how the JVM ended, then die
+  local pidfile="${2:-$KAFKA_PID}" status="" _
   log "$1"
   if [[ -f "$KAFKA_LOG" ]]; then
     log "last lines of $KAFKA_LOG:"
     tail -n 40 "$KAFKA_LOG" >&2 || true
+  fi
+  for _ in $(seq 1 20); do  # the wrapper writes the status a moment after the JVM is gone
+    [[ -s "$pidfile.exit" ]] && { status="$(cat "$pidfile.exit")"; break; }
+    kill -0 "$(cat "$pidfile" 2>/dev/null || echo 0)" 2>/dev/null && break  # still running
+    sleep 0.1
+  done
+  if [[ "$status" =~ ^[0-9]+$ ]] && (( status > 128 )); then
+    log "the JVM was killed by signal $((status - 128)) (SIG$(kill -l $((status - 128)) 2>/dev/null))"
+    if (( status - 128 == 9 )); then
+      log "SIGKILL leaves nothing in the broker's own log: the kernel's OOM killer or another process sent it"
+      dmesg 2>/dev/null | grep -iE "out of memory|oom-kill|killed process" | tail -n 5 >&2 || true
+    fi
+  elif [[ -n "$status" ]]; then
+    log "the JVM exited with status $status"
   fi
   die "$1 (full log: $KAFKA_LOG)"
 }
@@ -943,14 +961,14 @@ wait_for_node() { # node $NODE answers metadata (it has joined the quorum and is
   local pid="$1" deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   KAFKA_LOG="$NODE_LOG"  # what kafka_failed shows
   while ! port_open "$NODE_PORT"; do
-    kill -0 "$pid" 2>/dev/null || kafka_failed "node $NODE (pid $pid) exited during startup"
-    (( SECONDS < deadline )) || kafka_failed "node $NODE did not open 127.0.0.1:$NODE_PORT within ${KAFKA_START_TIMEOUT}s"
+    kill -0 "$pid" 2>/dev/null || kafka_failed "node $NODE (pid $pid) exited during startup" "$NODE_PID"
+    (( SECONDS < deadline )) || kafka_failed "node $NODE did not open 127.0.0.1:$NODE_PORT within ${KAFKA_START_TIMEOUT}s" "$NODE_PID"
     sleep 0.2
   done
   local left=$((deadline - SECONDS))
   (( left > 5 )) || left=5
   "$STACK_PYTHON" "$SCRIPT_DIR/wait_for_kafka.py" "127.0.0.1:$NODE_PORT" "$left" "$pid" \
-    || kafka_failed "node $NODE on 127.0.0.1:$NODE_PORT does not answer metadata requests"
+    || kafka_failed "node $NODE on 127.0.0.1:$NODE_PORT does not answer metadata requests" "$NODE_PID"
 }
 
 end_node() { # TERM|KILL: stop node $NODE and wait until it is gone and its ports are closed

@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +116,29 @@ def test_kafka_verbs(private: Private) -> None:
     assert private.status()["KAFKA_STATE"] == "stopped"
     private.run("kill-kafka")  # idempotent
     private.run("start-kafka")  # recovers after an unclean stop
+    assert private.status()["KAFKA_STATE"] == "running"
+
+
+def test_a_broker_killed_while_it_starts_is_reported_as_killed(private: Private) -> None:
+    """A JVM killed by a signal writes nothing to its own log; the operator (and CI) must still
+    learn how it ended, not only that it is gone."""
+    private.run("stop-kafka")
+    pidfile = private.stack_dir / "run/kafka.pid"
+    starting = subprocess.Popen([str(STACK), "start-kafka"], env=private.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (pidfile.is_file() and pidfile.read_text().strip()):
+            assert time.monotonic() < deadline and starting.poll() is None, "start-kafka wrote no pid file"
+            time.sleep(0.05)
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        _, err = starting.communicate(timeout=120)
+    finally:
+        if starting.poll() is None:
+            starting.kill()
+    assert starting.returncode != 0, err[-2000:]
+    assert "exited during startup" in err and "killed by signal 9 (SIGKILL)" in err, err[-2000:]
+    private.run("start-kafka")  # and it starts again
     assert private.status()["KAFKA_STATE"] == "running"
 
 
