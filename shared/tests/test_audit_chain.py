@@ -3,7 +3,6 @@ found at its exact position and stream, by the library and by ``msp audit verify
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 

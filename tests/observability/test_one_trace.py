@@ -20,7 +20,6 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaProducer

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from platform_kit.testing import bearer, token
+from platform_kit.testing import bearer
 from platform_kit.units import unit_tree
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

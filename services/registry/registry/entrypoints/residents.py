@@ -51,7 +51,6 @@ from registry.entrypoints.schemas import (
     ChildView,
     EnrolmentView,
     PermitView,
-    PersonalView,
     Recorded,
     ResidentPage,
     ResidentRef,
