@@ -5,6 +5,8 @@
   (the kit: W asyncio tasks on one ``EventStore``; the recorder: W threads, a connection
   pool of W), each writer owning its streams and appending their versions in order. The same
   events: the recorder stores each as (stream id, version, event type, the envelope's JSON).
+  Beside it two floors of the same run: the same event and outbox rows written without any of
+  the store's promises (``append_single_vs_two_row_floor_*``), and bare one-row commits.
 * ``read_all_vs_eventsourcing``: the whole store read in order, 10,000 rows per query
   (``EventStore.read_all_raw`` beside ``select_notifications``), both tables holding the same
   N events (made by PostgreSQL itself, so that a million fit the benchmark's memory).
@@ -22,11 +24,12 @@ from urllib.parse import urlparse
 import asyncpg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from platform_kit.envelope import Envelope
+from platform_kit.event_store import _ROW_FIELDS, COLUMNS, EventStore
+from pydantic_core import to_json
 
 from bench.context import Context, rate
 from bench.report import Result
-from platform_kit.envelope import Envelope
-from platform_kit.event_store import EventStore
 
 PAGE = 10_000
 PEER = "eventsourcing PostgresApplicationRecorder"
@@ -128,6 +131,36 @@ async def _commit_floor(ctx: Context, n: int, writers: int) -> float:
     return rate(per_writer * writers, elapsed)
 
 
+async def _two_row_floor(ctx: Context, events: list[Envelope], writers: int) -> float:
+    """The same events as the kit's rows, each with its outbox row, one statement and one commit
+    per event, from W connections: what the store's two rows cost with none of its promises (no
+    lock, no version or duplicate check, positions handed out in advance, no notify)."""
+    schema = ctx.schema("rows")
+    await EventStore(ctx.pool, schema).setup()
+    insert = (
+        f"WITH e AS (INSERT INTO {schema}.events ({', '.join(COLUMNS)}) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb) RETURNING position) "
+        f"INSERT INTO {schema}.outbox (position) SELECT position FROM e"
+    )
+    rows = [(position, *_ROW_FIELDS(event), to_json(event.payload).decode())
+            for position, event in enumerate(events, 1)]
+    conns = [await asyncpg.connect(ctx.database_url) for _ in range(writers)]
+
+    async def write(conn: asyncpg.Connection, share: list[tuple]) -> None:
+        for row in share:
+            await conn.execute(insert, *row)
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(write(conn, rows[w::writers]) for w, conn in enumerate(conns)))
+        elapsed = time.perf_counter() - started
+    finally:
+        for conn in conns:
+            await conn.close()
+    await ctx.drop_schema(schema)
+    return rate(len(rows), elapsed)
+
+
 async def append_single(ctx: Context, events: list[Envelope], writers: int, rounds: int) -> list[Result]:
     kits, peers = [], []
     for i in range(rounds):
@@ -145,9 +178,13 @@ async def append_single(ctx: Context, events: list[Envelope], writers: int, roun
         f"append_single_vs_eventsourcing_{writers_name}", max(kits), "events/s", f"{PEER}, 1 event per call", max(peers)
     )
     floor = await _commit_floor(ctx, len(events), writers)
+    two_rows = await _two_row_floor(ctx, events, writers)
     say(f"  {writers} writer(s): {result.value:,.0f} / {result.limit_value:,.0f} events/s = {result.ratio:.2f}; "
-        f"bare one-row commits {floor:,.0f}/s")
+        f"the same two rows without checks {two_rows:,.0f}/s; bare one-row commits {floor:,.0f}/s")
     return [result, Result(
+        f"append_single_vs_two_row_floor_{writers_name}", max(kits), "events/s",
+        "event row + outbox row, one statement and commit each, no lock or check, same writers", two_rows,
+    ), Result(
         f"append_single_vs_commit_floor_{writers_name}", max(kits), "events/s",
         "one-row INSERT, one commit each, same writers (the WAL flush floor)", floor,
     )]
