@@ -24,12 +24,11 @@ from urllib.parse import urlparse
 import asyncpg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from platform_kit.envelope import Envelope
-from platform_kit.event_store import _ROW_FIELDS, COLUMNS, EventStore
-from pydantic_core import to_json
 
 from bench.context import Context, rate
 from bench.report import Result
+from platform_kit.envelope import Envelope
+from platform_kit.event_store import _ROW_FIELDS, COLUMNS, EventStore, _payload_json
 
 PAGE = 10_000
 PEER = "eventsourcing PostgresApplicationRecorder"
@@ -142,7 +141,7 @@ async def _two_row_floor(ctx: Context, events: list[Envelope], writers: int) -> 
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb) RETURNING position) "
         f"INSERT INTO {schema}.outbox (position) SELECT position FROM e"
     )
-    rows = [(position, *_ROW_FIELDS(event), to_json(event.payload).decode())
+    rows = [(position, *_ROW_FIELDS(event), _payload_json(event))
             for position, event in enumerate(events, 1)]
     conns = [await asyncpg.connect(ctx.database_url) for _ in range(writers)]
 
