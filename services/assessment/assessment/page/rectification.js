@@ -30,13 +30,8 @@
   const t = (key, args = {}) => (WORDS[lang()][key] ?? key).replace(/\{(\w+)\}/g, (_, k) => args[k] ?? "");
   const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
   const pct = (rate) => (rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`);
-  // app.js's reader carries the signed-in token; without it (app.js not loaded) a plain fetch.
-  const read = async (path) => {
-    if (typeof getJSON === "function") return getJSON(path);
-    const response = await fetch(path);
-    if (!response.ok) throw new Error(`${path}: ${response.status}`);
-    return response.json();
-  };
+  // app.js's reader: it carries the signed-in token.
+  const read = (path) => getJSON(path);
   let units = null;
   let byCode = {};
 
@@ -118,22 +113,19 @@
     document.querySelectorAll("[data-rc]").forEach((el) => { el.textContent = t(el.dataset.rc); });
   }
 
-  async function start() {
+  let started = false;
+  async function start(event) {
     if (!$("rectification")) return;
-    words();
-    // Signed out, the page asks for a token (app.js): ask again until it is given.
-    while (units === null) {
-      try {
-        units = await read("/api/units");
-      } catch (error) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-    }
+    units = event.detail.units;
+    byCode = {};
     for (const town of units.towns) {
       byCode[town.code] = { ...town, level: "town" };
       for (const village of town.villages) byCode[village.code] = { ...village, level: "village", parent: town.code };
     }
     unitOptions();
+    if (started) { await load(); return; }  // signed in again: the same section, read anew
+    started = true;
+    words();
     $("rc-show").onclick = load;
     $("rc-unit").onchange = load;
     if ($("year")) $("year").addEventListener("change", () => setTimeout(load, 0));
@@ -141,5 +133,8 @@
     await load();
   }
 
-  window.addEventListener("load", start);
+  // app.js says when the caller is signed in and the units are known, as for the page's other
+  // sections: asking the API before that would only be refused (and turn the sign-in prompt
+  // into "expired").
+  document.addEventListener("assessment:ready", start);
 })();
